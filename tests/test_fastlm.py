@@ -1,0 +1,43 @@
+"""The NumPy step-by-step network must give the full-sequence Keras model's probabilities."""
+import numpy as np
+import pytest
+
+from engine.config import ModelConfig
+from engine.fastlm import NumpyLM, TokenStream
+from engine.model import build_model
+
+IDS = [2, 5, 9, 4, 7, 7, 11, 3]
+
+
+def randomised(config, vocab=13, seed=0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = build_model(config, vocab)
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()])
+    return model
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_step_by_step_equals_full_sequence(layers):
+    config = ModelConfig(embedding_dim=6, lstm_units=8, lstm_layers=layers, vocab_size=9)
+    model = randomised(config)
+    full = np.asarray(model.predict_on_batch(np.array([IDS])))[0]
+    stream = TokenStream(NumpyLM.from_keras(model, config))
+    for t, token in enumerate(IDS):
+        stream.feed([token])
+        assert np.allclose(np.exp(stream.log_probs()), full[t], atol=1e-5)
+
+
+@pytest.mark.parametrize("bidirectional, dense", [(False, 0), (True, 5)])
+def test_window_model_equals_keras_with_masked_padding(bidirectional, dense):
+    config = ModelConfig(kind="window", window=5, embedding_dim=6, lstm_units=8, dense_units=dense,
+                         bidirectional=bidirectional, vocab_size=9)
+    model = randomised(config, seed=1)
+    net = NumpyLM.from_keras(model, config)
+    for end in range(1, len(IDS) + 1):
+        context = IDS[:end][-5:]
+        x = np.array([[0] * (5 - len(context)) + context])
+        expected = np.asarray(model.predict_on_batch(x))[0]
+        assert np.allclose(np.exp(net.window_log_probs(IDS[:end])), expected, atol=1e-5)

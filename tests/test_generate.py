@@ -1,0 +1,68 @@
+import pytest
+
+from engine.generate import candidates, generate, main, prepare_seed, stream
+from engine.tokenizer import is_word
+
+
+def test_same_rng_seed_same_text(tiny_bundle):
+    a = generate(tiny_bundle, "A neural network", 20, diversity=1.2, rng_seed=5)
+    b = generate(tiny_bundle, "A neural network", 20, diversity=1.2, rng_seed=5)
+    assert a.text == b.text and a.continuation
+    assert generate(tiny_bundle, "A neural network", 20, diversity=1.2, rng_seed=6).words != a.words
+
+
+def test_word_count_probabilities_and_ranks(tiny_bundle):
+    result = generate(tiny_bundle, "The system", 15, diversity=0.0, stop_at_eos=False)
+    assert sum(is_word(w.token) for w in result.words) == 15
+    assert all(0 < w.prob <= 1 and w.rank == 0 for w in result.words)  # greedy: always the top word
+    assert "<unk>" not in result.text
+
+
+def test_greedy_follows_the_invented_grammar(tiny_bundle):
+    text = generate(tiny_bundle, "The system receives input", 3, diversity=0.0).continuation
+    assert text.split()[0] == "signals"
+
+
+def test_generation_can_end_by_itself(tiny_bundle):
+    result = generate(tiny_bundle, "", None, diversity=0.3, rng_seed=1)
+    assert result.ended and result.text.endswith(".")
+
+
+def test_unknown_seed_words_are_reported(tiny_bundle):
+    seed = prepare_seed(tiny_bundle, 'The "quantum" system 🚀 receives')
+    assert seed.unknown_words == ["quantum", "🚀"] and seed.seed_text == "The quantum system 🚀 receives"
+
+
+def test_repetition_guard_forbids_repeated_ngrams(tiny_bundle):
+    result = generate(tiny_bundle, "", 60, diversity=0.0, repetition_guard=3, stop_at_eos=False)
+    tokens = ["<bos>"] + [w.token for w in result.words]
+    trigrams = list(zip(tokens, tokens[1:], tokens[2:]))
+    assert len(trigrams) == len(set(trigrams))
+
+
+def test_streaming_yields_what_generate_returns(tiny_bundle):
+    generation = prepare_seed(tiny_bundle, "A learning circuit")
+    streamed = list(stream(tiny_bundle, generation, 10, diversity=0.8, rng_seed=2))
+    assert streamed == generation.words == generate(tiny_bundle, "A learning circuit", 10,
+                                                    diversity=0.8, rng_seed=2).words
+
+
+def test_candidates_before_and_after_diversity(tiny_bundle):
+    rows = candidates(tiny_bundle, "The system receives", diversity=0.5, k=5)
+    assert len(rows) == 5 and rows[0]["model"] >= rows[1]["model"]
+    assert rows[0]["sampled"] > rows[0]["model"]  # a low diversity sharpens the distribution
+
+
+def test_absurd_settings_are_refused(tiny_bundle):
+    with pytest.raises(ValueError, match="diversity"):
+        generate(tiny_bundle, "The system", 5, diversity=99)
+
+
+def test_cli_prints_text_and_reports_errors(tiny_bundle, capsys, tmp_path):
+    assert main(["--model", str(tiny_bundle.path), "--seed-text", "The quantum system", "--words", "5",
+                 "--rng-seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "not in the vocabulary: quantum" in out and out.splitlines()[-1].startswith("The quantum system")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", str(tmp_path / "missing")])
+    assert exit_info.value.code == 2 and "No model bundle" in capsys.readouterr().err

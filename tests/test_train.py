@@ -1,0 +1,79 @@
+import json
+from dataclasses import replace
+
+import keras
+import pytest
+
+from engine.bundle import BundleError, load_bundle
+from engine.config import PRESETS
+from engine.corpus import load_corpus
+from engine.train import configs_from_args, parse_args, partial_dir, train
+
+FILES = {"model.keras", "tokenizer.json", "config.json", "history.csv", "metrics.json", "samples.json",
+         "split.json", "provenance.json"}
+
+
+def test_bundle_is_complete_and_self_describing(tiny_bundle, invented_csv):
+    assert {p.name for p in tiny_bundle.path.iterdir()} == FILES
+    assert len(tiny_bundle.history) == 40 and {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(tiny_bundle.history[0])
+    assert tiny_bundle.provenance["data_sha256"] == load_corpus(invented_csv).sha256
+    assert tiny_bundle.provenance["device"].startswith(("CPU", "GPU"))
+    assert {s["diversity"] for s in tiny_bundle.samples} == {0.5, 1.0, 1.5}
+    metrics = tiny_bundle.metrics
+    assert set(metrics["baselines"]) == {"most_common_token", "kneser_ney_trigram"}
+    model, common = metrics["model"]["all_tokens"], metrics["baselines"]["most_common_token"]["all_tokens"]
+    assert model["tokens"] == common["tokens"] > 0
+    assert model["perplexity"] < common["perplexity"] and model["top1"] > common["top1"]
+    test_ids = set(tiny_bundle.split.test)
+    assert test_ids and not test_ids & set(tiny_bundle.split.train)
+
+
+class Crash(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise RuntimeError("power cut")
+
+
+def test_interrupted_run_leaves_no_bundle_and_resumes(invented_csv, tmp_path):
+    corpus, preset = load_corpus(invented_csv), PRESETS["tiny"]
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{}")  # an existing bundle must survive the crash untouched
+    train_config = replace(preset.train, epochs=4)
+    with pytest.raises(RuntimeError, match="power cut"):
+        train(corpus, preset.model, train_config, out, log=None, extra_callbacks=[Crash()])
+    assert (out / "config.json").read_text() == "{}" and partial_dir(out).exists()
+    lines = []
+    train(corpus, preset.model, train_config, out, log=lines.append)
+    assert lines[0].startswith("resuming")
+    bundle = load_bundle(out)
+    assert [row["epoch"] for row in bundle.history] == [0, 1, 2, 3]
+    assert not partial_dir(out).exists()
+
+
+def test_command_line_options_override_the_preset():
+    model, train_config = configs_from_args(parse_args(["--preset", "tutorial", "--epochs", "3", "--lstm-units", "32"]))
+    assert (model.kind, model.window, model.lstm_units, model.dense_units) == ("window", 50, 32, 64)
+    assert (train_config.epochs, train_config.batch_size) == (3, 2048)
+
+
+def test_bidirectional_language_model_is_refused():
+    with pytest.raises(ValueError, match="bidirectional"):
+        replace(PRESETS["lstm"].model, bidirectional=True)
+
+
+def test_missing_and_damaged_bundles_say_how_to_fix(tiny_bundle, tmp_path):
+    with pytest.raises(BundleError, match="No model bundle.*engine.train"):
+        load_bundle(tmp_path / "none")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("tokenizer.json", "config.json"):
+        (broken / name).write_text((tiny_bundle.path / name).read_text())
+    with pytest.raises(BundleError, match="incomplete.*model.keras"):
+        load_bundle(broken)
+    (broken / "model.keras").write_bytes(b"not a zip")
+    with pytest.raises(BundleError, match="cannot be loaded"):
+        load_bundle(broken).keras_model
+    (broken / "config.json").write_text("{not json")
+    with pytest.raises(BundleError, match="damaged"):
+        load_bundle(broken)
