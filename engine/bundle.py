@@ -79,6 +79,12 @@ class Bundle:
 
         return NumpyLM.from_keras(self.keras_model, self.model_config)
 
+    def test_documents(self, corpus) -> list:
+        """The corpus's abstracts this bundle never trained on (its test split); [] for another corpus."""
+        if self.split is None or corpus.sha256 != self.provenance.get("data_sha256"):
+            return []
+        return corpus.select(self.split.test)
+
     def parameter_count(self) -> int:
         return int(self.keras_model.count_params())
 

@@ -128,7 +128,7 @@ def evaluate_bundle(bundle: Bundle, data=None, text_column: str | None = None, t
     training = corpus if same else load_corpus(train_data)
     if training.sha256 != bundle.provenance.get("data_sha256"):
         raise CorpusError("The baselines need the corpus this bundle was trained on; pass it with --train-data.")
-    eval_docs = corpus.select(bundle.split.test) if same else list(corpus.documents)
+    eval_docs = bundle.test_documents(corpus) if same else list(corpus.documents)
     result = evaluate(bundle.keras_model, bundle.model_config, bundle.tokenizer,
                       [d.text for d in training.select(bundle.split.train)], [d.text for d in eval_docs])
     return {"bundle": bundle.name, "data": corpus.source, "evaluated_on": "test split" if same else "every row",

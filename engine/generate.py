@@ -119,11 +119,13 @@ def generate(bundle: Bundle | Snapshot, seed_text: str, words: int | None = 50, 
 
 def candidates(bundle: Bundle | Snapshot, text: str, diversity: float, k: int = 10, top_k: int = 0,
                top_p: float = 1.0) -> list[dict]:
-    """The model's k likeliest next tokens after ``text``, before and after the diversity is applied."""
+    """The model's k likeliest next tokens after ``text`` (those generation may pick, EOS included),
+    with their probabilities before and after the diversity is applied."""
     tok = bundle.tokenizer
     log_probs = TokenStream(bundle.net, [tok.bos_id] + tok.encode(clean_text(text))).log_probs()
-    adjusted = adjust(log_probs, diversity, top_k, top_p, [tok.pad_id, tok.unk_id, tok.bos_id])
-    top = np.argsort(-log_probs)[:k]
+    banned = [tok.pad_id, tok.unk_id, tok.bos_id]
+    adjusted = adjust(log_probs, diversity, top_k, top_p, banned)
+    top = [i for i in np.argsort(-log_probs)[:k + len(banned)] if i not in banned][:k]
     return [{"token": tok.vocab[i], "model": float(np.exp(log_probs[i])), "sampled": float(adjusted[i])}
             for i in top]
 

@@ -30,22 +30,30 @@ def is_word(token: str) -> bool:
     return token not in SPECIAL_TOKENS and any(c.isalnum() for c in token)
 
 
-def detokenize(tokens: Iterable[str], sentence_start: bool = True) -> str:
-    """Join tokens into text: punctuation attached, sentences capitalised."""
-    out: list[str] = []
-    capitalise = sentence_start
+def detokenize_pieces(tokens: Iterable[str], sentence_start: bool = True) -> list[tuple[str, str]]:
+    """(separator, text) per token: punctuation attached, sentences capitalised, specials dropped.
+
+    Renderers that style each token use this; ``detokenize`` joins it.
+    """
+    pieces: list[tuple[str, str]] = []
+    capitalise, previous = sentence_start, None
     for token in tokens:
         if token in SPECIAL_TOKENS:
             continue
         text = token[0].upper() + token[1:] if capitalise and is_word(token) else token
-        if out and token not in NO_SPACE_BEFORE and out[-1] not in _NO_SPACE_AFTER:
-            out.append(" ")
-        out.append(text)
+        glue = previous is not None and token not in NO_SPACE_BEFORE and previous not in _NO_SPACE_AFTER
+        pieces.append((" " if glue else "", text))
+        previous = token
         if is_word(token):
             capitalise = False
         elif token in _SENTENCE_END:
             capitalise = True
-    return "".join(out)
+    return pieces
+
+
+def detokenize(tokens: Iterable[str], sentence_start: bool = True) -> str:
+    """Join tokens into text that reads like the original."""
+    return "".join(sep + text for sep, text in detokenize_pieces(tokens, sentence_start))
 
 
 @dataclass

@@ -1,0 +1,126 @@
+"""Playground: a seed, a diversity, and the model writes; words coloured by how likely it found them."""
+import random
+import time
+
+import streamlit as st
+
+from engine.generate import candidates, generate, prepare_seed, stream
+from ui.charts import candidates_figure
+from ui.common import corpus, corpus_hint, current_bundle
+from ui.render import legend_html, passage_html, plain_html
+from ui.settings import COMPARE_DIVERSITIES, DIVERSITY_RANGE, GUARDS, TOP_P_RANGE, WORDS_RANGE, PlaygroundSettings
+
+bundle = current_bundle()
+state = st.session_state
+if "playground_seed" not in state:  # first visit: settings from a shared link, if any
+    initial, problems = PlaygroundSettings.from_query(st.query_params.to_dict())
+    state.update({f"playground_{k}": v for k, v in vars(initial).items()})
+    state.playground_link_problems = problems
+
+
+def pick_real_abstract():
+    docs, message = corpus()
+    tests = bundle.test_documents(docs) if docs else []
+    if not tests:
+        state.playground_notice = message or "The loaded corpus is not the one this model was trained on."
+        return
+    doc = random.choice(tests)
+    words = doc.text.split()
+    cut = min(30, len(words) // 2)
+    state.update(playground_seed=" ".join(words[:cut]), playground_until_end=False,
+                 playground_words=max(WORDS_RANGE[0], min(len(words) - cut, WORDS_RANGE[1])),
+                 playground_real=(doc, " ".join(words[:cut]), " ".join(words[cut:])), playground_run="generate")
+
+
+def request(kind):
+    state.playground_run = kind
+
+
+st.title("Playground")
+st.caption("Give the model an opening; it continues one word at a time.")
+for problem in state.pop("playground_link_problems", []):
+    st.warning(f"The link had a setting out of range: {problem}.")
+left, right = st.columns([3, 2], gap="large")
+with right:
+    st.slider("Diversity", *DIVERSITY_RANGE, step=0.05, key="playground_diversity")
+    st.caption("**Diversity** reshapes the model's odds: near 0 it always takes its likeliest word and "
+               "repeats itself; around 1 it writes as it learned; above 1 it gets creative, then incoherent.")
+    st.checkbox("Until the abstract ends", key="playground_until_end")
+    st.slider("Words", *WORDS_RANGE, key="playground_words", disabled=state.playground_until_end)
+    with st.expander("Advanced"):
+        st.number_input("Top-k (0 = off)", 0, 1000, key="playground_top_k",
+                        help="Only the k likeliest words may be picked.")
+        st.slider("Top-p", *TOP_P_RANGE, step=0.05, key="playground_top_p",
+                  help="Only the likeliest words that together hold this much probability may be picked.")
+        st.selectbox("Repetition guard", GUARDS, key="playground_guard",
+                     format_func=lambda n: "off" if n == 0 else f"never repeat {n} words in a row")
+        st.number_input("Random seed", 0, 2**31 - 1, key="playground_rng",
+                        help="The same seed and settings give the same text: share the link to reproduce it.")
+with left:
+    st.text_area("Opening words", key="playground_seed", height=110, max_chars=5000,
+                 placeholder="e.g. A method for training a neural network")
+    b1, b2, b3 = st.columns(3)
+    b1.button("Generate", type="primary", icon=":material/edit:", key="playground_generate", width="stretch",
+              on_click=request, args=("generate",))
+    b2.button("Real abstract", icon=":material/casino:", key="playground_pick_real", width="stretch",
+              help="Start from the opening of a real abstract the model never trained on.",
+              on_click=pick_real_abstract)
+    b3.button("Compare", icon=":material/compare:", help="Four diversities side by side.",
+              key="playground_compare", width="stretch", on_click=request, args=("compare",))
+    if notice := state.pop("playground_notice", None):
+        corpus_hint(notice)
+
+settings = PlaygroundSettings(**{k: state[f"playground_{k}"] for k in vars(PlaygroundSettings())})
+real = state.get("playground_real")
+if real and settings.seed != real[1]:  # the user edited the opening: no real continuation to show
+    real = state.playground_real = None
+words = None if settings.until_end else settings.words
+
+if run := state.pop("playground_run", None):
+    seed = prepare_seed(bundle, settings.seed)
+    known = len(seed.seed_tokens) - seed.seed_tokens.count("<unk>")
+    if seed.seed_tokens and known == 0:
+        st.error("The model knows none of these words, so it has nothing to go on. Try an opening in "
+                 "English about neural networks, e.g. *a method for training a neural network*.", icon=":material/help:")
+        st.stop()
+    st.query_params.from_dict(settings.to_query())
+    if run == "generate":
+        with left:
+            placeholder = st.empty()
+            for _ in stream(bundle, seed, words, **settings.engine_kwargs()):
+                placeholder.html(passage_html(seed.seed_text, seed.words, not seed.seed_tokens))
+                time.sleep(0.015)  # a visible, readable stream; the model itself needs ~1 ms a word
+            placeholder.empty()
+        state.playground_result, state.playground_comparison = seed, None
+    else:
+        state.playground_comparison = [
+            (d, generate(bundle, settings.seed, words, **{**settings.engine_kwargs(), "diversity": d}))
+            for d in COMPARE_DIVERSITIES]
+
+result = state.get("playground_result")
+if result is not None:
+    with left:
+        if not result.seed_tokens:
+            st.info("No opening given: the model wrote an abstract from scratch.")
+        if result.unknown_words:
+            st.warning("Not in the model's vocabulary (it read them as 'unknown'): "
+                       + ", ".join(f"`{w}`" for w in result.unknown_words[:20]))
+        st.html(passage_html(result.seed_text, result.words, not result.seed_tokens, result.ended))
+        st.html(legend_html())
+        if real:
+            st.markdown(f"**What the inventors wrote** — US {real[0].doc_id}, *{real[0].title}*")
+            st.html(plain_html(real[1] + " " + real[2], "passage real"))
+        st.download_button("Download text", result.text, file_name="machine-abstract.txt",
+                           key="playground_download")
+    with right:
+        st.markdown("**What could come next**", help="The model's ten likeliest next words after the text, "
+                    "with their chances before and after the diversity reshapes them.")
+        rows = candidates(bundle, result.text, settings.diversity, 10, settings.top_k, settings.top_p)
+        st.plotly_chart(candidates_figure(rows, settings.diversity), width="stretch", key="playground_chart")
+
+if comparison := state.get("playground_comparison"):
+    st.subheader("Same opening, same random seed, four diversities")
+    for col, (diversity, generation) in zip(st.columns(len(comparison)), comparison):
+        col.markdown(f"**Diversity {diversity:g}**")
+        col.html(passage_html("", generation.words, not generation.seed_tokens, generation.ended))
+    st.html(legend_html())

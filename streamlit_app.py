@@ -1,0 +1,45 @@
+"""Entry point: navigation, the shared sidebar, and the landing page."""
+import streamlit as st
+
+from ui.common import current_bundle, model_picker, style
+
+st.set_page_config(page_title="Human or Machine? Patent LSTM", page_icon=":material/psychology:", layout="wide")
+
+PAGES = {
+    "playground": st.Page("pages/playground.py", title="Playground", icon=":material/edit_note:", url_path="playground"),
+}
+
+
+def home() -> None:
+    st.title("Human or Machine?")
+    st.markdown(
+        "An LSTM read a few thousand US patent abstracts about neural networks and learned to write "
+        "new ones, one word at a time. Play with how it writes, try to tell its text from a real "
+        "inventor's, and watch how it learned."
+    )
+    cols = st.columns(3)
+    links = [("playground", "Give it an opening and a **diversity**, and watch it write.")]
+    for col, (key, text) in zip(cols, links):
+        with col.container(border=True):
+            st.page_link(PAGES[key], icon=PAGES[key].icon)
+            st.markdown(text)
+    bundle = current_bundle()
+    metrics = bundle.metrics
+    model = metrics.get("model", {}).get("all_tokens", {})
+    kn = metrics.get("baselines", {}).get("kneser_ney_trigram", {}).get("all_tokens", {})
+    common = metrics.get("baselines", {}).get("most_common_token", {}).get("all_tokens", {})
+    st.subheader(f"The active model: {bundle.name}")
+    a, b, c, d = st.columns(4)
+    a.metric("Next-word accuracy", f"{model.get('top1', 0):.1%}",
+             f"{model.get('top1', 0) - common.get('top1', 0):+.1%} vs. most common word", delta_color="normal")
+    b.metric("Top-5 accuracy", f"{model.get('top5', 0):.1%}")
+    c.metric("Perplexity", model.get("perplexity", "–"),
+             f"{model.get('perplexity', 0) - kn.get('perplexity', 0):+.1f} vs. n-gram", delta_color="inverse")
+    d.metric("Vocabulary", f"{len(bundle.tokenizer):,} words")
+    st.caption(f"Measured on {metrics.get('documents', '?')} abstracts the model never saw during training "
+               f"({model.get('tokens', 0):,} words and punctuation marks).")
+
+
+style()
+model_picker()
+st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), *PAGES.values()]).run()

@@ -1,0 +1,89 @@
+"""What every page shares: the cached model and corpus, the sidebar, and the error page."""
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.bundle import Bundle, BundleError, active_bundle_path, list_bundles, load_bundle
+from engine import config
+from engine.config import CORPUS_ENV
+from engine.corpus import Corpus, CorpusError, load_corpus
+from ui.render import CSS
+
+MODEL_KEY = "model_name"  # plain session key (widget keys are dropped on pages without the widget)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def _load_bundle(path: str, stamp: float) -> Bundle:
+    """One read-only bundle per process, shared by every session (reloaded when its files change)."""
+    bundle = load_bundle(path)
+    bundle.net  # noqa: B018 - builds the NumPy network now, not in the first user's request
+    return bundle
+
+
+@st.cache_resource(show_spinner="Loading the corpus…", ttl=600)
+def _load_corpus() -> tuple[Corpus | None, str | None]:
+    try:
+        return load_corpus(), None
+    except CorpusError as exc:
+        return None, str(exc)
+
+
+def corpus() -> tuple[Corpus | None, str | None]:
+    """(corpus, None), or (None, a message saying how to point the app at a local CSV)."""
+    return _load_corpus()
+
+
+def style() -> None:
+    st.html(f"<style>{CSS}</style>")
+
+
+def model_picker() -> None:
+    """Sidebar: choose the bundle for this session (default: the active one) and show its numbers."""
+    names = [p.name for p in list_bundles(config.MODELS_DIR)]
+    active = active_bundle_path(config.MODELS_DIR).name
+    with st.sidebar:
+        if not names:
+            return
+        state = st.session_state
+        if state.get(MODEL_KEY) not in names:
+            state[MODEL_KEY] = active if active in names else names[0]
+        st.selectbox("Model", names, index=names.index(state[MODEL_KEY]), key="sidebar_model",
+                     format_func=lambda n: f"{n} (active)" if n == active else n,
+                     on_change=lambda: state.update({MODEL_KEY: state.sidebar_model}),
+                     help="The bundle from models/ that writes for you in this browser session.")
+        try:
+            bundle = current_bundle(stop=False)
+        except BundleError:
+            return
+        st.caption(model_caption(bundle))
+
+
+def model_caption(bundle: Bundle) -> str:
+    m = bundle.metrics.get("model", {}).get("all_tokens", {})
+    p = bundle.provenance
+    date = p.get("finished", "")[:10]
+    return (f"Test perplexity **{m.get('perplexity', '–')}** · top-1 **{m.get('top1', 0):.1%}**  \n"
+            f"Trained on {p.get('device', '?')} · {date}")
+
+
+def current_bundle(stop: bool = True) -> Bundle:
+    """The session's bundle; when it cannot be loaded, explain why and how to fix it, then stop."""
+    name = st.session_state.get(MODEL_KEY)
+    path = config.MODELS_DIR / name if name else active_bundle_path(config.MODELS_DIR)
+    try:
+        marker = path / "config.json"
+        return _load_bundle(str(path), marker.stat().st_mtime if marker.exists() else 0.0)
+    except BundleError as exc:
+        if not stop:
+            raise
+        st.error(f"**The model could not be loaded.** {exc}", icon=":material/error:")
+        st.markdown("The app needs a trained model bundle in `models/`. The repository ships one "
+                    "(`models/patent-lstm`); to make another, run "
+                    "`python -m engine.train --out models/my-model`.")
+        st.stop()
+
+
+def corpus_hint(message: str) -> None:
+    st.info(f"{message}\n\nReal abstracts need the corpus CSV: start the app with "
+            f"`{CORPUS_ENV}=/path/to/neural_network_patent_query.csv streamlit run streamlit_app.py`.",
+            icon=":material/description:")

@@ -1,0 +1,45 @@
+"""HTML for generated text: every word coloured by the model's rank for it (as GLTR does).
+
+Pure functions without streamlit, so tests can check them; all text is escaped here.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from engine.tokenizer import detokenize_pieces
+
+# (rank below, css class, label): GLTR's buckets
+BUCKETS = ((10, "r10", "top 10"), (100, "r100", "top 100"), (1000, "r1000", "top 1,000"),
+           (float("inf"), "rest", "beyond 1,000"))
+CSS = (Path(__file__).resolve().parent.parent / "assets" / "style.css").read_text()
+
+
+def bucket(rank: int) -> str:
+    return next(css for limit, css, _ in BUCKETS if rank < limit)
+
+
+def words_html(words, sentence_start: bool = True) -> str:
+    """Coloured spans for generated words (objects with token, prob, rank); hover shows the numbers."""
+    pieces = detokenize_pieces([w.token for w in words], sentence_start)
+    spans = []
+    for (sep, text), word in zip(pieces, words):
+        tip = f"probability {word.prob:.2%} · rank {word.rank + 1}"
+        spans.append(f'{sep}<span class="tok {bucket(word.rank)}" title="{tip}">{html.escape(text)}</span>')
+    return "".join(spans)
+
+
+def passage_html(seed: str, words, sentence_start: bool = True, ended: bool = False) -> str:
+    """The seed in plain type followed by the coloured continuation."""
+    seed_part = f'<span class="seed">{html.escape(seed)}</span> ' if seed else ""
+    end = ' <span class="end" title="the model ended the abstract here">■</span>' if ended else ""
+    return f'<div class="passage">{seed_part}{words_html(words, sentence_start)}{end}</div>'
+
+
+def legend_html() -> str:
+    items = "".join(f'<span class="tok {css}">{label}</span>' for _, css, label in BUCKETS)
+    return f'<div class="legend">How likely the model thought each word: {items}</div>'
+
+
+def plain_html(text: str, css: str = "passage") -> str:
+    return f'<div class="{css}">{html.escape(text)}</div>'
