@@ -6,6 +6,7 @@ from ui.common import current_bundle, model_picker, style
 st.set_page_config(page_title="Human or Machine? Patent LSTM", page_icon=":material/psychology:", layout="wide")
 
 PAGES = {
+    "quiz": st.Page("pages/quiz.py", title="Human or Machine?", icon=":material/psychology_alt:", url_path="quiz"),
     "playground": st.Page("pages/playground.py", title="Playground", icon=":material/edit_note:", url_path="playground"),
 }
 
@@ -18,7 +19,8 @@ def home() -> None:
         "inventor's, and watch how it learned."
     )
     cols = st.columns(3)
-    links = [("playground", "Give it an opening and a **diversity**, and watch it write.")]
+    links = [("quiz", "Three continuations of a real abstract, one by its inventors. **Can you tell?**"),
+             ("playground", "Give it an opening and a **diversity**, and watch it write.")]
     for col, (key, text) in zip(cols, links):
         with col.container(border=True):
             st.page_link(PAGES[key], icon=PAGES[key].icon)

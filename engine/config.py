@@ -101,3 +101,13 @@ def from_dict(cls, data: dict):
     values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
     return cls(**values)
 
+
+# "Human or Machine?" quiz
+QUIZ_PROMPT_WORDS = 30  # words of the real abstract shown as the opening
+QUIZ_CONTINUATION_WORDS = 30  # words in each of the three continuations
+QUIZ_REPETITION_GUARD = 3
+QUIZ_DIFFICULTIES = {"easy": (1.3, 1.7), "medium": (0.9, 1.3), "hard": (0.5, 0.9)}  # diversity ranges
+QUIZ_ADAPTIVE = (0.3, 1.8, 0.1)  # adaptive difficulty: lowest and highest diversity, step per answer
+QUIZ_REASONS = ("grammar", "repetition", "off-topic", "contradiction", "generic", "other")
+NICKNAME_MAX = 30
+DATABASE_URL_ENV = "DATABASE_URL"  # e.g. postgresql+psycopg://user:pass@host/db; default: SQLite in DATA_DIR

@@ -130,6 +130,18 @@ def candidates(bundle: Bundle | Snapshot, text: str, diversity: float, k: int = 
             for i in top]
 
 
+def score_tokens(bundle: Bundle | Snapshot, context: list[str], tokens: list[str]) -> list[Word]:
+    """The model's probability and rank for each of ``tokens`` following ``context`` (text tokens)."""
+    tok = bundle.tokenizer
+    ids = lambda tokens: [tok.index.get(t, tok.unk_id) for t in tokens]  # noqa: E731
+    state, words = TokenStream(bundle.net, [tok.bos_id] + ids(context)), []
+    for token, token_id in zip(tokens, ids(tokens)):
+        log_probs = state.log_probs()
+        words.append(Word(token, float(np.exp(log_probs[token_id])), int((log_probs > log_probs[token_id]).sum())))
+        state.feed([token_id])
+    return words
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="bundle directory (default: the active bundle)")

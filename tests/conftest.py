@@ -24,7 +24,7 @@ def invented_documents(n: int = 60, seed: int = 0) -> list[str]:
     docs = []
     for _ in range(n):
         sentences = [f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TAILS)}."
-                     for _ in range(int(rng.integers(2, 5)))]
+                     for _ in range(int(rng.integers(7, 11)))]
         docs.append(" ".join(sentences))
     return list(dict.fromkeys(docs))
 
@@ -62,3 +62,17 @@ def shared_corpus_path() -> Path:
     if not SHARED_CORPUS.exists():
         pytest.skip(f"the shared corpus is not at {SHARED_CORPUS} (it is never committed)")
     return SHARED_CORPUS
+
+
+@pytest.fixture()
+def app_setup(tiny_bundle, invented_csv, monkeypatch, tmp_path):
+    """Pages see the tiny bundle as the active model, the invented corpus, and a fresh answer store."""
+    from engine import config
+    from ui.common import _load_corpus, store
+
+    monkeypatch.setattr(config, "MODELS_DIR", tiny_bundle.path.parent)
+    (tiny_bundle.path.parent / "ACTIVE").write_text(tiny_bundle.name)
+    monkeypatch.setenv("PATENT_CORPUS", str(invented_csv))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'answers.sqlite'}")
+    _load_corpus.clear()
+    store.clear()

@@ -5,14 +5,8 @@ from apptest_helpers import errors, html_bodies, page
 
 
 @pytest.fixture(autouse=True)
-def models(tiny_bundle, invented_csv, monkeypatch):
-    from engine import config
-    from ui.common import _load_corpus
-
-    monkeypatch.setattr(config, "MODELS_DIR", tiny_bundle.path.parent)
-    monkeypatch.setenv("PATENT_CORPUS", str(invented_csv))
-    (tiny_bundle.path.parent / "ACTIVE").write_text(tiny_bundle.name)
-    _load_corpus.clear()
+def setup(app_setup):
+    pass
 
 
 def test_landing_page_shows_links_and_headline_numbers(tiny_bundle):

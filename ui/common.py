@@ -7,6 +7,7 @@ from engine.bundle import Bundle, BundleError, active_bundle_path, list_bundles,
 from engine import config
 from engine.config import CORPUS_ENV
 from engine.corpus import Corpus, CorpusError, load_corpus
+from engine.store import Store
 from ui.render import CSS
 
 MODEL_KEY = "model_name"  # plain session key (widget keys are dropped on pages without the widget)
@@ -26,6 +27,12 @@ def _load_corpus() -> tuple[Corpus | None, str | None]:
         return load_corpus(), None
     except CorpusError as exc:
         return None, str(exc)
+
+
+@st.cache_resource(show_spinner=False)
+def store() -> Store:
+    """The answer store, shared by every session (SQLite by default, $DATABASE_URL otherwise)."""
+    return Store()
 
 
 def corpus() -> tuple[Corpus | None, str | None]:
@@ -64,6 +71,16 @@ def model_caption(bundle: Bundle) -> str:
     date = p.get("finished", "")[:10]
     return (f"Test perplexity **{m.get('perplexity', '–')}** · top-1 **{m.get('top1', 0):.1%}**  \n"
             f"Trained on {p.get('device', '?')} · {date}")
+
+
+def test_documents_or_stop(bundle: Bundle) -> list:
+    """The bundle's test abstracts from the corpus; without them, say how to get them and stop."""
+    docs, message = corpus()
+    tests = bundle.test_documents(docs) if docs else []
+    if not tests:
+        corpus_hint(message or f"The corpus at {docs.source} is not the one {bundle.name} was trained on.")
+        st.stop()
+    return tests
 
 
 def current_bundle(stop: bool = True) -> Bundle:

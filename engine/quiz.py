@@ -1,0 +1,144 @@
+"""The "Human or Machine?" game: rounds built from test abstracts, and a player's running score.
+
+A round shows the opening of a real abstract the model never trained on and three continuations of
+the same number of words: the real one and two the model wrote from the same opening. All three go
+through the same tokenizer, detokenizer and cut, then are shuffled.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import (QUIZ_ADAPTIVE, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_PROMPT_WORDS,
+                     QUIZ_REPETITION_GUARD)
+from .generate import Word, generate, score_tokens
+from .tokenizer import detokenize, is_word, split_words
+
+
+@dataclass(frozen=True)
+class Option:
+    text: str
+    human: bool
+    words: tuple[Word, ...]  # each token scored by the model, for the reveal's colouring
+
+
+@dataclass(frozen=True)
+class Round:
+    round_id: str
+    doc_id: str
+    title: str
+    date: str
+    opening: str
+    options: tuple[Option, ...]
+    diversity: float
+    bundle: str
+    settings: dict
+    created: float
+
+    @property
+    def human_index(self) -> int:
+        return next(i for i, o in enumerate(self.options) if o.human)
+
+
+def cut_words(tokens: list[str], n: int) -> list[str]:
+    """The shortest prefix of ``tokens`` holding ``n`` word tokens (punctuation in between kept)."""
+    count = 0
+    for i, token in enumerate(tokens):
+        count += is_word(token)
+        if count == n:
+            return tokens[:i + 1]
+    return tokens
+
+
+def playable(text: str, prompt_words: int = QUIZ_PROMPT_WORDS, length: int = QUIZ_CONTINUATION_WORDS) -> bool:
+    return sum(map(is_word, split_words(text))) >= prompt_words + length
+
+
+def make_round(bundle, documents, rng: np.random.Generator, diversity: float,
+               prompt_words: int = QUIZ_PROMPT_WORDS, length: int = QUIZ_CONTINUATION_WORDS) -> Round:
+    """One round from a random playable document (the caller passes test-split documents only)."""
+    candidates = [d for d in documents if playable(d.text, prompt_words, length)]
+    if not candidates:
+        raise ValueError(f"no abstract has the {prompt_words + length} words a round needs")
+    doc = candidates[int(rng.integers(len(candidates)))]
+    tokens = split_words(doc.text)
+    opening = cut_words(tokens, prompt_words)
+    real = cut_words(tokens[len(opening):], length)
+    settings = {"words": length, "repetition_guard": QUIZ_REPETITION_GUARD, "top_k": 0, "top_p": 1.0}
+    fakes = [
+        [w.token for w in generate(bundle, detokenize(opening), length, diversity=diversity, stop_at_eos=False,
+                                   repetition_guard=QUIZ_REPETITION_GUARD,
+                                   rng_seed=int(rng.integers(2**31))).words]
+        for _ in range(2)
+    ]
+    options = [Option(detokenize(t, sentence_start=opening[-1] in ".!?"), human, tuple(score_tokens(bundle, opening, t)))
+               for t, human in [(real, True), (fakes[0], False), (fakes[1], False)]]
+    order = rng.permutation(3)
+    return Round(uuid.uuid4().hex, doc.doc_id, doc.title, doc.date, detokenize(opening),
+                 tuple(options[i] for i in order), float(diversity), getattr(bundle, "name", ""), settings, time.time())
+
+
+@dataclass
+class Answer:
+    round: Round
+    choice: int
+    correct: bool
+    points: int
+    response_ms: int
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class Game:
+    """One player's session: difficulty, score, streak, the current round and the one prepared next."""
+
+    difficulty: str = "medium"  # a key of QUIZ_DIFFICULTIES, or "adaptive"
+    adaptive_diversity: float = 1.0
+    score: int = 0
+    streak: int = 0
+    best_streak: int = 0
+    rounds: int = 0
+    correct: int = 0
+    current: Round | None = None
+    shown_at: float = 0.0
+    last: Answer | None = None  # the answer to the current round, once given
+    upcoming: Round | None = field(default=None, repr=False)
+
+    def diversity(self, rng: np.random.Generator) -> float:
+        if self.difficulty == "adaptive":
+            return round(self.adaptive_diversity, 2)
+        low, high = QUIZ_DIFFICULTIES[self.difficulty]
+        return round(float(rng.uniform(low, high)), 2)
+
+    def points(self) -> int:
+        """Harder rounds (lower diversity: more fluent machine text) are worth more."""
+        return 3 if self.current.diversity < 0.9 else 2 if self.current.diversity < 1.3 else 1
+
+    def start(self, round_: Round) -> None:
+        self.current, self.last, self.shown_at = round_, None, time.time()
+
+    def answer(self, round_id: str, choice: int, reasons=()) -> Answer | None:
+        """Score an answer; None when it is late (another round is showing) or a repeat (double click)."""
+        if self.current is None or round_id != self.current.round_id or self.last is not None:
+            return None
+        if choice not in range(len(self.current.options)):
+            raise ValueError(f"choice must be 0, 1 or 2, not {choice}")
+        correct = self.current.options[choice].human
+        points = self.points() if correct else 0
+        self.rounds += 1
+        self.correct += correct
+        self.score += points
+        self.streak = self.streak + 1 if correct else 0
+        self.best_streak = max(self.best_streak, self.streak)
+        low, high, step = QUIZ_ADAPTIVE  # a staircase: right -> more fluent machine text, wrong -> less
+        self.adaptive_diversity = min(high, max(low, self.adaptive_diversity + (-step if correct else step)))
+        self.last = Answer(self.current, choice, correct, points, int((time.time() - self.shown_at) * 1000),
+                           tuple(reasons))
+        return self.last
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.rounds if self.rounds else 0.0

@@ -1,0 +1,60 @@
+"""AppTest: rounds of the quiz, scoring, difficulty, and what reaches the answer store."""
+import pytest
+
+from apptest_helpers import errors, html_bodies, page
+
+
+@pytest.fixture()
+def quiz(app_setup):
+    at = page("pages/quiz.py")
+    assert not errors(at)
+    return at
+
+
+def human_label(at) -> str:
+    game = at.session_state["quiz_game"]
+    return "ABC"[game.current.human_index]
+
+
+def test_answer_reveal_score_and_next(quiz):
+    at = quiz
+    at.text_input(key="quiz_nickname").input("<b>Ada</b>").run()
+    label = human_label(at)
+    at.button(key=f"quiz_pick_{label}").click().run()
+    assert not errors(at) and "was written by people" in at.success[0].value
+    assert at.metric[0].value == str(at.session_state["quiz_game"].score) != "0"
+    assert "Human" in " ".join(m.value for m in at.markdown) and 'class="tok' in html_bodies(at)
+    upcoming = at.session_state["quiz_game"].upcoming
+    assert upcoming is not None  # prepared during the reveal
+    at.button(key="quiz_next").click().run()
+    assert at.session_state["quiz_game"].current.round_id == upcoming.round_id
+    wrong = next(x for x in "ABC" if x != human_label(at))
+    at.button(key=f"quiz_pick_{wrong}").click().run()
+    assert at.error and at.metric[1].value == "0"  # the streak is broken
+    from ui.common import store
+
+    board = store().leaderboard()
+    assert board == [{"nickname": "<b>Ada</b>", "score": board[0]["score"], "accuracy": 0.5, "rounds": 2}]
+    assert at.dataframe  # rendered as data, never as HTML
+
+
+def test_a_repeated_or_late_answer_counts_once(quiz):
+    from ui.common import store
+
+    at = quiz
+    game = at.session_state["quiz_game"]
+    round_id = game.current.round_id
+    at.button(key="quiz_pick_A").click().run()
+    assert game.answer(round_id, 1) is None  # the second click of a double click
+    assert game.answer("an-old-round", 0) is None
+    assert store().count() == 1 and game.rounds == 1
+
+
+def test_difficulty_sets_the_diversity(quiz):
+    at = quiz
+    at.selectbox(key="quiz_difficulty").select("hard").run()
+    game = at.session_state["quiz_game"]
+    assert game.difficulty == "hard" and 0.5 <= game.current.diversity <= 0.9
+    at.button(key="quiz_pick_A").click().run()
+    assert any(t.label == "How convincing is the machine?" for t in at.tabs)
+    assert at.get("plotly_chart")

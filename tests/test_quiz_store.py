@@ -1,0 +1,113 @@
+"""The quiz engine (rounds, scoring) and the answer store (schema, concurrency, export)."""
+import csv
+import io
+import sqlite3
+import threading
+
+import numpy as np
+import pytest
+
+from engine.corpus import load_corpus
+from engine.quiz import Game, make_round
+from engine.store import Store, clean_nickname, wilson
+from engine.tokenizer import is_word, split_words
+
+
+@pytest.fixture(scope="module")
+def rounds(tiny_bundle, invented_csv):
+    docs = tiny_bundle.test_documents(load_corpus(invented_csv))
+    rng = np.random.default_rng(0)
+    return [make_round(tiny_bundle, docs, rng, 1.0) for _ in range(12)]
+
+
+def test_a_round_is_fair(rounds, tiny_bundle, invented_csv):
+    test_ids = set(tiny_bundle.split.test)
+    positions = set()
+    for r in rounds:
+        assert r.doc_id in test_ids
+        assert sum(o.human for o in r.options) == 1
+        assert {sum(map(is_word, split_words(o.text))) for o in r.options} == {30}
+        assert all(len(o.words) == len(split_words(o.text)) for o in r.options)
+        positions.add(r.human_index)
+    assert positions == {0, 1, 2}  # shuffled
+
+
+def test_the_human_option_is_the_real_continuation(rounds, invented_csv):
+    texts = {d.doc_id: d.text for d in load_corpus(invented_csv).documents}
+    for r in rounds[:3]:
+        real = r.options[r.human_index].text
+        assert real.lower()[:40] in texts[r.doc_id].lower()
+
+
+def test_scoring_streaks_and_adaptive_difficulty(rounds):
+    game = Game(difficulty="adaptive")
+    game.start(rounds[0])
+    assert game.answer(rounds[0].round_id, rounds[0].human_index).correct
+    assert (game.score, game.streak, game.adaptive_diversity) == (2, 1, 0.9)
+    assert game.answer(rounds[0].round_id, 0) is None  # already answered
+    game.start(rounds[1])
+    wrong = (rounds[1].human_index + 1) % 3
+    assert not game.answer(rounds[1].round_id, wrong, ["grammar"]).correct
+    assert (game.score, game.streak, game.best_streak, game.rounds, game.accuracy) == (2, 0, 1, 2, 0.5)
+    assert game.adaptive_diversity == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        game.start(rounds[2]) or game.answer(rounds[2].round_id, 7)
+
+
+def answer_for(round_, choice=0):
+    game = Game()
+    game.start(round_)
+    return game.answer(round_.round_id, choice, ["generic", "other"])
+
+
+def test_store_schema_record_and_export(rounds, tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    assert store.record(answer_for(rounds[0]), "p1", "  Ada\x00 Lovelace ")
+    assert not store.record(answer_for(rounds[0]), "p1", "Ada")  # the same round again
+    rows = list(csv.DictReader(io.StringIO(store.export_csv())))
+    assert len(rows) == 1 and rows[0]["nickname"] == "Ada Lovelace" and rows[0]["reasons"] == "generic,other"
+    assert rows[0]["doc_id"] == rounds[0].doc_id and rows[0]["human_index"] == str(rounds[0].human_index)
+
+
+def test_an_older_database_is_migrated(tmp_path, rounds):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE answers (id INTEGER PRIMARY KEY, created_at TIMESTAMP NOT NULL, "
+                   "round_id VARCHAR(32) NOT NULL UNIQUE, player_id VARCHAR(64) NOT NULL, choice INTEGER)")
+    store = Store(f"sqlite:///{path}")
+    assert store.record(answer_for(rounds[1]), "p2") and store.count() == 1
+
+
+def test_concurrent_writers_lose_nothing(tiny_bundle, invented_csv, tmp_path):
+    url = f"sqlite:///{tmp_path / 'busy.sqlite'}"
+    docs = tiny_bundle.test_documents(load_corpus(invented_csv))
+    base = make_round(tiny_bundle, docs, np.random.default_rng(1), 1.0)
+    from dataclasses import replace
+
+    def writer(n):
+        store = Store(url)  # each thread its own engine, as separate app servers would have
+        for i in range(40):
+            store.record(answer_for(replace(base, round_id=f"{n}-{i}"), i % 3), f"player{n}", f"p{n}")
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store = Store(url)
+    assert store.count() == 240
+    board = store.leaderboard(limit=10)
+    assert len(board) == 6 and all(row["rounds"] == 40 for row in board)
+    by_diversity = store.accuracy_by_diversity()
+    assert sum(row["answers"] for row in by_diversity) == 240
+
+
+def test_nicknames_are_cleaned():
+    assert clean_nickname("<b>x</b>" * 2000) == ("<b>x</b>" * 2000)[:30]
+    assert clean_nickname(" \n\t ") is None
+
+
+def test_wilson_interval():
+    low, high = wilson(50, 100)
+    assert low == pytest.approx(0.404, abs=1e-3) and high == pytest.approx(0.596, abs=1e-3)
+    assert wilson(0, 0) == (0.0, 1.0)
