@@ -8,6 +8,7 @@ st.set_page_config(page_title="Human or Machine? Patent LSTM", page_icon=":mater
 PAGES = {
     "quiz": st.Page("pages/quiz.py", title="Human or Machine?", icon=":material/psychology_alt:", url_path="quiz"),
     "playground": st.Page("pages/playground.py", title="Playground", icon=":material/edit_note:", url_path="playground"),
+    "training": st.Page("pages/training.py", title="Training", icon=":material/monitoring:", url_path="training"),
 }
 
 
@@ -20,7 +21,8 @@ def home() -> None:
     )
     cols = st.columns(3)
     links = [("quiz", "Three continuations of a real abstract, one by its inventors. **Can you tell?**"),
-             ("playground", "Give it an opening and a **diversity**, and watch it write.")]
+             ("playground", "Give it an opening and a **diversity**, and watch it write."),
+             ("training", "See how it learned, how it compares with simpler models, and **retrain** it.")]
     for col, (key, text) in zip(cols, links):
         with col.container(border=True):
             st.page_link(PAGES[key], icon=PAGES[key].icon)

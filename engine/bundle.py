@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .config import DEFAULT_BUNDLE, MODELS_DIR, ModelConfig, TrainConfig, from_dict
+from . import config
+from .config import DEFAULT_BUNDLE, ModelConfig, TrainConfig, from_dict
 from .corpus import Split
 from .tokenizer import Tokenizer
 
@@ -56,11 +57,13 @@ class Bundle:
 
     @cached_property
     def history(self) -> list[dict]:
+        """Per-epoch metrics; epochs counted from 1 (Keras's CSV counts from 0)."""
         path = self.path / "history.csv"
         if not path.exists():
             return []
         with path.open(newline="") as fh:
-            return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+            return [{**{k: float(v) for k, v in row.items()}, "epoch": int(row["epoch"]) + 1}
+                    for row in csv.DictReader(fh)]
 
     @cached_property
     def keras_model(self):
@@ -137,23 +140,26 @@ def write_bundle(target: Path, files: dict[str, str | bytes], model) -> Path:
     return target
 
 
-def list_bundles(models_dir: Path = MODELS_DIR) -> list[Path]:
-    """Complete bundles in ``models_dir`` (hidden and temporary directories are skipped)."""
+def list_bundles(models_dir: Path | None = None) -> list[Path]:
+    """Complete bundles in ``models_dir`` (default: models/; hidden and temporary directories skipped)."""
+    models_dir = models_dir or config.MODELS_DIR
     if not models_dir.is_dir():
         return []
     return sorted(p for p in models_dir.iterdir()
                   if p.is_dir() and not p.name.startswith(".") and (p / "config.json").exists())
 
 
-def active_bundle_path(models_dir: Path = MODELS_DIR) -> Path:
+def active_bundle_path(models_dir: Path | None = None) -> Path:
     """The bundle the app uses: the one named in models/ACTIVE, else the shipped default."""
+    models_dir = models_dir or config.MODELS_DIR
     marker = models_dir / ACTIVE_FILE
     name = marker.read_text().strip() if marker.exists() else DEFAULT_BUNDLE
     return models_dir / name
 
 
-def set_active_bundle(name: str, models_dir: Path = MODELS_DIR) -> None:
+def set_active_bundle(name: str, models_dir: Path | None = None) -> None:
     """Switch the active bundle atomically (write a temp file, then rename over the marker)."""
+    models_dir = models_dir or config.MODELS_DIR
     if not (models_dir / name / "config.json").exists():
         raise BundleError(f"No bundle named {name!r} in {models_dir}.")
     tmp = models_dir / f".{ACTIVE_FILE}.tmp"

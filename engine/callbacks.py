@@ -61,6 +61,10 @@ class Progress(keras.callbacks.Callback):
             self.log(f"epoch {epoch + 1}/{self.epochs}  {shown}  ({time.time() - self.started:.0f} s)")
 
 
+    def on_train_end(self, logs=None):
+        self._write("evaluating", self.steps, logs, force=True)
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Stops training after the epoch during which the budget ran out (0 minutes: no budget)."""
 

@@ -111,3 +111,9 @@ QUIZ_ADAPTIVE = (0.3, 1.8, 0.1)  # adaptive difficulty: lowest and highest diver
 QUIZ_REASONS = ("grammar", "repetition", "off-topic", "contradiction", "generic", "other")
 NICKNAME_MAX = 30
 DATABASE_URL_ENV = "DATABASE_URL"  # e.g. postgresql+psycopg://user:pass@host/db; default: SQLite in DATA_DIR
+
+# Training jobs started from the dashboard
+JOBS_DIR = DATA_DIR / "jobs"
+RETRAIN_TOKEN_ENV = "RETRAIN_TOKEN"  # when set (or retrain_token in Streamlit secrets), starting a job needs it
+MAX_UPLOAD_MB = 20
+MIN_UPLOAD_DOCUMENTS = 20

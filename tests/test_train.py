@@ -47,7 +47,7 @@ def test_interrupted_run_leaves_no_bundle_and_resumes(invented_csv, tmp_path):
     train(corpus, preset.model, train_config, out, log=lines.append)
     assert lines[0].startswith("resuming")
     bundle = load_bundle(out)
-    assert [row["epoch"] for row in bundle.history] == [0, 1, 2, 3]
+    assert [row["epoch"] for row in bundle.history] == [1, 2, 3, 4]
     assert not partial_dir(out).exists()
 
 

@@ -33,3 +33,37 @@ def accuracy_figure(rows: list[dict]) -> go.Figure:
                       xaxis=dict(title="diversity of the machine's text"),
                       yaxis=dict(title="found the human text", tickformat=".0%", range=[0, 1]))
     return fig
+
+
+def history_figure(histories: dict[str, list[dict]]) -> go.Figure:
+    """Loss and accuracy per epoch for several runs: training solid, validation dashed."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss (cross-entropy)", "next-word accuracy"))
+    palette = [TEAL, SAND, "#7c3aed", "#dc2626", "#2563eb", "#65a30d"]
+    for n, (name, rows) in enumerate(histories.items()):
+        color = palette[n % len(palette)]
+        epochs = [r["epoch"] for r in rows]
+        for col, metric in ((1, "loss"), (2, "accuracy")):
+            for prefix, dash in (("", "solid"), ("val_", "dash")):
+                fig.add_trace(go.Scatter(
+                    x=epochs, y=[r.get(prefix + metric) for r in rows], mode="lines+markers",
+                    line=dict(color=color, dash=dash), marker=dict(size=5), legendgroup=name,
+                    name=f"{name} ({'validation' if prefix else 'training'})", showlegend=col == 1), row=1, col=col)
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10),
+                      legend=dict(orientation="h", y=-0.2))
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(tickformat=".0%", row=1, col=2)
+    return fig
+
+
+def embedding_figure(words: list[str], xy, highlight: str = "") -> go.Figure:
+    hit = [w == highlight.lower() for w in words]
+    fig = go.Figure(go.Scatter(
+        x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=words, textposition="top center",
+        textfont=dict(size=[16 if h else 10 for h in hit], color=["#dc2626" if h else "#44403c" for h in hit]),
+        marker=dict(size=[12 if h else 5 for h in hit], color=["#dc2626" if h else TEAL for h in hit], opacity=0.7),
+        hovertemplate="%{text}<extra></extra>"))
+    fig.update_layout(height=560, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(title="PC 1"),
+                      yaxis=dict(title="PC 2"))
+    return fig

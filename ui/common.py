@@ -46,8 +46,8 @@ def style() -> None:
 
 def model_picker() -> None:
     """Sidebar: choose the bundle for this session (default: the active one) and show its numbers."""
-    names = [p.name for p in list_bundles(config.MODELS_DIR)]
-    active = active_bundle_path(config.MODELS_DIR).name
+    names = [p.name for p in list_bundles()]
+    active = active_bundle_path().name
     with st.sidebar:
         if not names:
             return
@@ -86,7 +86,7 @@ def test_documents_or_stop(bundle: Bundle) -> list:
 def current_bundle(stop: bool = True) -> Bundle:
     """The session's bundle; when it cannot be loaded, explain why and how to fix it, then stop."""
     name = st.session_state.get(MODEL_KEY)
-    path = config.MODELS_DIR / name if name else active_bundle_path(config.MODELS_DIR)
+    path = config.MODELS_DIR / name if name else active_bundle_path()
     try:
         marker = path / "config.json"
         return _load_bundle(str(path), marker.stat().st_mtime if marker.exists() else 0.0)

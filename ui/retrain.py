@@ -1,0 +1,128 @@
+"""The retrain form and the live job monitor of the training page."""
+from __future__ import annotations
+
+import os
+import time
+
+import pandas as pd
+import streamlit as st
+
+from engine import jobs
+from engine.bundle import BundleError, set_active_bundle
+from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_TOKEN_ENV
+from engine.corpus import CorpusError
+from ui.charts import history_figure
+
+
+def configured_token() -> str | None:
+    """RETRAIN_TOKEN from the environment, else retrain_token from Streamlit secrets, else None."""
+    if os.environ.get(RETRAIN_TOKEN_ENV):
+        return os.environ[RETRAIN_TOKEN_ENV]
+    try:
+        return st.secrets.get("retrain_token")
+    except Exception:  # no secrets.toml at all (a local run); Streamlit's error type varies by version
+        return None
+
+
+def retrain_form() -> None:
+    token = configured_token()
+    st.markdown("Train a new model in a separate process. The app keeps using the active model until you "
+                "activate the new one.")
+    upload = st.file_uploader(f"Your own corpus (optional): CSV or text file, one document per line, "
+                              f"at most {MAX_UPLOAD_MB} MB", type=["csv", "txt"], key="retrain_upload")
+    column = None
+    if upload is not None and upload.name.lower().endswith(".csv"):
+        try:
+            columns = list(pd.read_csv(upload, nrows=0).columns)
+        except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+            columns = []
+        upload.seek(0)
+        if columns:
+            column = st.selectbox("Text column", columns, key="retrain_column")
+        else:
+            st.error("This file cannot be read as a CSV.")
+    preset = st.selectbox("Starting point", list(PRESETS), key="retrain_preset",
+                          format_func=lambda k: f"{k}: {PRESETS[k].description}")
+    model, train = PRESETS[preset].model, PRESETS[preset].train
+    with st.form("retrain_form"):
+        name = st.text_input("Name of the new model", value=time.strftime("retrain-%Y%m%d-%H%M"), max_chars=60)
+        a, b, c = st.columns(3)
+        key = f"retrain_{preset}_"  # the fields start from the chosen preset's values
+        glove = a.toggle("GloVe 50d embeddings (pre-trained)", model.glove, key=key + "glove")
+        embedding_dim = a.number_input("Embedding size (50 with GloVe)", 8, 512, model.embedding_dim, step=8,
+                                       key=key + "embedding")
+        units = b.number_input("LSTM units", 8, 1024, model.lstm_units, step=8, key=key + "units")
+        layers = b.number_input("LSTM layers", 1, 4, model.lstm_layers, key=key + "layers")
+        dropout = b.slider("Dropout", 0.0, 0.8, model.dropout, step=0.05, key=key + "dropout")
+        epochs = c.number_input("Epochs at most", 1, 200, train.epochs, key=key + "epochs")
+        batch = c.number_input("Batch size", 1, 4096, train.batch_size, key=key + "batch")
+        given = st.text_input("Retrain token", type="password") if token else None
+        submitted = st.form_submit_button("Retrain", type="primary", icon=":material/model_training:")
+    if not submitted:
+        return
+    if not jobs.check_token(given, token):
+        st.error("Wrong retrain token: ask whoever runs this app for it.")
+        return
+    overrides = {"epochs": int(epochs), "batch_size": int(batch), "embedding_dim": int(embedding_dim),
+                 "lstm_units": int(units), "lstm_layers": int(layers), "dropout": float(dropout), "glove": glove}
+    try:
+        data = jobs.save_upload(upload.getvalue(), upload.name, column) if upload is not None else None
+        job = jobs.start(jobs.JobRequest(name=name.strip(), preset=preset, overrides=overrides,
+                                         data=str(data) if data else None, text_column=column))
+    except (jobs.JobError, CorpusError) as exc:
+        st.error(str(exc))
+        return
+    st.session_state.training_job = job
+    st.success(f"Started job {job}.")
+
+
+def _device_badge(device: str) -> None:
+    if "GPU" in device:
+        st.badge(device, icon=":material/bolt:", color="green")
+    elif device:
+        st.badge(device, icon=":material/memory:", color="orange")
+        st.caption("No GPU found: training runs on the CPU. A GPU trains this model many times faster "
+                   "(see docs/gpu.md).")
+
+
+@st.fragment(run_every=2)
+def job_monitor() -> None:
+    """Follows the running job (or the last one) from its files: any browser, any reload."""
+    job = jobs.running_job() or st.session_state.get("training_job") or next(iter(jobs.recent_jobs()), None)
+    if job is None:
+        st.caption("No training job has run yet.")
+        return
+    s = jobs.status(job)
+    p = s.progress
+    st.markdown(f"**Job {job}** → model `{s.request.name}` · **{s.state}**")
+    _device_badge(p.get("device", ""))
+    if p:
+        done = (p["epoch"] - 1 + p["batch"] / max(p["batches"], 1)) / max(p["epochs"], 1)
+        eta = f" · about {p['eta_s'] / 60:.0f} min left at most" if p.get("eta_s") and s.state == "running" else ""
+        st.progress(min(max(done, 0.0), 1.0),
+                    text=f"epoch {p['epoch']}/{p['epochs']} · batch {p['batch']}/{p['batches']}{eta}"
+                    + (" · evaluating on the test split" if p.get("status") == "evaluating" else ""))
+        if p.get("history"):
+            st.plotly_chart(history_figure({s.request.name: p["history"]}), width="stretch", key="training_live")
+    if s.message:
+        (st.error if s.state in ("failed", "interrupted") else st.info)(s.message)
+    cols = st.columns(3)
+    if s.state == "running" and cols[0].button("Cancel", key="training_cancel", icon=":material/stop:"):
+        jobs.cancel(job)
+    if s.resumable and cols[0].button("Resume", key="training_resume", icon=":material/play_arrow:"):
+        try:
+            st.session_state.training_job = jobs.resume(job)
+        except jobs.JobError as exc:
+            st.error(str(exc))
+    if s.state == "finished" and cols[1].button("Activate this model", key="training_activate",
+                                                 icon=":material/check_circle:"):
+        try:
+            set_active_bundle(s.request.name)
+            st.session_state.model_name = s.request.name
+            st.success(f"{s.request.name} is now the active model.")
+        except BundleError as exc:
+            st.error(str(exc))
+    log = jobs.log_tail(job)
+    if log:
+        with st.expander("Log"):
+            st.code(log, language=None)
