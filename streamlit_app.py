@@ -2,14 +2,9 @@
 import streamlit as st
 
 from ui.common import current_bundle, model_picker, style
+from ui.navigation import ENTRY_FLAG, pages
 
 st.set_page_config(page_title="Human or Machine? Patent LSTM", page_icon=":material/psychology:", layout="wide")
-
-PAGES = {
-    "quiz": st.Page("pages/quiz.py", title="Human or Machine?", icon=":material/psychology_alt:", url_path="quiz"),
-    "playground": st.Page("pages/playground.py", title="Playground", icon=":material/edit_note:", url_path="playground"),
-    "training": st.Page("pages/training.py", title="Training", icon=":material/monitoring:", url_path="training"),
-}
 
 
 def home() -> None:
@@ -44,6 +39,8 @@ def home() -> None:
                f"({model.get('tokens', 0):,} words and punctuation marks).")
 
 
+PAGES = pages(home)
+st.session_state[ENTRY_FLAG] = True
 style()
 model_picker()
-st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), *PAGES.values()]).run()
+st.navigation(list(PAGES.values())).run()

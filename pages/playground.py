@@ -7,9 +7,11 @@ import streamlit as st
 from engine.generate import candidates, generate, prepare_seed, stream
 from ui.charts import candidates_figure
 from ui.common import corpus, corpus_hint, current_bundle
+from ui.navigation import require_entry
 from ui.render import legend_html, passage_html, plain_html
 from ui.settings import COMPARE_DIVERSITIES, DIVERSITY_RANGE, GUARDS, TOP_P_RANGE, WORDS_RANGE, PlaygroundSettings
 
+require_entry()
 bundle = current_bundle()
 state = st.session_state
 if "playground_seed" not in state:  # first visit: settings from a shared link, if any

@@ -8,8 +8,10 @@ from engine.config import NICKNAME_MAX, QUIZ_DIFFICULTIES, QUIZ_REASONS
 from engine.quiz import Game, make_round
 from ui.charts import accuracy_figure
 from ui.common import current_bundle, store, test_documents_or_stop
+from ui.navigation import require_entry
 from ui.render import legend_html, plain_html, words_html
 
+require_entry()
 bundle = current_bundle()
 tests = test_documents_or_stop(bundle)
 state = st.session_state

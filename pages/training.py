@@ -4,11 +4,13 @@ import streamlit as st
 from engine.bundle import BundleError, list_bundles, load_bundle, set_active_bundle
 from engine.embeddings import nearest, pca_map
 from engine.results import results_table
-from ui.common import current_bundle
 from ui.charts import embedding_figure, history_figure
+from ui.common import current_bundle
+from ui.navigation import require_entry
 from ui.render import plain_html
 from ui.retrain import job_monitor, retrain_form
 
+require_entry()
 active = current_bundle()
 bundles = []
 for path in list_bundles():

@@ -9,7 +9,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def page(path: str = "streamlit_app.py", query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / path), default_timeout=120)
+    """Run the app through its entry script, as a browser would, then open ``path``."""
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    if path != "streamlit_app.py":
+        at.switch_page(path)
     for key, value in (query or {}).items():
         at.query_params[key] = value
     return at.run()

@@ -52,8 +52,9 @@ def history_figure(histories: dict[str, list[dict]]) -> go.Figure:
                     name=f"{name} ({'validation' if prefix else 'training'})", showlegend=col == 1), row=1, col=col)
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10),
                       legend=dict(orientation="h", y=-0.2))
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(tickformat=".0%", row=1, col=2)
+    longest = max((len(rows) for rows in histories.values()), default=1)
+    fig.update_xaxes(title_text="epoch", dtick=max(1, -(-longest // 10)))
+    fig.update_yaxes(tickformat=".1%", row=1, col=2)
     return fig
 
 

@@ -9,7 +9,7 @@ from helpers import wait_idle
 def test_generate_with_changed_diversity(page: Page, base_url, screenshot_dir):
     page.goto(base_url)
     wait_idle(page)
-    expect(page.get_by_role("heading", name="Human or Machine?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Human or Machine?")).to_be_visible(timeout=60_000)
     page.screenshot(path=str(screenshot_dir / "home.png"), full_page=True)
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Playground").click()

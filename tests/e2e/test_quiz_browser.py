@@ -7,7 +7,7 @@ from helpers import wait_idle
 def test_play_two_rounds(page: Page, base_url, screenshot_dir):
     page.goto(f"{base_url}/quiz")
     wait_idle(page)
-    expect(page.get_by_role("heading", name="Human or Machine?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Human or Machine?")).to_be_visible(timeout=60_000)
     page.get_by_label("Nickname for the leaderboard").fill("Playwright")
     page.keyboard.press("Enter")
     wait_idle(page)
