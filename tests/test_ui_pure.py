@@ -1,0 +1,32 @@
+"""The pure (streamlit-free) UI helpers: HTML rendering and playground settings."""
+from engine.generate import Word
+from ui.render import bucket, legend_html, passage_html, words_html
+from ui.settings import PlaygroundSettings
+
+
+def test_words_are_escaped_coloured_and_joined_like_text():
+    words = [Word("<script>", 0.5, 0), Word(",", 0.2, 15), Word("x&y", 0.01, 500), Word(".", 0.001, 5000)]
+    out = words_html(words)
+    assert "<script>" not in out and "&lt;script&gt;" in out and "x&amp;y" in out
+    assert [bucket(w.rank) for w in words] == ["r10", "r100", "r1000", "rest"]
+    assert '&lt;script&gt;</span><span class="tok r100"' in out  # no space before the comma
+    assert 'title="probability 50.00% · rank 1"' in out
+
+
+def test_passage_marks_the_seed_and_the_end():
+    out = passage_html('He said "<b>"', [Word("yes", 0.3, 1)], sentence_start=False, ended=True)
+    assert '<span class="seed">He said &quot;&lt;b&gt;&quot;</span>' in out and "■" in out
+    assert "top 10" in legend_html()
+
+
+def test_settings_round_trip_through_the_url():
+    settings = PlaygroundSettings(seed="A neural network", words=42, diversity=1.25, guard=2, rng=9)
+    again, problems = PlaygroundSettings.from_query(settings.to_query())
+    assert again == settings and problems == []
+
+
+def test_bad_url_values_are_fixed_and_reported():
+    settings, problems = PlaygroundSettings.from_query(
+        {"diversity": "inf", "words": "100000", "top_p": "0", "guard": "7", "seed": "x" * 20000, "evil": "1"})
+    assert (settings.diversity, settings.words, settings.top_p, settings.guard) == (0.8, 300, 0.05, 0)
+    assert len(settings.seed) == 5000 and len(problems) == 5
