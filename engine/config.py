@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +89,20 @@ PRESETS: dict[str, Preset] = {
     "tiny": Preset(ModelConfig(embedding_dim=16, lstm_units=16, vocab_size=500, max_len=64),
                    TrainConfig(epochs=2, batch_size=16), "A seconds-long model for tests and demos."),
 }
+
+
+def preset_configs(preset: str, overrides: dict | None = None) -> tuple[ModelConfig, TrainConfig]:
+    """A preset's configs with ``overrides`` (fields of either) applied; ValueError for unknown names."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    overrides = overrides or {}
+    model_fields, train_fields = {f.name for f in fields(ModelConfig)}, {f.name for f in fields(TrainConfig)}
+    unknown = set(overrides) - model_fields - train_fields
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    base = PRESETS[preset]
+    return (replace(base.model, **{k: v for k, v in overrides.items() if k in model_fields}),
+            replace(base.train, **{k: v for k, v in overrides.items() if k in train_fields}))
 
 
 def to_dict(obj) -> dict:

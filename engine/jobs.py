@@ -18,12 +18,12 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import config
 from .callbacks import write_json_atomic
-from .config import MAX_UPLOAD_MB, MIN_UPLOAD_DOCUMENTS, PRESETS, ModelConfig, TrainConfig
+from .config import MAX_UPLOAD_MB, MIN_UPLOAD_DOCUMENTS, ModelConfig, TrainConfig, preset_configs
 from .corpus import CorpusError, documents_from_frame, read_table
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
@@ -48,15 +48,7 @@ class JobRequest:
 
     def configs(self) -> tuple[ModelConfig, TrainConfig]:
         """The preset with the overrides applied; ValueError for unknown or invalid settings."""
-        if self.preset not in PRESETS:
-            raise ValueError(f"unknown preset {self.preset!r}")
-        preset = PRESETS[self.preset]
-        model_fields, train_fields = ModelConfig.__dataclass_fields__, TrainConfig.__dataclass_fields__
-        unknown = set(self.overrides) - set(model_fields) - set(train_fields)
-        if unknown:
-            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-        return (replace(preset.model, **{k: v for k, v in self.overrides.items() if k in model_fields}),
-                replace(preset.train, **{k: v for k, v in self.overrides.items() if k in train_fields}))
+        return preset_configs(self.preset, self.overrides)
 
 
 @dataclass

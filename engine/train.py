@@ -15,14 +15,13 @@ import platform
 import shutil
 import time
 from contextlib import nullcontext
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from .bundle import write_bundle
-from .config import MODELS_DIR, PRESETS, ModelConfig, TrainConfig, to_dict
+from .config import MODELS_DIR, PRESETS, ModelConfig, TrainConfig, preset_configs, to_dict
 from .corpus import Corpus, CorpusError, load_corpus
 
 
@@ -173,11 +172,9 @@ def parse_args(argv=None):
 
 def configs_from_args(args) -> tuple[ModelConfig, TrainConfig]:
     """The preset's configs with every option given on the command line applied."""
-    preset = PRESETS[args.preset]
-    given = {k: v for k, v in vars(args).items() if v is not None}
-    model_fields, train_fields = ModelConfig.__dataclass_fields__, TrainConfig.__dataclass_fields__
-    return (replace(preset.model, **{k: v for k, v in given.items() if k in model_fields}),
-            replace(preset.train, **{k: v for k, v in given.items() if k in train_fields}))
+    settings = set(ModelConfig.__dataclass_fields__) | set(TrainConfig.__dataclass_fields__)
+    return preset_configs(args.preset, {k: v for k, v in vars(args).items()
+                                        if v is not None and k in settings})
 
 
 def main(argv=None) -> int:
@@ -192,7 +189,7 @@ def main(argv=None) -> int:
         corpus = load_corpus(args.data, args.text_column,
                              progress=lambda done, total: print(f"\rdownloading {done / max(total, 1):.0%}", end=""))
         train(corpus, model_config, train_config, args.out or MODELS_DIR / args.preset, args.progress_file)
-    except (CorpusError, ValueError) as exc:
+    except (CorpusError, ValueError) as exc:  # GloveMissing is a ValueError too
         print(f"error: {exc}")
         return 2
     return 0
