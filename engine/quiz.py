@@ -53,20 +53,33 @@ def cut_words(tokens: list[str], n: int) -> list[str]:
     return tokens
 
 
-def playable(text: str, prompt_words: int = QUIZ_PROMPT_WORDS, length: int = QUIZ_CONTINUATION_WORDS) -> bool:
-    return sum(map(is_word, split_words(text))) >= prompt_words + length
+def opening_end(tokens: list[str], vocabulary, prompt_words: int, length: int) -> int | None:
+    """Where the opening ends: near ``prompt_words`` words, at a point whose real continuation of
+    ``length`` words holds only words the model knows. It can never write the others, so they
+    would give the human text away. None when the document has no such point."""
+    word_at = [i for i, t in enumerate(tokens) if is_word(t)]
+    for shift in sorted(range(-10, 11), key=abs):
+        n = prompt_words + shift
+        if n < 10 or n + length > len(word_at):
+            continue
+        end = word_at[n - 1] + 1
+        if all(t in vocabulary for t in cut_words(tokens[end:], length)):
+            return end
+    return None
 
 
 def make_round(bundle, documents, rng: np.random.Generator, diversity: float,
                prompt_words: int = QUIZ_PROMPT_WORDS, length: int = QUIZ_CONTINUATION_WORDS) -> Round:
-    """One round from a random playable document (the caller passes test-split documents only)."""
-    candidates = [d for d in documents if playable(d.text, prompt_words, length)]
-    if not candidates:
-        raise ValueError(f"no abstract has the {prompt_words + length} words a round needs")
-    doc = candidates[int(rng.integers(len(candidates)))]
-    tokens = split_words(doc.text)
-    opening = cut_words(tokens, prompt_words)
-    real = cut_words(tokens[len(opening):], length)
+    """One round from a random usable document (the caller passes test-split documents only)."""
+    for i in rng.permutation(len(documents)):
+        doc, tokens = documents[i], split_words(documents[i].text)
+        end = opening_end(tokens, bundle.tokenizer.index, prompt_words, length)
+        if end is not None:
+            break
+    else:
+        raise ValueError(f"no abstract has {length} known words in a row after an opening of "
+                         f"about {prompt_words} words")
+    opening, real = tokens[:end], cut_words(tokens[end:], length)
     settings = {"words": length, "repetition_guard": QUIZ_REPETITION_GUARD, "top_k": 0, "top_p": 1.0}
     fakes = [
         [w.token for w in generate(bundle, detokenize(opening), length, diversity=diversity, stop_at_eos=False,
@@ -74,11 +87,13 @@ def make_round(bundle, documents, rng: np.random.Generator, diversity: float,
                                    rng_seed=int(rng.integers(2**31))).words]
         for _ in range(2)
     ]
-    options = [Option(detokenize(t, sentence_start=opening[-1] in ".!?"), human, tuple(score_tokens(bundle, opening, t)))
+    starts_sentence = opening[-1] in ".!?"
+    options = [Option(detokenize(t, starts_sentence), human, tuple(score_tokens(bundle, opening, t)))
                for t, human in [(real, True), (fakes[0], False), (fakes[1], False)]]
     order = rng.permutation(3)
     return Round(uuid.uuid4().hex, doc.doc_id, doc.title, doc.date, detokenize(opening),
-                 tuple(options[i] for i in order), float(diversity), getattr(bundle, "name", ""), settings, time.time())
+                 tuple(options[i] for i in order), float(diversity), getattr(bundle, "name", ""), settings,
+                 time.time())
 
 
 @dataclass

@@ -33,7 +33,8 @@ def describe_device():
     if not gpus:
         import os
 
-        return f"CPU ({os.cpu_count()} cores)", None
+        threads = tf.config.threading.get_intra_op_parallelism_threads()  # 0: TensorFlow uses every core
+        return f"CPU ({threads or os.cpu_count()} of {os.cpu_count()} cores)", None
     names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
     if len(gpus) > 1:
         return f"{len(gpus)} GPUs: {', '.join(names)}", tf.distribute.MirroredStrategy()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine.corpus import load_corpus
-from engine.quiz import Game, make_round
+from engine.quiz import Game, make_round, opening_end
 from engine.store import Store, clean_nickname, wilson
 from engine.tokenizer import is_word, split_words
 
@@ -28,6 +28,7 @@ def test_a_round_is_fair(rounds, tiny_bundle, invented_csv):
         assert sum(o.human for o in r.options) == 1
         assert {sum(map(is_word, split_words(o.text))) for o in r.options} == {30}
         assert all(len(o.words) == len(split_words(o.text)) for o in r.options)
+        assert all(t in tiny_bundle.tokenizer.index for t in split_words(r.options[r.human_index].text))
         positions.add(r.human_index)
     assert positions == {0, 1, 2}  # shuffled
 
@@ -111,3 +112,10 @@ def test_wilson_interval():
     low, high = wilson(50, 100)
     assert low == pytest.approx(0.404, abs=1e-3) and high == pytest.approx(0.596, abs=1e-3)
     assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_the_opening_ends_where_the_real_words_are_all_known():
+    tokens = ("w " * 25 + "rare " + "w " * 40).split()
+    end = opening_end(tokens, {"w"}, prompt_words=20, length=30)
+    assert end == 26  # after the rare word, the closest cut to 20 words with 30 known words next
+    assert opening_end(tokens, {"w"}, prompt_words=20, length=60) is None
