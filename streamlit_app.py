@@ -30,8 +30,9 @@ def home() -> None:
     st.subheader(f"The active model: {bundle.name}")
     a, b, c, d = st.columns(4)
     a.metric("Next-word accuracy", f"{model.get('top1', 0):.1%}",
-             f"{model.get('top1', 0) - common.get('top1', 0):+.1%} vs. most common word", delta_color="normal")
-    b.metric("Top-5 accuracy", f"{model.get('top5', 0):.1%}")
+             f"{(model.get('top1', 0) - common.get('top1', 0)) * 100:+.1f} pts vs. most common word", delta_color="normal")
+    b.metric("Top-5 accuracy", f"{model.get('top5', 0):.1%}",
+             f"{(model.get('top5', 0) - kn.get('top5', 0)) * 100:+.1f} pts vs. n-gram")
     c.metric("Perplexity", model.get("perplexity", "–"),
              f"{model.get('perplexity', 0) - kn.get('perplexity', 0):+.1f} vs. n-gram", delta_color="inverse")
     d.metric("Vocabulary", f"{len(bundle.tokenizer):,} words")

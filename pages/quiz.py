@@ -26,7 +26,7 @@ def prepare():
 
 def next_round():
     game.start(game.upcoming or prepare())
-    game.upcoming = None
+    game.upcoming, state.quiz_reasons = None, []
 
 
 def choose(round_id: str, index: int):
