@@ -10,7 +10,7 @@ from .bundle import Bundle, list_bundles, load_bundle
 
 BASELINE_NAMES = {"most_common_token": "Most common token (baseline)",
                   "kneser_ney_trigram": "Kneser-Ney trigram (baseline)"}
-COLUMNS = ("model", "kind", "layers", "bidirectional", "window", "pre-trained", "test log loss", "perplexity",
+COLUMNS = ("model", "kind", "embedding / units", "layers", "bidirectional", "window", "pre-trained", "test log loss", "perplexity",
            "top-1", "top-5", "vocab size", "training time", "device")
 
 
@@ -19,7 +19,7 @@ def bundle_row(bundle: Bundle) -> dict:
     minutes = p.get("train_seconds", 0) / 60
     budget = " (time budget)" if p.get("time_budget_hit") else ""
     return {"model": bundle.name, "kind": "many-to-one window" if c.kind == "window" else "whole-abstract LM",
-            "layers": str(c.lstm_layers), "bidirectional": "yes" if c.bidirectional else "no",
+            "embedding / units": f"{c.embedding_dim} / {c.lstm_units}", "layers": str(c.lstm_layers), "bidirectional": "yes" if c.bidirectional else "no",
             "window": f"{c.window} words" if c.kind == "window" else "all previous words",
             "pre-trained": "GloVe 50d" if c.glove else "no", "test log loss": m.get("cross_entropy"),
             "perplexity": m.get("perplexity"), "top-1": m.get("top1"), "top-5": m.get("top5"),
