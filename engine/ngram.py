@@ -27,14 +27,14 @@ class KneserNeyTrigram:
             seq = [bos, bos] + list(ids)
             for a, b, w in zip(seq, seq[1:], seq[2:]):
                 tri[(a, b)][w] += 1
-        bigram_types = {(a, b) for a, b in tri} | {(b, w) for (a, b), ws in tri.items() for w in ws}
+        bigram_types = set(tri) | {(b, w) for (_, b), ws in tri.items() for w in ws}
         # Continuation counts, as nltk defines them: distinct left neighbours of each (context, word).
         unigram_cont = np.zeros(vocab_size)
         for _, w in bigram_types:
             unigram_cont[w] += 1
         self.p1 = unigram_cont / len(bigram_types)
         middle = defaultdict(lambda: defaultdict(int))  # b -> w -> distinct a
-        for (a, b), ws in tri.items():
+        for (_, b), ws in tri.items():
             for w in ws:
                 middle[b][w] += 1
         followers = defaultdict(set)

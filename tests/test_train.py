@@ -1,4 +1,3 @@
-import json
 from dataclasses import replace
 
 import keras
@@ -73,7 +72,7 @@ def test_missing_and_damaged_bundles_say_how_to_fix(tiny_bundle, tmp_path):
         load_bundle(broken)
     (broken / "model.keras").write_bytes(b"not a zip")
     with pytest.raises(BundleError, match="cannot be loaded"):
-        load_bundle(broken).keras_model
+        _ = load_bundle(broken).keras_model
     (broken / "config.json").write_text("{not json")
     with pytest.raises(BundleError, match="damaged"):
         load_bundle(broken)

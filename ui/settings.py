@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-from engine.config import MAX_DIVERSITY, MAX_SEED_CHARS
+from engine.config import MAX_SEED_CHARS
 
-DIVERSITY_RANGE = (0.0, 2.0)  # what the slider offers; the engine accepts up to MAX_DIVERSITY
+DIVERSITY_RANGE = (0.0, 2.0)  # what the slider offers (the engine accepts up to config.MAX_DIVERSITY)
 WORDS_RANGE = (5, 300)
 TOP_P_RANGE = (0.05, 1.0)
 GUARDS = (0, 2, 3, 4)  # repetition guard choices: off, or the n-gram size
