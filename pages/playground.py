@@ -111,11 +111,16 @@ if result is not None:
         if result.unknown_words:
             st.warning("Not in the model's vocabulary (it read them as 'unknown'): "
                        + ", ".join(f"`{w}`" for w in result.unknown_words[:20]))
-        st.html(passage_html(result.seed_text, result.words, not result.seed_tokens, result.ended))
+        machine = passage_html(result.seed_text, result.words, not result.seed_tokens, result.ended)
+        if real:  # the machine's continuation beside the inventors'
+            ours, theirs = st.columns(2)
+            ours.markdown("**What the model wrote**")
+            ours.html(machine)
+            theirs.markdown(f"**What the inventors wrote** — US {real[0].doc_id}, *{real[0].title}*")
+            theirs.html(plain_html(real[1] + " " + real[2], "passage real"))
+        else:
+            st.html(machine)
         st.html(legend_html())
-        if real:
-            st.markdown(f"**What the inventors wrote** — US {real[0].doc_id}, *{real[0].title}*")
-            st.html(plain_html(real[1] + " " + real[2], "passage real"))
         st.download_button("Download text", result.text, file_name="machine-abstract.txt",
                            key="playground_download")
     with right:
