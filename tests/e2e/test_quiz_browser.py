@@ -4,7 +4,7 @@ from playwright.sync_api import Page, expect
 from helpers import wait_idle
 
 
-def test_play_two_rounds(page: Page, base_url, screenshot_dir):
+def test_play_two_rounds(page: Page, base_url, screenshot_dir, shared_corpus_path):
     page.goto(f"{base_url}/quiz")
     wait_idle(page)
     expect(page.get_by_role("heading", name="Human or Machine?")).to_be_visible(timeout=60_000)

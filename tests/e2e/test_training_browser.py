@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 from helpers import wait_idle
 
 
-def test_tiny_retrain_from_the_browser(page: Page, base_url, app_env, screenshot_dir):
+def test_tiny_retrain_from_the_browser(page: Page, base_url, app_env, screenshot_dir, shared_corpus_path):
     page.goto(f"{base_url}/training")
     wait_idle(page)
     expect(page.get_by_role("heading", name="Training")).to_be_visible(timeout=60_000)
