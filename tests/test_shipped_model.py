@@ -1,0 +1,34 @@
+"""The shipped default model, checked against the shared corpus (skipped where the corpus is absent)."""
+import pytest
+
+from engine.bundle import load_bundle
+from engine.config import DEFAULT_BUNDLE, ROOT
+from engine.corpus import load_corpus
+from engine.evaluate import evaluate_bundle
+
+SHIPPED = ROOT / "models" / DEFAULT_BUNDLE
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_bundle(SHIPPED)
+
+
+def test_the_shipped_bundle_is_small_and_complete(shipped):
+    size = sum(p.stat().st_size for p in SHIPPED.iterdir())
+    assert size <= 25 * 2**20
+    assert shipped.metrics and shipped.history and shipped.samples and shipped.split
+
+
+def test_its_metrics_reproduce_on_the_test_split_and_beat_the_baselines(shipped, shared_corpus_path):
+    corpus = load_corpus(shared_corpus_path)
+    assert corpus.sha256 == shipped.provenance["data_sha256"]
+    assert not set(shipped.split.test) & set(shipped.split.train)
+    result = evaluate_bundle(shipped, shared_corpus_path)
+    assert result["evaluated_on"] == "test split" and result["documents"] == len(shipped.split.test)
+    model = result["model"]["all_tokens"]
+    assert model["perplexity"] == pytest.approx(shipped.metrics["model"]["all_tokens"]["perplexity"], rel=1e-3)
+    assert result["unk_share"] < 0.05
+    for baseline in result["baselines"].values():
+        assert model["perplexity"] < baseline["all_tokens"]["perplexity"]
+        assert model["top1"] > baseline["all_tokens"]["top1"]
