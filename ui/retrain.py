@@ -45,7 +45,8 @@ def retrain_form() -> None:
                           format_func=lambda k: f"{k}: {PRESETS[k].description}")
     model, train = PRESETS[preset].model, PRESETS[preset].train
     with st.form("retrain_form"):
-        name = st.text_input("Name of the new model", value=time.strftime("retrain-%Y%m%d-%H%M"), max_chars=60)
+        default_name = st.session_state.setdefault("retrain_default_name", time.strftime("retrain-%Y%m%d-%H%M"))
+        name = st.text_input("Name of the new model", value=default_name, max_chars=60)
         a, b, c = st.columns(3)
         key = f"retrain_{preset}_"  # the fields start from the chosen preset's values
         glove = a.toggle("GloVe 50d embeddings (pre-trained)", model.glove, key=key + "glove")
@@ -73,6 +74,7 @@ def retrain_form() -> None:
         st.error(str(exc))
         return
     st.session_state.training_job = job
+    st.session_state.pop("retrain_default_name")  # the next job gets a fresh default name
     st.success(f"Started job {job}.")
 
 
