@@ -129,8 +129,9 @@ class Game:
         return round(float(rng.uniform(low, high)), 2)
 
     def points(self) -> int:
-        """Harder rounds (lower diversity: more fluent machine text) are worth more."""
-        return 3 if self.current.diversity < 0.9 else 2 if self.current.diversity < 1.3 else 1
+        """Harder rounds (lower diversity: more fluent machine text) are worth more: one point, plus one
+        for each difficulty range that starts above this round's diversity."""
+        return 1 + sum(low > self.current.diversity for low, _ in QUIZ_DIFFICULTIES.values())
 
     def start(self, round_: Round) -> None:
         self.current, self.last, self.shown_at = round_, None, time.time()

@@ -101,6 +101,7 @@ with stats:
         st.plotly_chart(accuracy_figure(rows), width="stretch", key="quiz_stats_chart")
         st.caption("Share of all players' answers that found the human continuation, by the diversity the "
                    "machine wrote at; bars are 95% confidence intervals. Below the dashed line, the machine fools people.")
-        st.download_button("Download all answers (CSV)", store().export_csv(), "quiz-answers.csv", key="quiz_export")
+        st.download_button("Download all answers (CSV)", store().export_csv, "quiz-answers.csv",
+                           key="quiz_export")  # the CSV is built only when someone asks for it
     else:
         st.caption("No answers yet.")

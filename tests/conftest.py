@@ -68,11 +68,11 @@ def shared_corpus_path() -> Path:
 def app_setup(tiny_bundle, invented_csv, monkeypatch, tmp_path):
     """Pages see the tiny bundle as the active model, the invented corpus, and a fresh answer store."""
     from engine import config
-    from ui.common import _load_corpus, store
+    from ui.common import corpus, store
 
     monkeypatch.setattr(config, "MODELS_DIR", tiny_bundle.path.parent)
     (tiny_bundle.path.parent / "ACTIVE").write_text(tiny_bundle.name)
     monkeypatch.setenv("PATENT_CORPUS", str(invented_csv))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'answers.sqlite'}")
-    _load_corpus.clear()
+    corpus.clear()
     store.clear()

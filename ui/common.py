@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.bundle import Bundle, BundleError, active_bundle_path, list_bundles, load_bundle
 from engine import config
+from engine.bundle import Bundle, BundleError, active_bundle_path, list_bundles, load_bundle
 from engine.config import CORPUS_ENV
 from engine.corpus import Corpus, CorpusError, load_corpus
 from engine.store import Store
@@ -22,7 +22,8 @@ def _load_bundle(path: str, stamp: float) -> Bundle:
 
 
 @st.cache_resource(show_spinner="Loading the corpus…", ttl=600)
-def _load_corpus() -> tuple[Corpus | None, str | None]:
+def corpus() -> tuple[Corpus | None, str | None]:
+    """(corpus, None), or (None, a message saying how to point the app at a local CSV)."""
     try:
         return load_corpus(), None
     except CorpusError as exc:
@@ -33,11 +34,6 @@ def _load_corpus() -> tuple[Corpus | None, str | None]:
 def store() -> Store:
     """The answer store, shared by every session (SQLite by default, $DATABASE_URL otherwise)."""
     return Store()
-
-
-def corpus() -> tuple[Corpus | None, str | None]:
-    """(corpus, None), or (None, a message saying how to point the app at a local CSV)."""
-    return _load_corpus()
 
 
 def style() -> None:
