@@ -1,6 +1,6 @@
 """A model bundle: one directory holding a trained model and everything needed to use and judge it.
 
-    model.keras       the Keras model, without optimizer state
+    weights.npz       the weights as NumPy arrays, by Keras layer name: all the app loads (no Keras)
     tokenizer.json    the vocabulary
     config.json       {"model": ModelConfig, "train": TrainConfig}
     history.csv       per-epoch loss and accuracy (Keras CSVLogger)
@@ -10,25 +10,34 @@
     provenance.json   data hash, split seed, time taken, device, date
 
 Bundles are written to a temporary directory and renamed into place, so a directory that exists
-is complete.
+is complete. The Keras model (training, evaluation) is rebuilt from config.json and weights.npz.
+Bundles written before weights.npz existed hold a model.keras instead; the first load converts it
+once, in a child process, so that Keras never enters an app server.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+
+import numpy as np
 
 from . import config
 from .config import DEFAULT_BUNDLE, ModelConfig, TrainConfig, from_dict
 from .corpus import Split
 from .tokenizer import Tokenizer
 
-REQUIRED = ("model.keras", "tokenizer.json", "config.json")
+REQUIRED = ("tokenizer.json", "config.json")
+WEIGHTS = "weights.npz"  # "<layer>/<index>" -> array, plus "_source/sha256" when converted from LEGACY_MODEL
+LEGACY_MODEL = "model.keras"
 ACTIVE_FILE = "ACTIVE"  # in the models directory: the name of the bundle the app uses
 
 
@@ -66,21 +75,38 @@ class Bundle:
                     for row in csv.DictReader(fh)]
 
     @cached_property
-    def keras_model(self):
-        import keras
-
+    def weights(self) -> dict[str, list[np.ndarray]]:
+        """The model's weights by Keras layer name, read from weights.npz."""
+        if _needs_conversion(self.path):
+            convert_legacy(self.path)
         try:
-            return keras.saving.load_model(self.path / "model.keras", compile=False)
-        except Exception as exc:  # keras raises many types for a damaged archive
-            raise BundleError(f"The model file in {self.path} cannot be loaded ({type(exc).__name__}: "
+            with np.load(self.path / WEIGHTS) as npz:
+                return read_layers(npz)
+        except Exception as exc:  # numpy raises many types for a damaged archive
+            raise BundleError(f"The model weights in {self.path} cannot be loaded ({type(exc).__name__}: "
                               f"{str(exc)[:200]}). Retrain it or restore the bundle from git.") from None
 
     @cached_property
     def net(self):
-        """The model as a NumPy step-by-step network (see engine.fastlm)."""
+        """The model as a NumPy network (see engine.fastlm): what generation uses."""
         from .fastlm import NumpyLM
 
-        return NumpyLM.from_keras(self.keras_model, self.model_config)
+        return NumpyLM.from_layers(self.model_config, self.weights)
+
+    @cached_property
+    def keras_model(self):
+        """The Keras model, rebuilt from the config and the weights (training and evaluation only)."""
+        from .model import build_model
+
+        model = build_model(self.model_config, len(self.tokenizer))
+        try:
+            for layer in model.layers:
+                if layer.weights:
+                    layer.set_weights(self.weights[layer.name])
+        except (KeyError, ValueError) as exc:
+            raise BundleError(f"The weights in {self.path} do not fit its config.json ({type(exc).__name__}: "
+                              f"{str(exc)[:200]}). Retrain it or restore the bundle from git.") from None
+        return model
 
     def test_documents(self, corpus) -> list:
         """The corpus's abstracts this bundle never trained on (its test split); [] for another corpus."""
@@ -89,7 +115,7 @@ class Bundle:
         return corpus.select(self.split.test)
 
     def parameter_count(self) -> int:
-        return int(self.keras_model.count_params())
+        return sum(int(w.size) for ws in self.weights.values() for w in ws)
 
 
 def load_bundle(path: Path | str) -> Bundle:
@@ -98,6 +124,8 @@ def load_bundle(path: Path | str) -> Bundle:
     if not path.is_dir():
         raise BundleError(f"No model bundle at {path}. Train one with `python -m engine.train --out {path}`.")
     missing = [name for name in REQUIRED if not (path / name).exists()]
+    if not (path / WEIGHTS).exists() and not (path / LEGACY_MODEL).exists():
+        missing.append(WEIGHTS)
     if missing:
         raise BundleError(f"The bundle {path} is incomplete (missing {', '.join(missing)}). "
                           "Retrain it or restore it from git.")
@@ -123,7 +151,9 @@ def write_bundle(target: Path, files: dict[str, str | bytes], model) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        model.save(tmp / "model.keras")
+        from .fastlm import layer_weights
+
+        save_weights(tmp / WEIGHTS, layer_weights(model))
         for name, content in files.items():
             mode = "wb" if isinstance(content, bytes) else "w"
             with open(tmp / name, mode) as fh:
@@ -138,6 +168,62 @@ def write_bundle(target: Path, files: dict[str, str | bytes], model) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def read_layers(npz) -> dict[str, list[np.ndarray]]:
+    """{layer name: [its weights in Keras order]} from the arrays of a weights.npz."""
+    layers: dict[str, dict[int, np.ndarray]] = {}
+    for key in npz.files:
+        name, _, index = key.rpartition("/")
+        if not name.startswith("_"):
+            layers.setdefault(name, {})[int(index)] = npz[key]
+    return {name: [ws[i] for i in sorted(ws)] for name, ws in layers.items()}
+
+
+def save_weights(path: Path, layers: dict[str, list[np.ndarray]], **extra) -> None:
+    """Write weights.npz beside its final place, then rename it there (readers never see half a file)."""
+    arrays = {f"{name}/{i}": w for name, ws in layers.items() for i, w in enumerate(ws)}
+    arrays.update({f"_source/{k}": np.array(v) for k, v in extra.items()})
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, path)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _needs_conversion(path: Path) -> bool:
+    """A model.keras without a weights.npz made from it (none yet, or one made from another file)."""
+    legacy = path / LEGACY_MODEL
+    if not legacy.exists():
+        return False
+    if not (path / WEIGHTS).exists():
+        return True
+    with np.load(path / WEIGHTS) as npz:
+        made_from = str(npz["_source/sha256"]) if "_source/sha256" in npz.files else None
+    return made_from != _sha256(legacy)
+
+
+def convert_legacy(path: Path) -> None:
+    """Write weights.npz for a bundle that has only a model.keras, in a child process that loads Keras."""
+    done = subprocess.run([sys.executable, "-m", "engine.bundle", str(path)], cwd=config.ROOT,
+                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if done.returncode:
+        reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1][:200]
+        raise BundleError(f"The model file in {path} cannot be loaded ({reason}). "
+                          "Retrain it or restore the bundle from git.")
+
+
+def _convert_main(path: str) -> None:
+    import keras
+
+    from .fastlm import layer_weights
+
+    path = Path(path)
+    model = keras.saving.load_model(path / LEGACY_MODEL, compile=False)
+    save_weights(path / WEIGHTS, layer_weights(model), sha256=_sha256(path / LEGACY_MODEL))
 
 
 def list_bundles(models_dir: Path | None = None) -> list[Path]:
@@ -165,3 +251,7 @@ def set_active_bundle(name: str, models_dir: Path | None = None) -> None:
     tmp = models_dir / f".{ACTIVE_FILE}.tmp"
     tmp.write_text(name)
     os.replace(tmp, models_dir / ACTIVE_FILE)
+
+
+if __name__ == "__main__":  # python -m engine.bundle DIR: write DIR/weights.npz from DIR/model.keras
+    _convert_main(sys.argv[1])

@@ -1,15 +1,33 @@
-"""NumPy forward pass of a trained model, one token at a time.
+"""NumPy forward pass of a trained model: contexts read one token at a time, many of them together.
 
 Generation never calls ``model.predict`` in a loop: the sequence model carries its LSTM state
-(h, c) forward, so each new word costs one LSTM step and one softmax.
+(h, c) forward, so each new word costs one LSTM step and one softmax. A batch of N contexts
+advances as one (N x units) step, so the weight matrices are read once per word for all of them.
+
+The network is generic: an embedding, a stack of LSTM layers (kernel, recurrent kernel and bias
+each), an optional projection and an output layer. ``NumpyLM.from_layers`` builds it from the
+weights of the Keras model's layers by name, as the model itself or a bundle's weights.npz hold
+them, so the app runs without Keras.
+
+A state is a tuple of arrays whose first axis is the batch: (h, c) of every layer for the sequence
+model, the last ``window`` token ids for the window model.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .config import ModelConfig
+
+# Generation is many small matrix products on many threads at once (one per player); BLAS worker
+# threads on top of those only fight over the cores, and 20 sessions once deadlocked in OpenBLAS.
+# The limit applies to the whole process, so every user of the network gets it by importing this module.
+threadpool_limits(1, user_api="blas")
+
+State = tuple  # of arrays, batch first
 
 
 def _sigmoid(x):
@@ -21,109 +39,129 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-@dataclass(frozen=True)
-class LSTMWeights:
-    stacked: np.ndarray  # [input kernel; recurrent kernel], gates in Keras order i, f, c, o
-    bias: np.ndarray
+def layer_weights(model) -> dict[str, list[np.ndarray]]:
+    """The weights of a Keras model, by layer name (what a bundle's weights.npz stores)."""
+    return {layer.name: [np.asarray(w) for w in layer.get_weights()] for layer in model.layers if layer.weights}
 
-    @classmethod
-    def from_keras(cls, kernel, recurrent, bias):
-        return cls(np.vstack([kernel, recurrent]).astype(np.float32), bias.astype(np.float32))
+
+def take(state: State, rows) -> State:
+    """The rows ``rows`` (a list of indices or a slice) of a batched state."""
+    return tuple(a[rows] for a in state)
+
+
+def stack(states: Sequence[State]) -> State:
+    return tuple(np.concatenate(arrays) for arrays in zip(*states))
+
+
+@dataclass(frozen=True)
+class LSTMLayer:
+    kernel: np.ndarray  # (inputs, 4 units), gates in Keras order i, f, c, o
+    recurrent: np.ndarray  # (units, 4 units)
+    bias: np.ndarray  # (4 units,)
 
     @property
     def units(self) -> int:
-        return self.bias.shape[0] // 4
+        return self.recurrent.shape[0]
 
-    def step(self, x, h, c):
-        z = np.concatenate([x, h]) @ self.stacked + self.bias
-        i, f, g, o = np.split(z, 4)
+    def zeros(self, n: int) -> np.ndarray:
+        return np.zeros((n, self.units), np.float32)
+
+    def _cell(self, xz, h, c):
+        i, f, g, o = np.split(xz + h @ self.recurrent, 4, axis=-1)
         c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
         return _sigmoid(o) * np.tanh(c), c
 
-    def run(self, xs):
-        """Outputs for a whole sequence from a zero state."""
-        h = c = np.zeros(self.units, np.float32)
-        out = []
-        for x in xs:
-            h, c = self.step(x, h, c)
-            out.append(h)
-        return np.array(out, np.float32).reshape(len(out), self.units)
+    def step(self, x, h, c):
+        """One step for a batch: x (N, inputs), h and c (N, units)."""
+        return self._cell(x @ self.kernel + self.bias, h, c)
+
+    def run(self, xs, h, c):
+        """Outputs (T, N, units) for inputs (T, N, inputs), and the last (h, c); the input
+        product is one matrix product for all steps."""
+        xz = xs @ self.kernel + self.bias
+        out = np.empty(xs.shape[:2] + (self.units,), np.float32)
+        for t in range(len(xs)):
+            h, c = self._cell(xz[t], h, c)
+            out[t] = h
+        return out, h, c
 
 
 @dataclass(frozen=True)
 class NumpyLM:
-    """The weights of a Keras model from ``build_model``, run with NumPy."""
+    """The weights of a model from ``engine.model.build_model``, run with NumPy."""
 
     config: ModelConfig
     embedding: np.ndarray
     lstms: tuple  # per layer: (forward,) or (forward, backward)
-    dense: tuple | None  # optional relu layer (W, b)
-    head: tuple  # softmax layer (W, b)
+    projection: tuple | None  # (W, b) of the relu layer before the output (the tutorial's Dense 64)
+    output: tuple  # (W, b) of the softmax layer
 
     @classmethod
-    def from_keras(cls, model, config: ModelConfig) -> "NumpyLM":
+    def from_layers(cls, config: ModelConfig, layers: Mapping[str, Sequence[np.ndarray]]) -> "NumpyLM":
+        """Build the network from the Keras layers' weights, by layer name (see ``layer_weights``)."""
         def weights(name):
-            return [w.astype(np.float32) for w in model.get_layer(name).get_weights()]
+            return [np.asarray(w, np.float32) for w in layers[name]]
 
         lstms = []
         for i in range(config.lstm_layers):
             if config.bidirectional:
                 w = weights(f"bilstm_{i}")
-                lstms.append((LSTMWeights.from_keras(*w[:3]), LSTMWeights.from_keras(*w[3:])))
+                lstms.append((LSTMLayer(*w[:3]), LSTMLayer(*w[3:])))
             else:
-                lstms.append((LSTMWeights.from_keras(*weights(f"lstm_{i}")),))
-        dense = tuple(weights("dense")) if config.dense_units else None
-        return cls(config, weights("embedding")[0], tuple(lstms), dense, tuple(weights("next_token")))
+                lstms.append((LSTMLayer(*weights(f"lstm_{i}")),))
+        projection = tuple(weights("dense")) if config.dense_units else None
+        return cls(config, weights("embedding")[0], tuple(lstms), projection, tuple(weights("next_token")))
 
-    def _log_probs(self, h: np.ndarray) -> np.ndarray:
-        if self.dense is not None:
-            h = np.maximum(h @ self.dense[0] + self.dense[1], 0)
-        return log_softmax(h @ self.head[0] + self.head[1])
+    @classmethod
+    def from_keras(cls, model, config: ModelConfig) -> "NumpyLM":
+        return cls.from_layers(config, layer_weights(model))
 
-    def window_log_probs(self, ids) -> np.ndarray:
-        """Next-token log-probabilities of the window model (masked padding = skipped steps)."""
-        x = self.embedding[[i for i in ids[-self.config.window:] if i != 0]]
+    @property
+    def windowed(self) -> bool:
+        return self.config.kind == "window"
+
+    def start(self, ids: Sequence[int]) -> State:
+        """The state after reading ``ids`` from the start (a batch of one); the opening is read once."""
+        if self.windowed:
+            return (np.array([list(ids)[-self.config.window:]], np.int64).reshape(1, -1),)
+        x, state = self.embedding[np.asarray(ids, np.int64)][:, None, :], []
+        for (layer,) in self.lstms:
+            x, h, c = layer.run(x, layer.zeros(1), layer.zeros(1))
+            state += [h, c]
+        return tuple(state)
+
+    def step(self, state: State, tokens) -> State:
+        """Feed one token to every context of the batch; returns the new state."""
+        tokens = np.asarray(tokens, np.int64)
+        if self.windowed:
+            return (np.concatenate([state[0], tokens[:, None]], axis=1)[:, -self.config.window:],)
+        x, new = self.embedding[tokens], []
+        for (layer,), h, c in zip(self.lstms, state[0::2], state[1::2]):
+            x, c = layer.step(x, h, c)
+            new += [x, c]
+        return tuple(new)
+
+    def log_probs(self, state: State) -> np.ndarray:
+        """Next-token log-probabilities (N, vocabulary) for every context of the batch."""
+        h = self._window_output(state[0]) if self.windowed else state[-2]
+        if self.projection is not None:
+            h = np.maximum(h @ self.projection[0] + self.projection[1], 0)
+        return log_softmax(h @ self.output[0] + self.output[1])
+
+    def _window_output(self, ids: np.ndarray) -> np.ndarray:
+        """The window model's last LSTM output; contexts shorter than the window are what Keras sees
+        with the padding masked (its LSTM skips masked steps)."""
+        x = self.embedding[ids].transpose(1, 0, 2)  # (time, batch, features)
+        n = len(ids)
         for layer in self.lstms:
-            forward = layer[0].run(x)
-            if len(layer) == 1:
-                x = forward
-            else:
-                x = np.concatenate([forward, layer[1].run(x[::-1])[::-1]], axis=1)
-        last = layer[0].units * len(layer)
+            outputs = [layer[0].run(x, layer[0].zeros(n), layer[0].zeros(n))[0]]
+            if len(layer) == 2:
+                outputs.append(layer[1].run(x[::-1], layer[1].zeros(n), layer[1].zeros(n))[0][::-1])
+            x = np.concatenate(outputs, axis=-1)
+        units = layer[0].units
         if not len(x):
-            return self._log_probs(np.zeros(last, np.float32))
+            return np.zeros((n, units * len(layer)), np.float32)
         if len(layer) == 1:
-            return self._log_probs(x[-1])
+            return x[-1]
         # a Bidirectional layer without return_sequences joins the forward end and the backward end
-        return self._log_probs(np.concatenate([x[-1, :layer[0].units], x[0, layer[0].units:]]))
-
-    def zero_state(self):
-        return [(np.zeros(lw[0].units, np.float32),) * 2 for lw in self.lstms]
-
-    def step(self, state, token: int):
-        """Feed one token to the sequence model; returns the new state."""
-        x, new = self.embedding[token], []
-        for (lstm,), (h, c) in zip(self.lstms, state):
-            h, c = lstm.step(x, h, c)
-            new.append((h, c))
-            x = h
-        return new
-
-
-class TokenStream:
-    """Next-token log-probabilities for a context that grows one token at a time."""
-
-    def __init__(self, net: NumpyLM, ids=()):
-        self.net, self.context, self.state = net, [], net.zero_state()
-        self.feed(ids)
-
-    def feed(self, ids) -> None:
-        for token in ids:
-            self.context.append(int(token))
-            if self.net.config.kind == "sequence":
-                self.state = self.net.step(self.state, int(token))
-
-    def log_probs(self) -> np.ndarray:
-        if self.net.config.kind == "sequence":
-            return self.net._log_probs(self.state[-1][0])
-        return self.net.window_log_probs(self.context)
+        return np.concatenate([x[-1, :, :units], x[0, :, units:]], axis=-1)

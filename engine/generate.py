@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Iterator
 
 import numpy as np
@@ -14,8 +14,8 @@ import numpy as np
 from .bundle import Bundle, BundleError, active_bundle_path, load_bundle
 from .config import MAX_GENERATED_WORDS, MAX_SEED_CHARS
 from .corpus import clean_text
-from .fastlm import NumpyLM, TokenStream
-from .sampler import adjust, check_settings, sample
+from .fastlm import NumpyLM, State, stack, take
+from .sampler import adjust, check_settings, sample_rows
 from .tokenizer import NO_SPACE_BEFORE, Tokenizer, detokenize, is_word
 
 
@@ -38,9 +38,14 @@ class Word:
 
 @dataclass
 class Generation:
+    """An opening and what the model wrote after it; it keeps the token ids the network has read
+    and the network's state after them, so writing on or asking what comes next re-reads nothing."""
+
     seed_text: str  # the seed as used (cleaned, possibly shortened)
     seed_tokens: list[str]
     unknown_words: list[str]
+    ids: list[int] = field(default_factory=list, repr=False)  # BOS, the opening, then the tokens written
+    state: State = field(default=(), repr=False)  # the network's state after reading ``ids`` (a batch of one)
     words: list[Word] = field(default_factory=list)
     ended: bool = False  # the model closed the abstract itself (EOS)
 
@@ -65,47 +70,92 @@ class Generation:
 
 
 def prepare_seed(bundle: Bundle | Snapshot, seed_text: str) -> Generation:
-    """Clean and shorten the seed, and report words outside the vocabulary."""
+    """Clean and shorten the seed, report words outside the vocabulary, and read it once."""
     seed = clean_text(seed_text or "")[-MAX_SEED_CHARS:]
     tok = bundle.tokenizer
-    return Generation(seed_text=seed, seed_tokens=tok.tokens(tok.encode(seed)),
-                      unknown_words=tok.unknown_words(seed))
+    ids = [tok.bos_id] + tok.encode(seed)
+    return Generation(seed_text=seed, seed_tokens=tok.tokens(ids[1:]), unknown_words=tok.unknown_words(seed),
+                      ids=ids, state=bundle.net.start(ids))
+
+
+def fork(generation: Generation, n: int) -> list[Generation]:
+    """``n`` independent copies of ``generation`` to write on (the state's arrays are never changed in place)."""
+    return [replace(generation, ids=list(generation.ids), words=list(generation.words)) for _ in range(n)]
+
+
+def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None = 50, diversity=1.0,
+            top_k: int = 0, top_p: float = 1.0, rng_seeds=None, stop_at_eos: bool = True,
+            repetition_guard: int = 0) -> Iterator[tuple[int, Word]]:
+    """Write on every generation of ``rows`` together, one token each per step, as one batch through
+    the network; yields (row, word) as words are written, appending them to the row.
+
+    words: word tokens to write (None: until the model ends the abstract, at most MAX_GENERATED_WORDS).
+    diversity: one value, or one per row. rng_seeds: one per row (None: fresh randomness); a row
+    with a given seed writes what it would write alone.
+    repetition_guard: n > 1 forbids repeating any n-gram of tokens already in the text.
+    """
+    for value in np.atleast_1d(diversity).tolist():
+        check_settings(value, top_k, top_p)
+    limit = MAX_GENERATED_WORDS if words is None else max(0, min(int(words), MAX_GENERATED_WORDS))
+    tok, net = bundle.tokenizer, bundle.net
+    rngs = [np.random.default_rng(s) for s in (rng_seeds if rng_seeds is not None else [None] * len(rows))]
+    diversities = np.broadcast_to(np.asarray(diversity, np.float32), (len(rows),))
+    always_banned = [tok.pad_id, tok.unk_id, tok.bos_id] + ([] if stop_at_eos else [tok.eos_id])
+    guards = [_RepetitionGuard(repetition_guard, row.ids) for row in rows]
+    active = list(range(len(rows))) if limit else []
+    written = [0] * len(rows)
+    state = stack([rows[i].state for i in active]) if active else ()
+    while active:
+        log_probs = net.log_probs(state)
+        z = log_probs.copy()
+        for j, i in enumerate(active):
+            z[j, always_banned + guards[i].banned(rows[i].ids)] = -np.inf
+        tokens = sample_rows(adjust(z, diversities[active], top_k, top_p), [rngs[i] for i in active])
+        picked = log_probs[np.arange(len(active)), tokens]
+        ranks = (log_probs > picked[:, None]).sum(axis=-1)  # 0 = the likeliest token
+        going = [j for j, i in enumerate(active) if tokens[j] != tok.eos_id]
+        for j in set(range(len(active))) - set(going):
+            rows[active[j]].ended = True
+        state = net.step(take(state, going), tokens[going])
+        written_now, still = [], []
+        for k, j in enumerate(going):
+            i, token = active[j], int(tokens[j])
+            word = Word(tok.vocab[token], float(np.exp(picked[j])), int(ranks[j]))
+            guards[i].record(rows[i].ids, token)
+            rows[i].ids.append(token)
+            rows[i].words.append(word)
+            rows[i].state = take(state, slice(k, k + 1))
+            written[i] += is_word(word.token)
+            written_now.append((i, word))
+            if written[i] < limit:
+                still.append(k)
+        active = [active[going[k]] for k in still]
+        state = take(state, still)
+        yield from written_now
+
+
+class _RepetitionGuard:
+    """For n > 1: the tokens that already followed each (n-1)-gram of a text, so none repeats."""
+
+    def __init__(self, n: int, ids: list[int]):
+        self.n, self.seen = n, {}
+        for i in range(n - 1, len(ids)) if n > 1 else ():
+            self.seen.setdefault(tuple(ids[i - n + 1:i]), set()).add(ids[i])
+
+    def banned(self, ids: list[int]) -> list[int]:
+        return sorted(self.seen.get(tuple(ids[-(self.n - 1):]), ())) if self.n > 1 else []
+
+    def record(self, ids: list[int], token: int) -> None:
+        if self.n > 1:
+            self.seen.setdefault(tuple(ids[-(self.n - 1):]), set()).add(token)
 
 
 def stream(bundle: Bundle | Snapshot, generation: Generation, words: int | None = 50, diversity: float = 1.0,
            top_k: int = 0, top_p: float = 1.0, rng_seed: int | None = None, stop_at_eos: bool = True,
            repetition_guard: int = 0) -> Iterator[Word]:
-    """Yield generated tokens one by one, appending them to ``generation``.
-
-    words: word tokens to write (None: until the model ends the abstract, at most MAX_GENERATED_WORDS).
-    repetition_guard: n > 1 forbids repeating any n-gram of tokens already in the text.
-    """
-    check_settings(diversity, top_k, top_p)
-    limit = MAX_GENERATED_WORDS if words is None else max(0, min(int(words), MAX_GENERATED_WORDS))
-    tok, rng = bundle.tokenizer, np.random.default_rng(rng_seed)
-    context = [tok.bos_id] + tok.encode(generation.seed_text)
-    state = TokenStream(bundle.net, context)
-    always_banned = [tok.pad_id, tok.unk_id, tok.bos_id] + ([] if stop_at_eos else [tok.eos_id])
-    seen: dict[tuple, set] = {}  # (n-1)-gram -> tokens that followed it
-    n = repetition_guard
-    for i in range(n - 1, len(context)) if n > 1 else ():
-        seen.setdefault(tuple(context[i - n + 1:i]), set()).add(context[i])
-    written = 0
-    while written < limit:
-        log_probs = state.log_probs()
-        key = tuple(state.context[-(n - 1):]) if n > 1 else None
-        banned = always_banned + sorted(seen.get(key, ())) if n > 1 else always_banned
-        token = sample(adjust(log_probs, diversity, top_k, top_p, banned), rng)
-        if token == tok.eos_id:
-            generation.ended = True
-            return
-        word = Word(tok.vocab[token], float(np.exp(log_probs[token])),
-                    int((log_probs > log_probs[token]).sum()))
-        if n > 1:
-            seen.setdefault(key, set()).add(token)
-        state.feed([token])
-        generation.words.append(word)
-        written += is_word(word.token)
+    """Yield generated tokens one by one, appending them to ``generation``; see ``advance``."""
+    for _, word in advance(bundle, [generation], words, diversity, top_k, top_p, [rng_seed], stop_at_eos,
+                           repetition_guard):
         yield word
 
 
@@ -117,28 +167,37 @@ def generate(bundle: Bundle | Snapshot, seed_text: str, words: int | None = 50, 
     return generation
 
 
-def candidates(bundle: Bundle | Snapshot, text: str, diversity: float, k: int = 10, top_k: int = 0,
+def generate_many(bundle: Bundle | Snapshot, opening: Generation, words: int | None, diversities,
+                  rng_seeds, **settings) -> list[Generation]:
+    """One continuation of ``opening`` per (diversity, random seed), written together; see ``advance``."""
+    rows = fork(opening, len(rng_seeds))
+    for _ in advance(bundle, rows, words, diversities, rng_seeds=rng_seeds, **settings):
+        pass
+    return rows
+
+
+def candidates(bundle: Bundle | Snapshot, generation: Generation, diversity: float, k: int = 10, top_k: int = 0,
                top_p: float = 1.0) -> list[dict]:
-    """The model's k likeliest next tokens after ``text`` (those generation may pick, EOS included),
-    with their probabilities before and after the diversity is applied."""
+    """The model's k likeliest next tokens after ``generation`` (those generation may pick, EOS
+    included), with their probabilities before and after the diversity is applied."""
     tok = bundle.tokenizer
-    log_probs = TokenStream(bundle.net, [tok.bos_id] + tok.encode(clean_text(text))).log_probs()
+    log_probs = bundle.net.log_probs(generation.state)[0]
     banned = [tok.pad_id, tok.unk_id, tok.bos_id]
     adjusted = adjust(log_probs, diversity, top_k, top_p, banned)
-    top = [i for i in np.argsort(-log_probs)[:k + len(banned)] if i not in banned][:k]
+    top = [i for i in np.argsort(-log_probs, kind="stable")[:k + len(banned)] if i not in banned][:k]
     return [{"token": tok.vocab[i], "model": float(np.exp(log_probs[i])), "sampled": float(adjusted[i])}
             for i in top]
 
 
-def score_tokens(bundle: Bundle | Snapshot, context: list[str], tokens: list[str]) -> list[Word]:
-    """The model's probability and rank for each of ``tokens`` following ``context`` (text tokens)."""
-    tok = bundle.tokenizer
-    ids = lambda tokens: [tok.index.get(t, tok.unk_id) for t in tokens]  # noqa: E731
-    state, words = TokenStream(bundle.net, [tok.bos_id] + ids(context)), []
-    for token, token_id in zip(tokens, ids(tokens)):
-        log_probs = state.log_probs()
+def score(bundle: Bundle | Snapshot, opening: Generation, tokens: list[str]) -> list[Word]:
+    """The model's probability and rank for each of ``tokens`` (text tokens) following ``opening``."""
+    tok, net = bundle.tokenizer, bundle.net
+    state, words = opening.state, []
+    for token in tokens:
+        token_id = tok.index.get(token, tok.unk_id)
+        log_probs = net.log_probs(state)[0]
         words.append(Word(token, float(np.exp(log_probs[token_id])), int((log_probs > log_probs[token_id]).sum())))
-        state.feed([token_id])
+        state = net.step(state, [token_id])
     return words
 
 

@@ -3,18 +3,23 @@
 A round shows the opening of a real abstract the model never trained on and three continuations of
 the same number of words: the real one and two the model wrote from the same opening. All three go
 through the same tokenizer, detokenizer and cut, then are shuffled.
+
+The model reads the opening once and writes QUIZ_CANDIDATES continuations of it together (one
+batch through the network); the two kept are those whose surprise (mean negative log-probability
+under the model) is closest to the real continuation's, so that no option stands out as the only
+predictable or the only strange one. Rounds are prepared ahead by ``engine.bank``.
 """
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from .config import (QUIZ_ADAPTIVE, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_PROMPT_WORDS,
-                     QUIZ_REPETITION_GUARD)
-from .generate import Word, generate, score_tokens
+from .config import (QUIZ_ADAPTIVE, QUIZ_CANDIDATES, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES,
+                     QUIZ_PROMPT_WORDS, QUIZ_REPETITION_GUARD)
+from .generate import Word, generate_many, prepare_seed, score
 from .tokenizer import detokenize, is_word, split_words
 
 
@@ -68,9 +73,16 @@ def opening_end(tokens: list[str], vocabulary, prompt_words: int, length: int) -
     return None
 
 
+def surprise(words) -> float:
+    """Mean negative log-probability of the words under the model (higher: less predictable)."""
+    return -float(np.mean(np.log([w.prob for w in words]))) if words else 0.0
+
+
 def make_round(bundle, documents, rng: np.random.Generator, diversity: float,
-               prompt_words: int = QUIZ_PROMPT_WORDS, length: int = QUIZ_CONTINUATION_WORDS) -> Round:
-    """One round from a random usable document (the caller passes test-split documents only)."""
+               prompt_words: int = QUIZ_PROMPT_WORDS, length: int = QUIZ_CONTINUATION_WORDS,
+               candidates: int = QUIZ_CANDIDATES) -> Round:
+    """One round from a random usable document (the caller passes test-split documents only); the
+    two machine options are the best two of ``candidates`` continuations (see the module docstring)."""
     for i in rng.permutation(len(documents)):
         doc, tokens = documents[i], split_words(documents[i].text)
         end = opening_end(tokens, bundle.tokenizer.index, prompt_words, length)
@@ -80,16 +92,17 @@ def make_round(bundle, documents, rng: np.random.Generator, diversity: float,
         raise ValueError(f"no abstract has {length} known words in a row after an opening of "
                          f"about {prompt_words} words")
     opening, real = tokens[:end], cut_words(tokens[end:], length)
-    settings = {"words": length, "repetition_guard": QUIZ_REPETITION_GUARD, "top_k": 0, "top_p": 1.0}
-    fakes = [
-        [w.token for w in generate(bundle, detokenize(opening), length, diversity=diversity, stop_at_eos=False,
-                                   repetition_guard=QUIZ_REPETITION_GUARD,
-                                   rng_seed=int(rng.integers(2**31))).words]
-        for _ in range(2)
-    ]
+    settings = {"words": length, "repetition_guard": QUIZ_REPETITION_GUARD, "top_k": 0, "top_p": 1.0,
+                "candidates": candidates}
+    start = prepare_seed(bundle, detokenize(opening))
+    human = score(bundle, start, real)
+    written = generate_many(bundle, start, length, diversity, [int(s) for s in rng.integers(2**31, size=candidates)],
+                            stop_at_eos=False, repetition_guard=QUIZ_REPETITION_GUARD)
+    target = surprise(human)
+    fakes = sorted(written, key=lambda g: abs(surprise(g.words) - target))[:2]
     starts_sentence = opening[-1] in ".!?"
-    options = [Option(detokenize(t, starts_sentence), human, tuple(score_tokens(bundle, opening, t)))
-               for t, human in [(real, True), (fakes[0], False), (fakes[1], False)]]
+    options = [Option(detokenize(real, starts_sentence), True, tuple(human))]
+    options += [Option(detokenize([w.token for w in g.words], starts_sentence), False, tuple(g.words)) for g in fakes]
     order = rng.permutation(3)
     return Round(uuid.uuid4().hex, doc.doc_id, doc.title, doc.date, detokenize(opening),
                  tuple(options[i] for i in order), float(diversity), getattr(bundle, "name", ""), settings,
@@ -108,7 +121,7 @@ class Answer:
 
 @dataclass
 class Game:
-    """One player's session: difficulty, score, streak, the current round and the one prepared next."""
+    """One player's session: difficulty, score, streak and the current round."""
 
     difficulty: str = "medium"  # a key of QUIZ_DIFFICULTIES, or "adaptive"
     adaptive_diversity: float = 1.0
@@ -120,13 +133,12 @@ class Game:
     current: Round | None = None
     shown_at: float = 0.0
     last: Answer | None = None  # the answer to the current round, once given
-    upcoming: Round | None = field(default=None, repr=False)
 
-    def diversity(self, rng: np.random.Generator) -> float:
+    def diversity_range(self) -> tuple[float, float]:
+        """The diversities the next round may be written at."""
         if self.difficulty == "adaptive":
-            return round(self.adaptive_diversity, 2)
-        low, high = QUIZ_DIFFICULTIES[self.difficulty]
-        return round(float(rng.uniform(low, high)), 2)
+            return (round(self.adaptive_diversity, 2),) * 2
+        return QUIZ_DIFFICULTIES[self.difficulty]
 
     def points(self) -> int:
         """Harder rounds (lower diversity: more fluent machine text) are worth more: one point, plus one

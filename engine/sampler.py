@@ -1,4 +1,8 @@
-"""Turn the model's next-token distribution into the one we sample from, and sample it."""
+"""Turn the model's next-token distribution into the one we sample from, and sample it.
+
+Both work on one distribution (vocabulary,) or a batch of them (N, vocabulary), in float32; the
+top-k and top-p cuts sort only as far as they need to.
+"""
 from __future__ import annotations
 
 import math
@@ -6,6 +10,8 @@ import math
 import numpy as np
 
 from .config import MAX_DIVERSITY
+
+_TOP_P_PREFIX = 64  # top-p first looks for its cut among this many likeliest tokens, then 4x more, ...
 
 
 def check_settings(diversity: float, top_k: int = 0, top_p: float = 1.0) -> None:
@@ -18,32 +24,62 @@ def check_settings(diversity: float, top_k: int = 0, top_p: float = 1.0) -> None
         raise ValueError("top-p must be above 0 and at most 1")
 
 
-def adjust(log_probs: np.ndarray, diversity: float, top_k: int = 0, top_p: float = 1.0,
-           banned=()) -> np.ndarray:
+def adjust(log_probs: np.ndarray, diversity, top_k: int = 0, top_p: float = 1.0, banned=()) -> np.ndarray:
     """The distribution to sample from: p ** (1 / diversity) renormalised, then cut to top-k and top-p.
 
-    Diversity 0 is greedy: all the mass on the likeliest allowed token (no division by zero).
+    diversity: one value, or one per row of a batch. Diversity 0 is greedy: all the mass on the
+    likeliest allowed token (no division by zero).
     """
-    check_settings(diversity, top_k, top_p)
-    z = np.array(log_probs, dtype=np.float64)
-    z[list(banned)] = -np.inf
-    if diversity == 0:
-        out = np.zeros_like(z)
-        out[int(np.argmax(z))] = 1.0
-        return out
-    z = z / diversity  # the tutorial's temperature: p ∝ exp(log p / diversity)
-    if top_k and top_k < len(z):
-        z[z < np.partition(z, -top_k)[-top_k]] = -np.inf
-    p = np.exp(z - z.max())
-    p /= p.sum()
+    diversities = np.atleast_1d(np.asarray(diversity, dtype=np.float64))
+    for value in set(diversities.tolist()):
+        check_settings(value, top_k, top_p)
+    z = np.array(log_probs, dtype=np.float32)
+    z[..., list(banned)] = -np.inf
+    d = diversities.astype(np.float32).reshape(diversities.shape + (1,) * (z.ndim - diversities.ndim))
+    greedy = d == 0
+    z /= np.where(greedy, 1, d)  # the tutorial's temperature: p ∝ exp(log p / diversity)
+    if top_k and top_k < z.shape[-1]:
+        z[z < np.partition(z, -top_k, axis=-1)[..., -top_k:-top_k + 1]] = -np.inf
+    z -= z.max(axis=-1, keepdims=True)
+    p = np.exp(z, out=z)
+    p /= p.sum(axis=-1, keepdims=True)
     if top_p < 1:
-        order = np.argsort(-p, kind="stable")
-        keep = np.cumsum(p[order]) - p[order] < top_p - 1e-9  # smallest prefix reaching top_p
-        p[order[~keep]] = 0
-        p /= p.sum()
+        p = _top_p(p, top_p)
+    if greedy.any():
+        one_hot = np.zeros_like(p)
+        np.put_along_axis(one_hot, np.argmax(p, axis=-1)[..., None], 1.0, axis=-1)
+        p = np.where(greedy, one_hot, p)
     return p
+
+
+def _top_p(p: np.ndarray, top_p: float) -> np.ndarray:
+    """Keep the smallest set of likeliest tokens holding ``top_p`` of the mass, renormalised; sorts
+    only the head of the distribution where it holds that much (it usually does)."""
+    rows = p.reshape(-1, p.shape[-1])
+    m = min(_TOP_P_PREFIX, rows.shape[-1])
+    while True:
+        head = np.argpartition(-rows, m - 1, axis=-1)[:, :m] if m < rows.shape[-1] else np.tile(
+            np.arange(m), (len(rows), 1))
+        head_p = np.take_along_axis(rows, head, axis=-1)
+        order = np.lexsort((head, -head_p), axis=-1)  # likeliest first, ties by token id
+        head, head_p = np.take_along_axis(head, order, -1), np.take_along_axis(head_p, order, -1)
+        if m == rows.shape[-1] or (head_p.sum(axis=-1) >= top_p).all():
+            break
+        m = min(4 * m, rows.shape[-1])
+    keep = np.cumsum(head_p, axis=-1) - head_p < top_p - 1e-6
+    out = np.zeros_like(rows)
+    np.put_along_axis(out, head, np.where(keep, head_p, 0), axis=-1)
+    out /= out.sum(axis=-1, keepdims=True)
+    return out.reshape(p.shape)
 
 
 def sample(p: np.ndarray, rng: np.random.Generator) -> int:
     """Draw one index from ``p``; the same generator state gives the same draw."""
-    return int(min(np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right"), len(p) - 1))
+    return int(sample_rows(p[None], [rng])[0])
+
+
+def sample_rows(p: np.ndarray, rngs) -> np.ndarray:
+    """One index per row of ``p`` (N, vocabulary), row i drawn with its own generator ``rngs[i]``."""
+    cumulative = np.cumsum(p, axis=-1)
+    u = np.array([rng.random() for rng in rngs]) * cumulative[:, -1]
+    return np.minimum((cumulative <= u[:, None]).sum(axis=-1), p.shape[-1] - 1)

@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from engine.config import MAX_SEED_CHARS
-from engine.generate import candidates, generate, prepare_seed, stream
+from engine.generate import candidates, generate_many, prepare_seed, stream
 from ui.charts import candidates_figure
 from ui.common import corpus, corpus_hint, current_bundle
 from ui.navigation import require_entry
@@ -99,9 +99,9 @@ if run := state.pop("playground_run", None):
             placeholder.empty()
         state.playground_result, state.playground_comparison = seed, None
     else:
-        state.playground_comparison = [
-            (d, generate(bundle, settings.seed, words, **{**settings.engine_kwargs(), "diversity": d}))
-            for d in COMPARE_DIVERSITIES]
+        rows = generate_many(bundle, seed, words, COMPARE_DIVERSITIES, [settings.rng] * len(COMPARE_DIVERSITIES),
+                             top_k=settings.top_k, top_p=settings.top_p, repetition_guard=settings.guard)
+        state.playground_comparison = list(zip(COMPARE_DIVERSITIES, rows))  # written together, in one batch
 
 result = state.get("playground_result")
 if result is not None:
@@ -126,7 +126,7 @@ if result is not None:
     with right:
         st.markdown("**What could come next**", help="The model's ten likeliest next words after the text, "
                     "with their chances before and after the diversity reshapes them.")
-        rows = candidates(bundle, result.text, settings.diversity, 10, settings.top_k, settings.top_p)
+        rows = candidates(bundle, result, settings.diversity, 10, settings.top_k, settings.top_p)
         st.plotly_chart(candidates_figure(rows, settings.diversity), width="stretch", key="playground_chart")
 
 if comparison := state.get("playground_comparison"):

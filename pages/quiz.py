@@ -1,13 +1,12 @@
 """Human or Machine? The opening of a real abstract, three continuations, one written by people."""
 import uuid
 
-import numpy as np
 import streamlit as st
 
 from engine.config import NICKNAME_MAX, QUIZ_DIFFICULTIES, QUIZ_REASONS
-from engine.quiz import Game, make_round
+from engine.quiz import Game
 from ui.charts import accuracy_figure
-from ui.common import current_bundle, store, test_documents_or_stop
+from ui.common import current_bundle, round_bank, store, test_documents_or_stop
 from ui.navigation import require_entry
 from ui.render import legend_html, plain_html, words_html
 
@@ -16,17 +15,12 @@ bundle = current_bundle()
 tests = test_documents_or_stop(bundle)
 state = st.session_state
 game: Game = state.setdefault("quiz_game", Game())
-rng = state.setdefault("quiz_rng", np.random.default_rng())
 player = state.setdefault("quiz_player", uuid.uuid4().hex)
 
 
-def prepare():
-    return make_round(bundle, tests, rng, game.diversity(rng))
-
-
 def next_round():
-    game.start(game.upcoming or prepare())
-    game.upcoming, state.quiz_reasons = None, []
+    game.start(round_bank().take(bundle, tests, *game.diversity_range()))  # prepared ahead: a read
+    state.quiz_reasons = []
 
 
 def choose(round_id: str, index: int):
@@ -36,12 +30,11 @@ def choose(round_id: str, index: int):
 
 
 def change_difficulty():
-    game.difficulty, game.upcoming = state.quiz_difficulty, None
+    game.difficulty = state.quiz_difficulty
     next_round()
 
 
 if game.current is None or game.current.bundle != bundle.name:
-    game.upcoming = None
     next_round()
 
 st.title("Human or Machine?")
@@ -84,8 +77,6 @@ else:
             st.html(f'<div class="passage">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')
     st.html(legend_html())
     st.button("Next round", type="primary", key="quiz_next", on_click=next_round, icon=":material/arrow_forward:")
-    if game.upcoming is None:  # prepared while the player reads the reveal
-        game.upcoming = prepare()
 
 st.divider()
 board, stats = st.tabs(["Leaderboard", "How convincing is the machine?"])

@@ -1,9 +1,9 @@
-"""The NumPy step-by-step network must give the full-sequence Keras model's probabilities."""
+"""The NumPy network must give the full-sequence Keras model's probabilities, alone and in batches."""
 import numpy as np
 import pytest
 
 from engine.config import ModelConfig
-from engine.fastlm import NumpyLM, TokenStream
+from engine.fastlm import NumpyLM, stack, take
 from engine.model import build_model
 
 IDS = [2, 5, 9, 4, 7, 7, 11, 3]
@@ -24,10 +24,13 @@ def test_step_by_step_equals_full_sequence(layers):
     config = ModelConfig(embedding_dim=6, lstm_units=8, lstm_layers=layers, vocab_size=9)
     model = randomised(config)
     full = np.asarray(model.predict_on_batch(np.array([IDS])))[0]
-    stream = TokenStream(NumpyLM.from_keras(model, config))
+    net = NumpyLM.from_keras(model, config)
+    state = net.start([])
     for t, token in enumerate(IDS):
-        stream.feed([token])
-        assert np.allclose(np.exp(stream.log_probs()), full[t], atol=1e-5)
+        state = net.step(state, [token])
+        assert np.allclose(np.exp(net.log_probs(state)[0]), full[t], atol=1e-5)
+        # reading the whole opening at once gives the same state as feeding it token by token
+        assert np.allclose(np.exp(net.log_probs(net.start(IDS[:t + 1]))[0]), full[t], atol=1e-5)
 
 
 @pytest.mark.parametrize("bidirectional, dense", [(False, 0), (True, 5)])
@@ -40,4 +43,22 @@ def test_window_model_equals_keras_with_masked_padding(bidirectional, dense):
         context = IDS[:end][-5:]
         x = np.array([[0] * (5 - len(context)) + context])
         expected = np.asarray(model.predict_on_batch(x))[0]
-        assert np.allclose(np.exp(net.window_log_probs(IDS[:end])), expected, atol=1e-5)
+        assert np.allclose(np.exp(net.log_probs(net.start(IDS[:end]))[0]), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["sequence", "window"])
+def test_a_batched_step_equals_single_steps(kind):
+    config = ModelConfig(kind=kind, window=4, embedding_dim=6, lstm_units=8, lstm_layers=2, vocab_size=9)
+    net = NumpyLM.from_keras(randomised(config, seed=2), config)
+    openings = [IDS[:3], IDS[2:5], IDS[1:4]]  # different contexts of the same length, advancing together
+    singles = [net.start(ids) for ids in openings]
+    batch = stack(singles)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        tokens = rng.integers(1, 13, size=len(openings))
+        batch = net.step(batch, tokens)
+        singles = [net.step(state, [token]) for state, token in zip(singles, tokens)]
+        batched = net.log_probs(batch)
+        for row, state in enumerate(singles):
+            assert np.allclose(batched[row], net.log_probs(state)[0], atol=1e-5)
+            assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(take(batch, slice(row, row + 1)), state))

@@ -1,6 +1,8 @@
 import pytest
 
-from engine.generate import candidates, generate, main, prepare_seed, stream
+import numpy as np
+
+from engine.generate import candidates, generate, generate_many, main, prepare_seed, stream
 from engine.tokenizer import is_word
 
 
@@ -48,9 +50,28 @@ def test_streaming_yields_what_generate_returns(tiny_bundle):
 
 
 def test_candidates_before_and_after_diversity(tiny_bundle):
-    rows = candidates(tiny_bundle, "The system receives", diversity=0.5, k=5)
+    rows = candidates(tiny_bundle, prepare_seed(tiny_bundle, "The system receives"), diversity=0.5, k=5)
     assert len(rows) == 5 and rows[0]["model"] >= rows[1]["model"]
     assert rows[0]["sampled"] > rows[0]["model"]  # a low diversity sharpens the distribution
+
+
+def test_a_generation_keeps_the_state_after_its_words(tiny_bundle):
+    result = generate(tiny_bundle, "The system", 6, diversity=0.0, stop_at_eos=False)
+    reread = prepare_seed(tiny_bundle, result.text)
+    assert result.ids == reread.ids
+    assert np.allclose(tiny_bundle.net.log_probs(result.state), tiny_bundle.net.log_probs(reread.state), atol=1e-5)
+    assert candidates(tiny_bundle, result, 1.0) == candidates(tiny_bundle, reread, 1.0)
+
+
+def test_rows_written_together_equal_rows_written_alone(tiny_bundle):
+    opening = prepare_seed(tiny_bundle, "A neural network")
+    settings = dict(stop_at_eos=False, repetition_guard=3, top_p=0.9)
+    rows = generate_many(tiny_bundle, opening, 12, [0.0, 0.7, 1.2, 1.2], [1, 2, 3, 4], **settings)
+    for row, diversity, rng_seed in zip(rows, [0.0, 0.7, 1.2, 1.2], [1, 2, 3, 4]):
+        alone = generate(tiny_bundle, "A neural network", 12, diversity=diversity, rng_seed=rng_seed, **settings)
+        assert [w.token for w in row.words] == [w.token for w in alone.words]
+        assert np.allclose([w.prob for w in row.words], [w.prob for w in alone.words], atol=1e-5)
+    assert not opening.words and rows[2].words != rows[3].words  # the opening is untouched; own random streams
 
 
 def test_absurd_settings_are_refused(tiny_bundle):

@@ -8,7 +8,7 @@ from engine.config import PRESETS
 from engine.corpus import load_corpus
 from engine.train import configs_from_args, parse_args, partial_dir, train
 
-FILES = {"model.keras", "tokenizer.json", "config.json", "history.csv", "metrics.json", "samples.json",
+FILES = {"weights.npz", "tokenizer.json", "config.json", "history.csv", "metrics.json", "samples.json",
          "split.json", "provenance.json"}
 
 
@@ -68,9 +68,13 @@ def test_missing_and_damaged_bundles_say_how_to_fix(tiny_bundle, tmp_path):
     broken.mkdir()
     for name in ("tokenizer.json", "config.json"):
         (broken / name).write_text((tiny_bundle.path / name).read_text())
-    with pytest.raises(BundleError, match="incomplete.*model.keras"):
+    with pytest.raises(BundleError, match="incomplete.*weights.npz"):
         load_bundle(broken)
-    (broken / "model.keras").write_bytes(b"not a zip")
+    (broken / "weights.npz").write_bytes(b"not a zip")
+    with pytest.raises(BundleError, match="cannot be loaded"):
+        _ = load_bundle(broken).net
+    (broken / "weights.npz").unlink()
+    (broken / "model.keras").write_bytes(b"not a zip")  # an older bundle: converted on first use
     with pytest.raises(BundleError, match="cannot be loaded"):
         _ = load_bundle(broken).keras_model
     (broken / "config.json").write_text("{not json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import config
+from engine.bank import RoundBank
 from engine.bundle import Bundle, BundleError, active_bundle_path, list_bundles, load_bundle
 from engine.config import CORPUS_ENV
 from engine.corpus import Corpus, CorpusError, load_corpus
@@ -17,8 +18,14 @@ MODEL_KEY = "model_name"  # plain session key (widget keys are dropped on pages 
 def _load_bundle(path: str, stamp: float) -> Bundle:
     """One read-only bundle per process, shared by every session (reloaded when its files change)."""
     bundle = load_bundle(path)
-    bundle.net  # noqa: B018 - builds the NumPy network now, not in the first user's request
+    bundle.net  # noqa: B018 - reads weights.npz now, not in the first user's request (and never imports Keras)
     return bundle
+
+
+@st.cache_resource(show_spinner=False)
+def round_bank() -> RoundBank:
+    """Quiz rounds prepared ahead, shared by every session of this server (see engine.bank)."""
+    return RoundBank()
 
 
 @st.cache_resource(show_spinner="Loading the corpus…", ttl=600)

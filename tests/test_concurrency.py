@@ -1,0 +1,59 @@
+"""Many players at once: 20 threads making quiz rounds finish (OpenBLAS once deadlocked them), and
+the app's loading path and round making run without Keras or TensorFlow.
+
+Both run in a fresh interpreter: this one has Keras loaded and BLAS already set up by other tests.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from engine.config import DEFAULT_BUNDLE, ROOT
+
+PLAYERS = 20
+SCRIPT = """
+import json, sys, threading
+import numpy as np
+import ui.common  # the app's loading path
+from engine.bundle import load_bundle
+from engine.corpus import load_corpus
+from engine.quiz import make_round
+from threadpoolctl import threadpool_info
+
+bundle, documents = load_bundle(sys.argv[1]), load_corpus(sys.argv[2]).documents
+rounds = []
+players = [threading.Thread(target=lambda i=i: rounds.append(make_round(bundle, documents, np.random.default_rng(i), 1.0)))
+           for i in range(int(sys.argv[3]))]
+for player in players:
+    player.start()
+for player in players:
+    player.join()
+print(json.dumps({"rounds": len(rounds),
+                  "heavy": sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tensorflow")),
+                  "blas_threads": [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]}))
+"""
+
+
+@pytest.fixture(scope="module")
+def crowd(invented_csv):
+    """20 threads each make a round with the shipped model (big enough for OpenBLAS to use threads)."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}  # the default install
+    try:
+        done = subprocess.run([sys.executable, "-c", SCRIPT, str(ROOT / "models" / DEFAULT_BUNDLE), str(invented_csv),
+                               str(PLAYERS)], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)},
+                              capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{PLAYERS} threads making quiz rounds did not finish in 240 s (BLAS threads fighting?)")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_twenty_players_making_rounds_at_once_all_finish(crowd):
+    assert crowd["rounds"] == PLAYERS
+    assert crowd["blas_threads"] and set(crowd["blas_threads"]) == {1}
+
+
+def test_the_app_and_the_quiz_never_import_keras(crowd):
+    assert crowd["heavy"] == []
