@@ -1,0 +1,205 @@
+"""Many quiz players against one app server on this machine: is every round served, and how fast?
+
+    PATENT_CORPUS=../shared/data/neural_network_patent_query.csv python bench/crowd.py [--players 20 50] [--rounds 4]
+
+For each crowd size it starts a fresh `streamlit run streamlit_app.py` on a free local port (its own
+answer database in a temporary directory) and drives that many sessions at once through the app's
+own websocket (/_stcore/stream: the protobuf messages a browser sends and receives; no browser, so
+the two cores go to the server). Each player opens the quiz, then plays rounds: thinks 1-3 s,
+picks an option, reads the reveal 1-3 s, clicks "Next round". Printed per crowd size:
+sessions served, "Next round" and answer-to-reveal latency (p50 / p95), answers lost (answers
+whose reveal came back minus rows in the database), the server's peak RSS (VmHWM), and the time
+from starting the server to the first round shown. Everything is bounded by --timeout.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import websockets  # noqa: E402
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+
+from engine.store import Store  # noqa: E402
+
+PAGE = "quiz"
+
+
+@dataclass
+class Player:
+    """What one session saw: latencies in seconds, answers whose reveal came back, failures."""
+
+    first_round: float | None = None
+    next_round: list[float] = field(default_factory=list)
+    reveal: list[float] = field(default_factory=list)
+    answers: int = 0
+    error: str | None = None
+
+
+class Session:
+    """One browser tab, as the websocket sees it: rerun requests out, page elements in."""
+
+    def __init__(self, ws):
+        self.ws, self.page_hash, self.buttons, self.alerts = ws, "", {}, []
+
+    async def run(self, trigger: str | None = None) -> None:
+        """Ask for a rerun (clicking the button whose key is ``trigger``) and read until it finishes."""
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.page_name, state.page_script_hash = PAGE, self.page_hash
+        if trigger:
+            widget = state.widget_states.widgets.add()
+            widget.id, widget.trigger_value = self.buttons[trigger], True
+        self.buttons, self.alerts = {}, []
+        await self.ws.send(msg.SerializeToString())
+        while True:
+            forward = ForwardMsg()
+            forward.ParseFromString(await self.ws.recv())
+            kind = forward.WhichOneof("type")
+            if kind == "new_session":
+                self.page_hash = forward.new_session.page_script_hash or self.page_hash
+            elif kind == "page_info_changed" or kind == "navigation":
+                self.page_hash = getattr(forward, kind).page_script_hash or self.page_hash
+            elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+                element = forward.delta.new_element
+                if element.WhichOneof("type") == "button":
+                    self.buttons[element.button.id.rsplit("-", 1)[-1]] = element.button.id
+                elif element.WhichOneof("type") == "alert":
+                    self.alerts.append(element.alert.body)
+            elif kind == "script_finished":
+                if forward.script_finished in (0, 3):  # finished successfully / fragment finished
+                    return
+                if forward.script_finished != 2:  # 2: stopped early for a rerun, which follows
+                    raise RuntimeError(f"script run ended with status {forward.script_finished}")
+                self.buttons, self.alerts = {}, []
+
+
+async def play(url: str, rounds: int, player: Player, started: float) -> None:
+    think = lambda: asyncio.sleep(random.uniform(1, 3))  # noqa: E731
+    try:
+        async with websockets.connect(f"{url.replace('http', 'ws')}/_stcore/stream", subprotocols=["streamlit"],
+                                      max_size=None, open_timeout=60, ping_interval=None) as ws:
+            session = Session(ws)
+            await session.run()
+            if "quiz_pick_A" not in session.buttons:
+                raise RuntimeError("no round shown")
+            player.first_round = time.perf_counter() - started
+            for i in range(rounds):
+                await think()
+                t = time.perf_counter()
+                await session.run(f"quiz_pick_{random.choice('ABC')}")
+                if "quiz_next" not in session.buttons or not session.alerts:
+                    raise RuntimeError("no reveal after an answer")
+                player.reveal.append(time.perf_counter() - t)
+                player.answers += 1
+                if i == rounds - 1:
+                    break
+                await think()
+                t = time.perf_counter()
+                await session.run("quiz_next")
+                if "quiz_pick_A" not in session.buttons:
+                    raise RuntimeError("no round after Next round")
+                player.next_round.append(time.perf_counter() - t)
+    except Exception as exc:  # reported as a session not served
+        player.error = f"{type(exc).__name__}: {exc}"[:200]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def crowd(players: int, rounds: int, timeout: float) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="crowd-"))
+    database = f"sqlite:///{work / 'answers.sqlite'}"
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database, "PATENT_DATA_DIR": str(work / "data")}
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless",
+                               "true", "--server.port", str(port)], cwd=ROOT, env=env,
+                              stdout=open(work / "server.log", "w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while time.perf_counter() - started < 60:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.1)
+        crowd_ = [Player() for _ in range(players)]
+
+        async def everyone():
+            first = asyncio.create_task(play(url, rounds, crowd_[0], started))  # the first visitor
+            while crowd_[0].first_round is None and crowd_[0].error is None and not first.done():
+                await asyncio.sleep(0.05)
+            others = [play(url, rounds, p, time.perf_counter()) for p in crowd_[1:]]
+            await asyncio.wait_for(asyncio.gather(first, *others), timeout)
+
+        try:
+            asyncio.run(everyone())
+        except TimeoutError:
+            pass
+        rss = peak_rss_mib(server.pid)
+    finally:
+        server.terminate()
+        server.wait(30)
+    stored = Store(database).count()
+    served = [p for p in crowd_ if p.error is None and p.answers == rounds]
+    return {"players": players, "served": len(served), "first_round": crowd_[0].first_round,
+            "next": [x for p in crowd_ for x in p.next_round], "reveal": [x for p in crowd_ for x in p.reveal],
+            "answers": sum(p.answers for p in crowd_), "stored": stored, "rss": rss,
+            "errors": sorted({p.error for p in crowd_ if p.error})}
+
+
+def percentiles(xs: list[float]) -> str:
+    if not xs:
+        return "–"
+    return f"p50 {np.percentile(xs, 50):.2f} s, p95 {np.percentile(xs, 95):.2f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--players", type=int, nargs="+", default=[20, 50])
+    parser.add_argument("--rounds", type=int, default=4, help="rounds each player answers")
+    parser.add_argument("--timeout", type=float, default=240, help="seconds allowed per crowd")
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} CPU cores; each player: open the quiz, then {args.rounds} answers, "
+          "thinking 1-3 s before each click")
+    for n in args.players:
+        r = crowd(n, args.rounds, args.timeout)
+        print(f"\n{n} players at once")
+        print(f"  sessions served:       {r['served']} of {n}")
+        print(f"  'Next round':          {percentiles(r['next'])}   (target p95 < 1 s at 20)")
+        print(f"  answer to reveal:      {percentiles(r['reveal'])}   (target p95 < 1 s)")
+        print(f"  answers lost:          {r['answers'] - r['stored']} ({r['answers']} revealed, {r['stored']} stored)")
+        print(f"  server peak RSS:       {r['rss']:.0f} MiB   (target < 400 MiB at 20)")
+        first = f"{r['first_round']:.1f} s" if r["first_round"] is not None else "never"
+        print(f"  server start to first round shown: {first}   (target < 5 s)")
+        for error in r["errors"]:
+            print(f"  error: {error}")
+
+
+if __name__ == "__main__":
+    main()
