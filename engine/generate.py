@@ -85,7 +85,7 @@ def fork(generation: Generation, n: int) -> list[Generation]:
 
 def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None = 50, diversity=1.0,
             top_k: int = 0, top_p: float = 1.0, rng_seeds=None, stop_at_eos: bool = True,
-            repetition_guard: int = 0) -> Iterator[tuple[int, Word]]:
+            repetition_guard: int = 0, forced: dict[int, list[str]] | None = None) -> Iterator[tuple[int, Word]]:
     """Write on every generation of ``rows`` together, one token each per step, as one batch through
     the network; yields (row, word) as words are written, appending them to the row.
 
@@ -93,41 +93,49 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
     diversity: one value, or one per row. rng_seeds: one per row (None: fresh randomness); a row
     with a given seed writes what it would write alone.
     repetition_guard: n > 1 forbids repeating any n-gram of tokens already in the text.
+    forced: {row: text tokens} for rows that read given text instead of sampling; their words get
+    the model's probability and rank just as written words do.
     """
     for value in np.atleast_1d(diversity).tolist():
         check_settings(value, top_k, top_p)
     limit = MAX_GENERATED_WORDS if words is None else max(0, min(int(words), MAX_GENERATED_WORDS))
-    tok, net = bundle.tokenizer, bundle.net
+    tok, net, forced = bundle.tokenizer, bundle.net, forced or {}
     rngs = [np.random.default_rng(s) for s in (rng_seeds if rng_seeds is not None else [None] * len(rows))]
     diversities = np.broadcast_to(np.asarray(diversity, np.float32), (len(rows),))
     always_banned = [tok.pad_id, tok.unk_id, tok.bos_id] + ([] if stop_at_eos else [tok.eos_id])
     guards = [_RepetitionGuard(repetition_guard, row.ids) for row in rows]
-    active = list(range(len(rows))) if limit else []
-    written = [0] * len(rows)
+    written, read = [0] * len(rows), [0] * len(rows)  # word tokens written; tokens read by forced rows
+    active = [i for i in range(len(rows)) if limit and (i not in forced or forced[i])]
     state = stack([rows[i].state for i in active]) if active else ()
     while active:
         log_probs = net.log_probs(state)
-        z = log_probs.copy()
-        for j, i in enumerate(active):
-            z[j, always_banned + guards[i].banned(rows[i].ids)] = -np.inf
-        tokens = sample_rows(adjust(z, diversities[active], top_k, top_p), [rngs[i] for i in active])
+        tokens = np.array([tok.index.get(forced[i][read[i]], tok.unk_id) if i in forced else 0 for i in active])
+        sampling = [j for j, i in enumerate(active) if i not in forced]
+        if sampling:
+            z = log_probs[sampling]
+            for row, j in zip(z, sampling):
+                row[always_banned + guards[active[j]].banned(rows[active[j]].ids)] = -np.inf
+            tokens[sampling] = sample_rows(adjust(z, diversities[[active[j] for j in sampling]], top_k, top_p),
+                                           [rngs[active[j]] for j in sampling])
         picked = log_probs[np.arange(len(active)), tokens]
         ranks = (log_probs > picked[:, None]).sum(axis=-1)  # 0 = the likeliest token
-        going = [j for j, i in enumerate(active) if tokens[j] != tok.eos_id]
+        going = [j for j, i in enumerate(active) if i in forced or tokens[j] != tok.eos_id]
         for j in set(range(len(active))) - set(going):
             rows[active[j]].ended = True
         state = net.step(take(state, going), tokens[going])
         written_now, still = [], []
         for k, j in enumerate(going):
             i, token = active[j], int(tokens[j])
-            word = Word(tok.vocab[token], float(np.exp(picked[j])), int(ranks[j]))
+            word = Word(forced[i][read[i]] if i in forced else tok.vocab[token], float(np.exp(picked[j])),
+                        int(ranks[j]))
             guards[i].record(rows[i].ids, token)
             rows[i].ids.append(token)
             rows[i].words.append(word)
             rows[i].state = take(state, slice(k, k + 1))
             written[i] += is_word(word.token)
+            read[i] += 1
             written_now.append((i, word))
-            if written[i] < limit:
+            if written[i] < limit and (i not in forced or read[i] < len(forced[i])):
                 still.append(k)
         active = [active[going[k]] for k in still]
         state = take(state, still)
@@ -191,14 +199,10 @@ def candidates(bundle: Bundle | Snapshot, generation: Generation, diversity: flo
 
 def score(bundle: Bundle | Snapshot, opening: Generation, tokens: list[str]) -> list[Word]:
     """The model's probability and rank for each of ``tokens`` (text tokens) following ``opening``."""
-    tok, net = bundle.tokenizer, bundle.net
-    state, words = opening.state, []
-    for token in tokens:
-        token_id = tok.index.get(token, tok.unk_id)
-        log_probs = net.log_probs(state)[0]
-        words.append(Word(token, float(np.exp(log_probs[token_id])), int((log_probs > log_probs[token_id]).sum())))
-        state = net.step(state, [token_id])
-    return words
+    row = fork(opening, 1)
+    for _ in advance(bundle, row, None, forced={0: tokens}):
+        pass
+    return row[0].words
 
 
 def main(argv=None) -> int:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .config import (QUIZ_ADAPTIVE, QUIZ_CANDIDATES, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES,
                      QUIZ_PROMPT_WORDS, QUIZ_REPETITION_GUARD)
-from .generate import Word, generate_many, prepare_seed, score
+from .generate import Word, advance, fork, prepare_seed
 from .tokenizer import detokenize, is_word, split_words
 
 
@@ -94,10 +94,11 @@ def make_round(bundle, documents, rng: np.random.Generator, diversity: float,
     opening, real = tokens[:end], cut_words(tokens[end:], length)
     settings = {"words": length, "repetition_guard": QUIZ_REPETITION_GUARD, "top_k": 0, "top_p": 1.0,
                 "candidates": candidates}
-    start = prepare_seed(bundle, detokenize(opening))
-    human = score(bundle, start, real)
-    written = generate_many(bundle, start, length, diversity, [int(s) for s in rng.integers(2**31, size=candidates)],
-                            stop_at_eos=False, repetition_guard=QUIZ_REPETITION_GUARD)
+    rows = fork(prepare_seed(bundle, detokenize(opening)), candidates + 1)  # the last row reads the real text
+    for _ in advance(bundle, rows, length, diversity, rng_seeds=[int(s) for s in rng.integers(2**31, size=len(rows))],
+                     stop_at_eos=False, repetition_guard=QUIZ_REPETITION_GUARD, forced={candidates: real}):
+        pass
+    written, human = rows[:candidates], rows[candidates].words
     target = surprise(human)
     fakes = sorted(written, key=lambda g: abs(surprise(g.words) - target))[:2]
     starts_sentence = opening[-1] in ".!?"

@@ -2,7 +2,7 @@ import pytest
 
 import numpy as np
 
-from engine.generate import candidates, generate, generate_many, main, prepare_seed, stream
+from engine.generate import advance, candidates, fork, generate, generate_many, main, prepare_seed, score, stream
 from engine.tokenizer import is_word
 
 
@@ -87,3 +87,20 @@ def test_cli_prints_text_and_reports_errors(tiny_bundle, capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["--model", str(tmp_path / "missing")])
     assert exit_info.value.code == 2 and "No model bundle" in capsys.readouterr().err
+
+
+def test_scores_of_a_given_text_alone_and_beside_written_rows(tiny_bundle):
+    opening, tokens = prepare_seed(tiny_bundle, "The system"), ["receives", "input", "signals", "."]
+    net, tok, state = tiny_bundle.net, tiny_bundle.tokenizer, opening.state
+    expected = []
+    for token in tokens:
+        log_probs = net.log_probs(state)[0]
+        expected.append(np.exp(log_probs[tok.index[token]]))
+        state = net.step(state, [tok.index[token]])
+    alone = score(tiny_bundle, opening, tokens)
+    assert [w.token for w in alone] == tokens and np.allclose([w.prob for w in alone], expected, atol=1e-6)
+    rows = fork(opening, 3)
+    list(advance(tiny_bundle, rows, 4, 1.0, rng_seeds=[1, 2, 3], forced={1: tokens}))
+    assert [w.token for w in rows[1].words] == tokens
+    assert np.allclose([w.prob for w in rows[1].words], expected, atol=1e-5)
+    assert [w.token for w in rows[0].words] == [w.token for w in generate(tiny_bundle, "The system", 4, rng_seed=1).words]
