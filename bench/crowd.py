@@ -5,8 +5,8 @@
 For each crowd size it starts a fresh `streamlit run streamlit_app.py` on a free local port (its own
 answer database in a temporary directory) and drives that many sessions at once through the app's
 own websocket (/_stcore/stream: the protobuf messages a browser sends and receives; no browser, so
-the two cores go to the server). Each player opens the quiz, then plays rounds: thinks 1-3 s,
-picks an option, reads the reveal 1-3 s, clicks "Next round". Printed per crowd size:
+the two cores go to the server). Each player opens the quiz, then plays rounds: thinks (--think,
+1-3 s), picks an option, reads the reveal as long, clicks "Next round". Printed per crowd size:
 sessions served, "Next round" and answer-to-reveal latency (p50 / p95), answers lost (answers
 whose reveal came back minus rows in the database), the server's peak RSS (VmHWM), and the time
 from starting the server to the first round shown. Everything is bounded by --timeout.
@@ -88,8 +88,8 @@ class Session:
                 self.buttons, self.alerts = {}, []
 
 
-async def play(url: str, rounds: int, player: Player, started: float) -> None:
-    think = lambda: asyncio.sleep(random.uniform(1, 3))  # noqa: E731
+async def play(url: str, rounds: int, player: Player, started: float, think_s: tuple[float, float]) -> None:
+    think = lambda: asyncio.sleep(random.uniform(*think_s))  # noqa: E731
     try:
         async with websockets.connect(f"{url.replace('http', 'ws')}/_stcore/stream", subprotocols=["streamlit"],
                                       max_size=None, open_timeout=60, ping_interval=None) as ws:
@@ -131,7 +131,7 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def crowd(players: int, rounds: int, timeout: float) -> dict:
+def crowd(players: int, rounds: int, timeout: float, think_s: tuple[float, float]) -> dict:
     work = Path(tempfile.mkdtemp(prefix="crowd-"))
     database = f"sqlite:///{work / 'answers.sqlite'}"
     port = free_port()
@@ -151,10 +151,10 @@ def crowd(players: int, rounds: int, timeout: float) -> dict:
         crowd_ = [Player() for _ in range(players)]
 
         async def everyone():
-            first = asyncio.create_task(play(url, rounds, crowd_[0], started))  # the first visitor
+            first = asyncio.create_task(play(url, rounds, crowd_[0], started, think_s))  # the first visitor
             while crowd_[0].first_round is None and crowd_[0].error is None and not first.done():
                 await asyncio.sleep(0.05)
-            others = [play(url, rounds, p, time.perf_counter()) for p in crowd_[1:]]
+            others = [play(url, rounds, p, time.perf_counter(), think_s) for p in crowd_[1:]]
             await asyncio.wait_for(asyncio.gather(first, *others), timeout)
 
         try:
@@ -184,11 +184,12 @@ def main() -> None:
     parser.add_argument("--players", type=int, nargs="+", default=[20, 50])
     parser.add_argument("--rounds", type=int, default=4, help="rounds each player answers")
     parser.add_argument("--timeout", type=float, default=240, help="seconds allowed per crowd")
+    parser.add_argument("--think", type=float, nargs=2, default=[1, 3], help="seconds a player thinks before a click")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPU cores; each player: open the quiz, then {args.rounds} answers, "
-          "thinking 1-3 s before each click")
+    print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} before; each player: open the quiz, "
+          f"then {args.rounds} answers, thinking {args.think[0]:g}-{args.think[1]:g} s before each click")
     for n in args.players:
-        r = crowd(n, args.rounds, args.timeout)
+        r = crowd(n, args.rounds, args.timeout, tuple(args.think))
         print(f"\n{n} players at once")
         print(f"  sessions served:       {r['served']} of {n}")
         print(f"  'Next round':          {percentiles(r['next'])}   (target p95 < 1 s at 20)")
@@ -199,6 +200,7 @@ def main() -> None:
         print(f"  server start to first round shown: {first}   (target < 5 s)")
         for error in r["errors"]:
             print(f"  error: {error}")
+        print(f"  load average after: {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")
 
 
 if __name__ == "__main__":

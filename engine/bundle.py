@@ -180,6 +180,14 @@ def read_layers(npz) -> dict[str, list[np.ndarray]]:
     return {name: [ws[i] for i in sorted(ws)] for name, ws in layers.items()}
 
 
+def write_json_atomic(path: Path, data) -> None:
+    """Readers never see a half-written file: write beside it, then rename over it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
 def save_weights(path: Path, layers: dict[str, list[np.ndarray]], **extra) -> None:
     """Write weights.npz beside its final place, then rename it there (readers never see half a file)."""
     arrays = {f"{name}/{i}": w for name, ws in layers.items() for i, w in enumerate(ws)}

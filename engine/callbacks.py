@@ -2,19 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import keras
 
-
-def write_json_atomic(path: Path, data) -> None:
-    """Readers never see a half-written file: write beside it, then rename over it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+from .bundle import write_json_atomic
 
 
 class Progress(keras.callbacks.Callback):

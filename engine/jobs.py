@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import config
-from .callbacks import write_json_atomic
+from .bundle import write_json_atomic  # not from .callbacks: that imports Keras
 from .config import MAX_UPLOAD_MB, MIN_UPLOAD_DOCUMENTS, ModelConfig, TrainConfig, preset_configs
 from .corpus import CorpusError, documents_from_frame, read_table
 

@@ -16,7 +16,7 @@ PLAYERS = 20
 SCRIPT = """
 import json, sys, threading
 import numpy as np
-import ui.common  # the app's loading path
+import ui.common, ui.retrain  # the app's loading path, and the training page's job control
 from engine.bundle import load_bundle
 from engine.corpus import load_corpus
 from engine.quiz import make_round
