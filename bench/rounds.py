@@ -8,7 +8,8 @@ opening went through the network five times). It is rebuilt here from the engine
 functions, which are at least as fast as the old ones.
 "now": engine.quiz.make_round: the opening read once, 16 candidates written together as one batch
 with each word's probability and rank kept, the real continuation scored once, the best two kept.
-Rounds alternate between the two ways on the same documents; the figures are medians.
+Rounds alternate between the ways on the same documents; the figures are medians. The bank of
+prepared rounds writes QUIZ_BANK_BATCH rounds together when it refills; that cost is shown per round.
 """
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from engine.bundle import active_bundle_path, load_bundle  # noqa: E402
-from engine.config import QUIZ_CANDIDATES, QUIZ_CONTINUATION_WORDS, QUIZ_PROMPT_WORDS, QUIZ_REPETITION_GUARD  # noqa: E402
+from engine.config import (QUIZ_BANK_BATCH, QUIZ_CANDIDATES, QUIZ_CONTINUATION_WORDS, QUIZ_PROMPT_WORDS,  # noqa: E402
+                           QUIZ_REPETITION_GUARD)
 from engine.corpus import load_corpus  # noqa: E402
 from engine.generate import generate, prepare_seed, score  # noqa: E402
-from engine.quiz import cut_words, make_round, opening_end  # noqa: E402
+from engine.quiz import cut_words, make_round, make_rounds, opening_end  # noqa: E402
 from engine.tokenizer import detokenize, split_words  # noqa: E402
 
 
@@ -60,7 +62,7 @@ def main() -> None:
               for e in [opening_end(t, bundle.tokenizer.index, QUIZ_PROMPT_WORDS, QUIZ_CONTINUATION_WORDS)] if e]
     rng = np.random.default_rng(0)
     make_round(bundle, [usable[0][0]], rng, args.diversity)  # warm-up
-    before, now, plain = [], [], []
+    before, now, plain, batched = [], [], [], []
     for i in range(args.rounds):
         doc, tokens, end = usable[i % len(usable)]
         started = time.perf_counter()
@@ -72,11 +74,16 @@ def main() -> None:
         started = time.perf_counter()
         make_round(bundle, [doc], rng, args.diversity, candidates=2)
         plain.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        make_rounds(bundle, [doc], rng, [args.diversity] * QUIZ_BANK_BATCH)
+        batched.append((time.perf_counter() - started) / QUIZ_BANK_BATCH)
     print(f"bundle: {bundle.name}, {args.rounds} rounds of each kind, diversity {args.diversity:g}, "
           f"{QUIZ_CONTINUATION_WORDS} words per option, {os.cpu_count()} CPU cores")
     print(f"plain round as made before (2 candidates, opening read 5 times): {median_ms(before):7.1f} ms")
     print(f"plain round now (2 candidates, opening read once):                {median_ms(plain):7.1f} ms")
     print(f"best-of-{QUIZ_CANDIDATES} round now (the quiz's rounds):                   {median_ms(now):7.1f} ms")
+    print(f"best-of-{QUIZ_CANDIDATES} rounds, {QUIZ_BANK_BATCH} written together (the bank's refills): "
+          f"{median_ms(batched):7.1f} ms a round")
     print(f"best-of-{QUIZ_CANDIDATES} now / plain before: {median_ms(now) / median_ms(before):.2f}x (target <= 1.5x)")
 
 

@@ -17,8 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from .config import QUIZ_BANK_STOCK, QUIZ_BANK_WORKERS
-from .quiz import Round, make_round
+from .config import QUIZ_BANK_BATCH, QUIZ_BANK_STOCK, QUIZ_BANK_WORKERS
+from .quiz import Round, make_rounds
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,9 @@ class RoundBank:
         one, else the next one made; either way the stock is topped up in the background."""
         key = (id(bundle), low, high)  # the maker keeps the bundle alive, so its id stays its own
 
-        def make() -> Round:
+        def make(n: int) -> list[Round]:
             rng = np.random.default_rng()
-            return make_round(bundle, documents, rng, round(float(rng.uniform(low, high)), 2))
+            return make_rounds(bundle, documents, rng, [round(float(d), 2) for d in rng.uniform(low, high, n)])
 
         with self._changed:
             ready = self._rounds.setdefault(key, deque())
@@ -63,21 +63,24 @@ class RoundBank:
             return [r for ready in self._rounds.values() for r in ready]
 
     def _refill(self, key) -> None:
-        for _ in range(self.stock + self._waiting[key] - len(self._rounds[key]) - self._pending[key]):
-            self._pending[key] += 1
-            self._pool.submit(self._make, key)
+        missing = self.stock + self._waiting[key] - len(self._rounds[key]) - self._pending[key]
+        while missing > 0:  # in batches: several rounds written together cost little more than one
+            n = min(missing, QUIZ_BANK_BATCH)
+            self._pending[key] += n
+            self._pool.submit(self._make, key, n)
+            missing -= n
 
-    def _make(self, key) -> None:
-        round_, error = None, None
+    def _make(self, key, n: int) -> None:
+        rounds, error = [], None
         try:
-            round_ = self._makers[key]()
-        except Exception as exc:  # handed to whoever waits for this round; the worker lives on
-            log.exception("preparing a quiz round failed")
+            rounds = self._makers[key](n)
+        except Exception as exc:  # handed to whoever waits for these rounds; the worker lives on
+            log.exception("preparing quiz rounds failed")
             error = exc
         with self._changed:
-            self._pending[key] -= 1
-            if round_ is not None:
-                self._rounds[key].append(round_)
+            self._pending[key] -= n
+            self._rounds[key].extend(rounds)
+            if rounds:
                 self._failed.pop(key, None)
             else:
                 self._failed[key] = error

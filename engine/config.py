@@ -123,6 +123,7 @@ QUIZ_REPETITION_GUARD = 3
 QUIZ_CANDIDATES = 16  # continuations written per round (together); the two closest in surprise to the real one are kept
 QUIZ_BANK_STOCK = 4  # rounds kept ready per model and difficulty (engine.bank)
 QUIZ_BANK_WORKERS = 2  # threads making rounds in the background (NumPy releases the GIL in its products)
+QUIZ_BANK_BATCH = 4  # rounds a worker writes together in one batch when the stock runs low
 QUIZ_DIFFICULTIES = {"easy": (1.3, 1.7), "medium": (0.9, 1.3), "hard": (0.5, 0.9)}  # diversity ranges
 QUIZ_ADAPTIVE = (0.3, 1.8, 0.1)  # adaptive difficulty: lowest and highest diversity, step per answer
 QUIZ_REASONS = ("grammar", "repetition", "off-topic", "contradiction", "generic", "other")

@@ -10,7 +10,8 @@ weights of the Keras model's layers by name, as the model itself or a bundle's w
 them, so the app runs without Keras.
 
 A state is a tuple of arrays whose first axis is the batch: (h, c) of every layer for the sequence
-model, the last ``window`` token ids for the window model.
+model, the last ``window`` token ids for the window model (left-padded with PAD, which the LSTM
+skips, as Keras's mask makes it do), so contexts of any lengths batch together.
 """
 from __future__ import annotations
 
@@ -75,13 +76,18 @@ class LSTMLayer:
         """One step for a batch: x (N, inputs), h and c (N, units)."""
         return self._cell(x @ self.kernel + self.bias, h, c)
 
-    def run(self, xs, h, c):
+    def run(self, xs, h, c, mask=None):
         """Outputs (T, N, units) for inputs (T, N, inputs), and the last (h, c); the input
-        product is one matrix product for all steps."""
+        product is one matrix product for all steps. Where ``mask`` (T, N) is False the step is
+        skipped: the state is carried through unchanged."""
         xz = xs @ self.kernel + self.bias
         out = np.empty(xs.shape[:2] + (self.units,), np.float32)
         for t in range(len(xs)):
-            h, c = self._cell(xz[t], h, c)
+            h_new, c_new = self._cell(xz[t], h, c)
+            if mask is None:
+                h, c = h_new, c_new
+            else:
+                h, c = np.where(mask[t, :, None], h_new, h), np.where(mask[t, :, None], c_new, c)
             out[t] = h
         return out, h, c
 
@@ -123,7 +129,10 @@ class NumpyLM:
     def start(self, ids: Sequence[int]) -> State:
         """The state after reading ``ids`` from the start (a batch of one); the opening is read once."""
         if self.windowed:
-            return (np.array([list(ids)[-self.config.window:]], np.int64).reshape(1, -1),)
+            window = np.zeros((1, self.config.window), np.int64)
+            ids = list(ids)[-self.config.window:]
+            window[0, self.config.window - len(ids):] = ids
+            return (window,)
         x, state = self.embedding[np.asarray(ids, np.int64)][:, None, :], []
         for (layer,) in self.lstms:
             x, h, c = layer.run(x, layer.zeros(1), layer.zeros(1))
@@ -149,19 +158,17 @@ class NumpyLM:
         return log_softmax(h @ self.output[0] + self.output[1])
 
     def _window_output(self, ids: np.ndarray) -> np.ndarray:
-        """The window model's last LSTM output; contexts shorter than the window are what Keras sees
-        with the padding masked (its LSTM skips masked steps)."""
-        x = self.embedding[ids].transpose(1, 0, 2)  # (time, batch, features)
+        """The window model's last LSTM output for left-padded windows (N, window)."""
+        x, mask = self.embedding[ids].transpose(1, 0, 2), (ids != 0).T  # (time, batch, ...)
         n = len(ids)
         for layer in self.lstms:
-            outputs = [layer[0].run(x, layer[0].zeros(n), layer[0].zeros(n))[0]]
+            outputs = [layer[0].run(x, layer[0].zeros(n), layer[0].zeros(n), mask)[0]]
             if len(layer) == 2:
-                outputs.append(layer[1].run(x[::-1], layer[1].zeros(n), layer[1].zeros(n))[0][::-1])
+                outputs.append(layer[1].run(x[::-1], layer[1].zeros(n), layer[1].zeros(n), mask[::-1])[0][::-1])
             x = np.concatenate(outputs, axis=-1)
-        units = layer[0].units
-        if not len(x):
-            return np.zeros((n, units * len(layer)), np.float32)
         if len(layer) == 1:
             return x[-1]
         # a Bidirectional layer without return_sequences joins the forward end and the backward end
+        # (its state after the first real token, carried through the padding to position 0)
+        units = layer[0].units
         return np.concatenate([x[-1, :, :units], x[0, :, units:]], axis=-1)
