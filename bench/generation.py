@@ -41,7 +41,6 @@ def tutorial_loop(bundle, words: int, window: int = 50) -> float:
 
 
 def our_loop(bundle, words: int) -> float:
-    generate(bundle, SEED, 5, diversity=1.0, rng_seed=0)  # warm-up: builds the NumPy network
     started = time.perf_counter()
     result = generate(bundle, SEED, words, diversity=1.0, rng_seed=0, stop_at_eos=False)
     return (time.perf_counter() - started) / len(result.words) * 1000
@@ -58,15 +57,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--words", type=int, default=200)
+    parser.add_argument("--chunks", type=int, default=10, help="the loops alternate this many times")
     args = parser.parse_args()
     bundle = load_bundle(args.model or active_bundle_path())
     tutorial_loop(bundle, 3)  # warm-up: traces the predict function
-    theirs, ours = tutorial_loop(bundle, args.words), our_loop(bundle, args.words)
-    print(f"bundle: {bundle.name} ({bundle.model_config.kind}), {args.words} words, {os.cpu_count()} CPU cores")
+    our_loop(bundle, 5)
+    words = max(1, args.words // args.chunks)
+    times = {"theirs": [], "ours": [], "batch": []}
+    for _ in range(args.chunks):  # alternating, so that other work on the machine slows all of them alike
+        times["theirs"].append(tutorial_loop(bundle, words))
+        times["ours"].append(our_loop(bundle, words))
+        times["batch"].append(batch_loop(bundle, words))
+    theirs, ours, batch = (float(np.median(times[k])) for k in ("theirs", "ours", "batch"))
+    print(f"bundle: {bundle.name} ({bundle.model_config.kind}), {args.chunks} x {words} words each, "
+          f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}; medians of the chunks")
     print(f"tutorial loop (model.predict on a 50-word window): {theirs:.2f} ms/word")
     print(f"ours (NumPy, LSTM state carried forward):          {ours:.3f} ms/word")
     print(f"speed-up: {theirs / ours:.0f}x")
-    batch = batch_loop(bundle, args.words)
     print(f"16 continuations written together: {batch:.3f} ms per word for all 16 ({batch / ours:.1f}x one)")
 
 

@@ -2,8 +2,8 @@
 
 Rounds are kept per model and diversity range (a difficulty, or the adaptive player's current
 diversity), QUIZ_BANK_STOCK of each, and each round is handed out once. When a crowd empties the
-stock, players wait in turn for the rounds being made rather than each making one at once (which
-would slow every one of them down). The bank lives in one process: every session of an app server
+stock, players wait in turn (first come, first served) for the rounds being made rather than each
+making one at once (which would slow every one of them down). The bank lives in one process: every session of an app server
 shares it, and each server of a multi-server deploy has its own (the answers still all go to the
 shared database).
 """
@@ -28,7 +28,8 @@ class RoundBank:
         self.stock = stock
         self._rounds: dict[tuple, deque[Round]] = {}
         self._makers: dict[tuple, Callable[[], Round]] = {}
-        self._pending, self._waiting = Counter(), Counter()
+        self._pending = Counter()
+        self._queues: dict[tuple, deque] = {}  # players waiting for a round, first come first served
         self._failed: dict[tuple, Exception] = {}
         self._changed = threading.Condition()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="round-bank")
@@ -44,18 +45,21 @@ class RoundBank:
 
         with self._changed:
             ready = self._rounds.setdefault(key, deque())
+            queue = self._queues.setdefault(key, deque())
             self._makers.setdefault(key, make)
-            self._waiting[key] += 1
+            ticket = object()
+            queue.append(ticket)
             try:
                 self._refill(key)
-                while not ready:
+                while not (ready and queue[0] is ticket):
                     if key in self._failed and not self._pending[key]:
                         raise self._failed.pop(key)
                     self._changed.wait()
                 return ready.popleft()
             finally:
-                self._waiting[key] -= 1
+                queue.remove(ticket)
                 self._refill(key)
+                self._changed.notify_all()  # the next in line may take a round now
 
     def prepared(self) -> list[Round]:
         """The rounds ready to be taken, of every model and range."""
@@ -63,7 +67,7 @@ class RoundBank:
             return [r for ready in self._rounds.values() for r in ready]
 
     def _refill(self, key) -> None:
-        missing = self.stock + self._waiting[key] - len(self._rounds[key]) - self._pending[key]
+        missing = self.stock + len(self._queues[key]) - len(self._rounds[key]) - self._pending[key]
         while missing > 0:  # in batches: several rounds written together cost little more than one
             n = min(missing, QUIZ_BANK_BATCH)
             self._pending[key] += n
