@@ -67,9 +67,12 @@ class RoundBank:
             return [r for ready in self._rounds.values() for r in ready]
 
     def _refill(self, key) -> None:
-        missing = self.stock + len(self._queues[key]) - len(self._rounds[key]) - self._pending[key]
+        covered = len(self._rounds[key]) + self._pending[key]
+        missing = self.stock + len(self._queues[key]) - covered
+        first = len(self._queues[key]) - covered  # players waiting with no round on its way: a small batch first
         while missing > 0:  # in batches: several rounds written together cost little more than one
-            n = min(missing, QUIZ_BANK_BATCH)
+            n = min(missing, QUIZ_BANK_BATCH, first if first > 0 else QUIZ_BANK_BATCH)
+            first = 0
             self._pending[key] += n
             self._pool.submit(self._make, key, n)
             missing -= n

@@ -122,7 +122,7 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
         going = [j for j, i in enumerate(active) if i in forced or tokens[j] != tok.eos_id]
         for j in set(range(len(active))) - set(going):
             rows[active[j]].ended = True
-        state = net.step(take(state, going), tokens[going])
+        state = net.step(state if len(going) == len(active) else take(state, going), tokens[going])
         written_now, still = [], []
         for k, j in enumerate(going):
             i, token = active[j], int(tokens[j])
@@ -137,8 +137,9 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
             written_now.append((i, word))
             if written[i] < limit and (i not in forced or read[i] < len(forced[i])):
                 still.append(k)
+        if len(still) < len(going):
+            state = take(state, still)
         active = [active[going[k]] for k in still]
-        state = take(state, still)
         yield from written_now
 
 

@@ -33,11 +33,13 @@ def adjust(log_probs: np.ndarray, diversity, top_k: int = 0, top_p: float = 1.0,
     diversities = np.atleast_1d(np.asarray(diversity, dtype=np.float64))
     for value in set(diversities.tolist()):
         check_settings(value, top_k, top_p)
-    z = np.array(log_probs, dtype=np.float32)
-    z[..., list(banned)] = -np.inf
+    z = np.asarray(log_probs, dtype=np.float32)
+    if len(banned):
+        z = z.copy()
+        z[..., list(banned)] = -np.inf
     d = diversities.astype(np.float32).reshape(diversities.shape + (1,) * (z.ndim - diversities.ndim))
     greedy = d == 0
-    z /= np.where(greedy, 1, d)  # the tutorial's temperature: p ∝ exp(log p / diversity)
+    z = z / np.where(greedy, 1, d)  # the tutorial's temperature: p ∝ exp(log p / diversity); a new array
     if top_k and top_k < z.shape[-1]:
         z[z < np.partition(z, -top_k, axis=-1)[..., -top_k:-top_k + 1]] = -np.inf
     z -= z.max(axis=-1, keepdims=True)
