@@ -68,9 +68,10 @@ class LSTMLayer:
         return np.zeros((n, self.units), np.float32)
 
     def _cell(self, xz, h, c):
-        i, f, g, o = np.split(xz + h @ self.recurrent, 4, axis=-1)
-        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-        return _sigmoid(o) * np.tanh(c), c
+        z, u = xz + h @ self.recurrent, self.units
+        gates = _sigmoid(z[..., :2 * u])  # input and forget gates
+        c = gates[..., u:] * c + gates[..., :u] * np.tanh(z[..., 2 * u:3 * u])
+        return _sigmoid(z[..., 3 * u:]) * np.tanh(c), c
 
     def step(self, x, h, c):
         """One step for a batch: x (N, inputs), h and c (N, units)."""
