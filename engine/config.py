@@ -69,6 +69,7 @@ class TrainConfig:
     test_fraction: float = 0.1
     max_minutes: float = 0.0  # stop after this much training time (0: no limit)
     sample_diversities: tuple = (0.5, 1.0, 1.5)  # samples written after each epoch
+    batch_widths: int = 4  # with XLA (JAX, TF on GPU): batches padded to this many widths only
 
 
 @dataclass(frozen=True)
