@@ -87,17 +87,22 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
         compile_model(model, train_config.learning_rate)
 
     batch = train_config.batch_size
+    rows = -(-batch // device.replicas) * device.replicas  # so that a batch splits evenly
     if model_config.kind == "window":
         x, y = window_examples(train_docs, model_config.window)
-        data = dict(x=x, y=y, batch_size=batch, validation_data=window_examples(val_docs, model_config.window))
-        steps, sequence_data = -(-len(x) // batch), ()
+        val_x, val_y = window_examples(val_docs, model_config.window)
+        if device.replicas > 1:  # the last batch too: drop fewer examples than there are devices
+            x, y, val_x, val_y = (a[:len(a) - len(a) % device.replicas] for a in (x, y, val_x, val_y))
+        data = dict(x=x, y=y, batch_size=rows, validation_data=(val_x, val_y))
+        steps, sequence_data = -(-len(x) // rows), ()
     else:
         chunks = [sequence_chunks(docs, model_config.max_len) for docs in (train_docs, val_docs)]
-        widths, rows = None, None
+        widths = None
         if model.jit_compile:  # XLA compiles a step per batch shape: keep to a few
             lengths = [len(c) - 1 for c in chunks[0] + chunks[1]]
             widths = fixed_widths(lengths, train_config.batch_widths)
-            rows = -(-batch // device.replicas) * device.replicas  # each replica gets equal rows
+        else:
+            rows = None  # the last batch may be smaller (tf.distribute splits it as it can)
         sequence_data = [sequence_dataset(c, batch, seed, widths, rows)
                          for c, seed in zip(chunks, (train_config.seed, None))]
         data = dict(x=sequence_data[0], validation_data=sequence_data[1])
