@@ -35,15 +35,17 @@ def measure(args) -> dict:
 
     from engine.model import build_model, compile_model
 
-    model_config, train_config = preset_configs(args.preset, {"lstm_units": args.lstm_units} if args.lstm_units else {})
+    overrides = {"lstm_units": args.lstm_units} if args.lstm_units else {}
+    model_config, train_config = preset_configs(args.preset, overrides)
     corpus = load_corpus(args.data)
     texts = [d.text for d in corpus.select(corpus.split(train_config.seed).train)]
     tokenizer = Tokenizer.fit(texts, model_config.vocab_size, model_config.min_count)
     chunks = sequence_chunks(encode_docs(tokenizer, texts), model_config.max_len)
     batch = train_config.batch_size
     widths = fixed_widths([len(c) - 1 for c in chunks], train_config.batch_widths)
-    runs = {"per-batch widths": sequence_dataset(chunks, batch, train_config.seed),
-            f"{len(widths)} fixed widths": sequence_dataset(chunks, batch, train_config.seed, widths, batch)}
+    seed = train_config.seed
+    runs = {"per-batch widths": sequence_dataset(chunks, batch, seed),
+            f"{len(widths)} fixed widths": sequence_dataset(chunks, batch, seed, widths, batch)}
     models, times = {}, {name: [] for name in runs}
     for name in runs:
         keras.utils.set_random_seed(train_config.seed)
@@ -55,8 +57,9 @@ def measure(args) -> dict:
             models[name].fit(data, epochs=1, verbose=0)
             times[name].append(time.perf_counter() - started)
     return {"backend": keras.config.backend(), "xla": bool(models[name].jit_compile),
-            "runs": {name: {"batches": len(data), "shapes": len(data.shapes), "seconds": times[name],
-                            "padding": padding(data)} for name, data in runs.items()}}
+            "runs": {name: {"batches": len(data), "shapes": len(data.shapes),
+                            "seconds": times[name], "padding": padding(data)}
+                     for name, data in runs.items()}}
 
 
 def padding(data) -> float:
@@ -70,7 +73,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None)
     parser.add_argument("--preset", default="lstm")
-    parser.add_argument("--lstm-units", type=int, default=None, help="smaller than the preset's: a quicker run")
+    parser.add_argument("--lstm-units", type=int, default=None,
+                        help="fewer than the preset's: a quicker run")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated")
     parser.add_argument("--one-backend", action="store_true", help=argparse.SUPPRESS)
@@ -78,13 +82,15 @@ def main() -> None:
     if args.one_backend:
         print(json.dumps(measure(args)))
         return
-    print(f"preset {args.preset}, LSTM units {args.lstm_units or 'as the preset'}, {args.epochs} epochs each, "
-          f"{os.cpu_count()} CPU cores\n")
-    print("| backend | batching | batches | shapes | padding | first epoch | later epochs (median) | vs per-batch |")
+    print(f"preset {args.preset}, LSTM units {args.lstm_units or 'as the preset'}, "
+          f"{args.epochs} epochs each, {os.cpu_count()} CPU cores\n")
+    print("| backend | batching | batches | shapes | padding | first epoch "
+          "| later epochs (median) | vs per-batch |")
     print("|---|---|---|---|---|---|---|---|")
     for backend in (b for b in args.backends.split(",") if importlib.util.find_spec(b)):
-        child = subprocess.run([sys.executable, __file__, "--one-backend", *sys.argv[1:]], capture_output=True,
-                               text=True, env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        child = subprocess.run([sys.executable, __file__, "--one-backend", *sys.argv[1:]],
+                               capture_output=True, text=True, env=env)
         if child.returncode:
             print(f"| {backend} | failed: {child.stderr.strip().splitlines()[-1]} |")
             continue
@@ -94,8 +100,8 @@ def main() -> None:
         for name, run in result["runs"].items():
             first, later = run["seconds"][0], float(np.median(run["seconds"][1:] or run["seconds"]))
             base = base or later
-            print(f"| {label} | {name} | {run['batches']} | {run['shapes']} | {run['padding']:.1%} | "
-                  f"{first:.1f} s | {later:.1f} s | {later / base:.2f}x |")
+            print(f"| {label} | {name} | {run['batches']} | {run['shapes']} | {run['padding']:.1%} "
+                  f"| {first:.1f} s | {later:.1f} s | {later / base:.2f}x |")
 
 
 if __name__ == "__main__":

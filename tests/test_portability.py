@@ -39,7 +39,8 @@ def test_fixed_width_batches_keep_every_token_in_a_few_shapes():
     assert all(x.shape[1] == int((w > 0).sum(axis=1).max()) for x, _, w in per_batch)
     widths = fixed_widths([len(c) - 1 for c in chunks], 4)
     for seed in (1, None):
-        fixed = sequence_batches(chunks, 15, np.random.default_rng(seed) if seed else None, widths, 16)
+        rng = np.random.default_rng(seed) if seed else None
+        fixed = sequence_batches(chunks, 15, rng, widths, 16)
         assert {x.shape for x, _, _ in fixed} <= {(16, w) for w in widths}
         assert fixed[0][0].shape != fixed[1][0].shape  # Keras tells TensorFlow the width varies
         rows = sorted(tuple(x[i, :int(w[i].sum())]) for x, _, w in fixed for i in range(len(x))
@@ -83,7 +84,8 @@ sys.meta_path.insert(0, NoTensorFlow())
 
 
 @needs_jax
-def test_retrain_on_jax_without_tensorflow_uses_a_few_batch_shapes(invented_csv, tmp_path, monkeypatch):
+def test_retrain_on_jax_without_tensorflow_in_a_few_batch_shapes(invented_csv, tmp_path,
+                                                                  monkeypatch):
     """The Retrain button's path (a job in its own process) with KERAS_BACKEND=jax, TensorFlow
     unimportable, and the CPU split into two JAX devices so that keras.distribution's data
     parallelism runs (batch 15: each batch gets one empty row, 8 rows per device)."""
@@ -105,7 +107,8 @@ def test_retrain_on_jax_without_tensorflow_uses_a_few_batch_shapes(invented_csv,
     bundle = load_bundle(tmp_path / "models" / "on-jax")
     provenance = bundle.provenance
     assert provenance["backend"] == "jax" and "tensorflow" not in provenance["versions"]
-    assert provenance["device"] == f"CPU ({cpu_cores()} of {os.cpu_count()} cores, as 2 devices) · jax"
+    cores = f"{cpu_cores()} of {os.cpu_count()} cores"
+    assert provenance["device"] == f"CPU ({cores}, as 2 devices) · jax"
     shapes = provenance["batch_shapes"]
     assert 1 <= len(shapes) <= bundle.train_config.batch_widths == 4
     assert {rows for rows, _ in shapes} == {16}
