@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from engine.bundle import active_bundle_path, load_bundle  # noqa: E402
-from engine.generate import generate, generate_many, prepare_seed  # noqa: E402
-from engine.sampler import adjust, sample  # noqa: E402
+from engine.bundle import active_bundle_path, load_bundle
+from engine.generate import generate, generate_many, prepare_seed
+from engine.sampler import adjust, sample
 
 SEED = "a neural network comprising a plurality of processing elements"
 

@@ -15,20 +15,18 @@ import argparse
 import os
 import string
 import sys
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from engine.bundle import active_bundle_path, load_bundle  # noqa: E402
-from engine.corpus import load_corpus  # noqa: E402
-from engine.evaluate import encode_docs  # noqa: E402
-from engine.ngram import KneserNeyTrigram  # noqa: E402
-from engine.quiz import make_round  # noqa: E402
-from engine.store import wilson  # noqa: E402
-from engine.tokenizer import split_words  # noqa: E402
+from engine.bundle import active_bundle_path, load_bundle
+from engine.corpus import load_corpus
+from engine.evaluate import encode_docs
+from engine.ngram import KneserNeyTrigram
+from engine.quiz import make_round
+from engine.store import wilson
+from engine.tokenizer import split_words
 
 DIVERSITIES = (0.5, 0.8, 1.0, 1.2, 1.5)
 

@@ -17,20 +17,18 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from engine.bundle import active_bundle_path, load_bundle  # noqa: E402
-from engine.config import (QUIZ_BANK_BATCH, QUIZ_CANDIDATES, QUIZ_CONTINUATION_WORDS, QUIZ_PROMPT_WORDS,  # noqa: E402
+from engine.bundle import active_bundle_path, load_bundle
+from engine.config import (QUIZ_BANK_BATCH, QUIZ_CANDIDATES, QUIZ_CONTINUATION_WORDS, QUIZ_PROMPT_WORDS,
                            QUIZ_REPETITION_GUARD)
-from engine.corpus import load_corpus  # noqa: E402
-from engine.generate import generate, prepare_seed, score  # noqa: E402
-from engine.quiz import cut_words, make_round, make_rounds, opening_end  # noqa: E402
-from engine.tokenizer import detokenize, split_words  # noqa: E402
+from engine.corpus import load_corpus
+from engine.generate import generate, prepare_seed, score
+from engine.quiz import cut_words, make_round, make_rounds, opening_end
+from engine.tokenizer import detokenize, split_words
 
 
 def round_before(bundle, tokens: list[str], end: int, rng: np.random.Generator, diversity: float) -> None:

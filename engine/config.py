@@ -69,6 +69,7 @@ class TrainConfig:
     test_fraction: float = 0.1
     max_minutes: float = 0.0  # stop after this much training time (0: no limit)
     sample_diversities: tuple = (0.5, 1.0, 1.5)  # samples written after each epoch
+    batch_widths: int = 4  # with XLA (JAX, TF on GPU): batches padded to this many widths only
 
 
 @dataclass(frozen=True)
@@ -133,5 +134,7 @@ DATABASE_URL_ENV = "DATABASE_URL"  # e.g. postgresql+psycopg://user:pass@host/db
 # Training jobs started from the dashboard
 JOBS_DIR = DATA_DIR / "jobs"
 RETRAIN_TOKEN_ENV = "RETRAIN_TOKEN"  # when set (or retrain_token in Streamlit secrets), starting a job needs it
-MAX_UPLOAD_MB = 20
+MAX_UPLOAD_MB = 20  # .streamlit/config.toml's server.maxUploadSize must agree (a test checks)
 MIN_UPLOAD_DOCUMENTS = 20
+RETRAIN_RANGES = {"embedding_dim": (8, 512), "lstm_units": (8, 1024), "lstm_layers": (1, 4),
+                  "dropout": (0.0, 0.8), "epochs": (1, 200), "batch_size": (1, 4096)}  # the form's limits

@@ -5,6 +5,7 @@
 
 Rerunning an interrupted command resumes it (BackupAndRestore). The bundle appears only when
 complete; its working files live in a hidden ``.NAME.partial`` directory beside it until then.
+Any Keras backend trains (``KERAS_BACKEND=jax`` or ``torch``), on every accelerator it sees.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import shutil
 import time
 from contextlib import nullcontext
 from datetime import datetime, timezone
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np
@@ -23,22 +25,7 @@ import numpy as np
 from .bundle import write_bundle
 from .config import MODELS_DIR, PRESETS, ModelConfig, TrainConfig, preset_configs, to_dict
 from .corpus import Corpus, CorpusError, load_corpus
-
-
-def describe_device():
-    """(what we train on, a tf.distribute strategy or None). Several GPUs: MirroredStrategy."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        import os
-
-        threads = tf.config.threading.get_intra_op_parallelism_threads()  # 0: TensorFlow uses every core
-        return f"CPU ({threads or os.cpu_count()} of {os.cpu_count()} cores)", None
-    names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
-    if len(gpus) > 1:
-        return f"{len(gpus)} GPUs: {', '.join(names)}", tf.distribute.MirroredStrategy()
-    return f"GPU: {names[0]}", None
+from .devices import data_parallel, detect_device, limit_threads
 
 
 def partial_dir(out: Path) -> Path:
@@ -59,7 +46,7 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     import keras
 
     from .callbacks import Progress, SampleWriter, TimeBudget
-    from .dataset import sequence_chunks, sequence_dataset, window_examples
+    from .dataset import fixed_widths, sequence_chunks, sequence_dataset, window_examples
     from .evaluate import encode_docs, evaluate
     from .model import build_model, compile_model, glove_matrix
     from .tokenizer import Tokenizer
@@ -83,8 +70,9 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     val_docs = encode_docs(tokenizer, [d.text for d in corpus.select(split.validation)])
     if not val_docs:
         raise CorpusError("The corpus is too small to split: give it at least 3 documents.")
-    device, strategy = describe_device()
-    log(f"{'resuming' if resuming else 'training'} {model_config.kind} model on {device}: "
+    device = detect_device()
+    log(f"{'resuming' if resuming else 'training'} {model_config.kind} model "
+        f"on {device.description}: "
         f"{len(split.train)} train / {len(split.validation)} validation / {len(split.test)} test abstracts, "
         f"vocabulary {len(tokenizer)}")
 
@@ -92,20 +80,33 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     if model_config.glove:
         embedding, glove_coverage = glove_matrix(tokenizer.vocab, seed=train_config.seed)
         log(f"GloVe covers {glove_coverage:.0%} of the vocabulary")
-    with strategy.scope() if strategy else nullcontext():
+    parallel = data_parallel(device)  # None on a single device
+    scope = parallel.scope if parallel else nullcontext
+    with scope():
         model = build_model(model_config, len(tokenizer), embedding)
         compile_model(model, train_config.learning_rate)
 
     batch = train_config.batch_size
+    rows = -(-batch // device.replicas) * device.replicas  # so that a batch splits evenly
     if model_config.kind == "window":
         x, y = window_examples(train_docs, model_config.window)
-        data = dict(x=x, y=y, batch_size=batch, validation_data=window_examples(val_docs, model_config.window))
-        steps = -(-len(x) // batch)
+        val_x, val_y = window_examples(val_docs, model_config.window)
+        if device.replicas > 1:  # the last batch too: drop fewer examples than there are devices
+            x, y, val_x, val_y = (a[:len(a) - len(a) % device.replicas] for a in (x, y, val_x, val_y))
+        data = dict(x=x, y=y, batch_size=rows, validation_data=(val_x, val_y))
+        steps, sequence_data = -(-len(x) // rows), ()
     else:
-        train_data = sequence_dataset(sequence_chunks(train_docs, model_config.max_len), batch, train_config.seed)
-        data = dict(x=train_data, validation_data=sequence_dataset(sequence_chunks(val_docs, model_config.max_len),
-                                                                   batch, None))
-        steps = len(train_data)
+        chunks = [sequence_chunks(docs, model_config.max_len) for docs in (train_docs, val_docs)]
+        widths = None
+        if model.jit_compile:  # XLA compiles a step per batch shape: keep to a few
+            lengths = [len(c) - 1 for c in chunks[0] + chunks[1]]
+            widths = fixed_widths(lengths, train_config.batch_widths)
+        else:
+            rows = None  # the last batch may be smaller (tf.distribute splits it as it can)
+        sequence_data = [sequence_dataset(c, batch, seed, widths, rows)
+                         for c, seed in zip(chunks, (train_config.seed, None))]
+        data = dict(x=sequence_data[0], validation_data=sequence_data[1])
+        steps = len(sequence_data[0])
 
     budget = TimeBudget(train_config.max_minutes)
     callbacks = [
@@ -114,12 +115,13 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
         keras.callbacks.CSVLogger(work / "history.csv", append=resuming),
         keras.callbacks.BackupAndRestore(work / "backup"),
         budget,
-        Progress(progress_path, train_config.epochs, steps, device, log),
+        Progress(progress_path, train_config.epochs, steps, device.description, log),
         SampleWriter(tokenizer, model_config, train_config.sample_diversities, work / "samples.json"),
         *extra_callbacks,
     ]
     started = time.time()
-    model.fit(epochs=train_config.epochs, callbacks=callbacks, verbose=0, **data)
+    with scope():
+        model.fit(epochs=train_config.epochs, callbacks=callbacks, verbose=0, **data)
     seconds = time.time() - started
     if (work / "best.weights.h5").exists():  # the best epoch, also after a resumed run
         model.load_weights(work / "best.weights.h5")
@@ -132,10 +134,14 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     provenance = {
         "data": corpus.source, "data_sha256": corpus.sha256, "split_seed": train_config.seed,
         "documents": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
-        "device": device, "train_seconds": round(seconds, 1), "time_budget_hit": budget.exhausted,
+        "device": device.description, "backend": device.backend,
+        "batch_shapes": sorted(set().union(*(d.shapes for d in sequence_data))) or None,
+        "train_seconds": round(seconds, 1), "time_budget_hit": budget.exhausted,
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "glove_coverage": glove_coverage, "parameters": int(clean.count_params()),
-        "versions": {"keras": keras.__version__, "python": platform.python_version(), "numpy": np.__version__},
+        "versions": {"keras": keras.__version__,
+                     device.backend: import_module(device.backend).__version__,
+                     "python": platform.python_version(), "numpy": np.__version__},
     }
     files = {
         "config.json": json.dumps({"model": to_dict(model_config), "train": to_dict(train_config)}, indent=1),
@@ -160,9 +166,9 @@ def parse_args(argv=None):
     parser.add_argument("--preset", choices=sorted(PRESETS), default="lstm")
     parser.add_argument("--out", type=Path, default=None, help="bundle directory (default: models/<preset>)")
     parser.add_argument("--progress-file", type=Path, default=None, help="JSON file updated during training")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU cores to train on (0: all)")
     for name, kind in (("epochs", int), ("batch_size", int), ("seed", int), ("max_minutes", float),
-                       ("learning_rate", float)):
+                       ("learning_rate", float), ("batch_widths", int)):
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
     for name, kind in (("embedding_dim", int), ("lstm_units", int), ("lstm_layers", int),
                        ("dropout", float), ("vocab_size", int)):
@@ -180,12 +186,9 @@ def configs_from_args(args) -> tuple[ModelConfig, TrainConfig]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.threads:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     try:
+        if args.threads:
+            limit_threads(args.threads)
         model_config, train_config = configs_from_args(args)
         corpus = load_corpus(args.data, args.text_column,
                              progress=lambda done, total: print(f"\rdownloading {done / max(total, 1):.0%}", end=""))

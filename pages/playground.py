@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from engine.config import MAX_SEED_CHARS
+from engine.config import MAX_SEED_CHARS, QUIZ_PROMPT_WORDS
 from engine.generate import candidates, generate_many, prepare_seed, stream
 from ui.charts import candidates_figure
 from ui.common import corpus, corpus_hint, current_bundle
@@ -29,7 +29,7 @@ def pick_real_abstract():
         return
     doc = random.choice(tests)
     words = doc.text.split()
-    cut = min(30, len(words) // 2)
+    cut = min(QUIZ_PROMPT_WORDS, len(words) // 2)
     state.update(playground_seed=" ".join(words[:cut]), playground_until_end=False,
                  playground_words=max(WORDS_RANGE[0], min(len(words) - cut, WORDS_RANGE[1])),
                  playground_real=(doc, " ".join(words[:cut]), " ".join(words[cut:])), playground_run="generate")
@@ -60,7 +60,7 @@ with right:
         st.number_input("Random seed", 0, 2**31 - 1, key="playground_rng",
                         help="The same seed and settings give the same text: share the link to reproduce it.")
 with left:
-    st.text_area("Opening words", key="playground_seed", height=110, max_chars=5000,
+    st.text_area("Opening words", key="playground_seed", height=110, max_chars=MAX_SEED_CHARS,
                  placeholder="e.g. A method for training a neural network")
     if len(state.playground_seed) >= MAX_SEED_CHARS:
         st.caption(f"That is the longest opening the box takes ({MAX_SEED_CHARS:,} characters); "

@@ -71,3 +71,15 @@ def test_a_configured_token_is_required(app_setup, tmp_path, monkeypatch):
     at.button(key="FormSubmitter:retrain_form-Retrain").click().run()
     assert any("Wrong retrain token" in e.value for e in at.error)
     assert not (tmp_path / "jobs").exists()
+
+
+def test_retrain_form_limits_come_from_the_config(dashboard):
+    from engine.config import RETRAIN_RANGES
+
+    at = dashboard
+    for field, key in (("embedding_dim", "embedding"), ("lstm_units", "units"), ("lstm_layers", "layers"),
+                       ("epochs", "epochs"), ("batch_size", "batch")):
+        widget = at.number_input(key=f"retrain_lstm_{key}")
+        assert (widget.min, widget.max) == RETRAIN_RANGES[field]
+    dropout = at.slider(key="retrain_lstm_dropout")
+    assert (dropout.min, dropout.max) == RETRAIN_RANGES["dropout"]

@@ -9,7 +9,7 @@ import streamlit as st
 
 from engine import jobs
 from engine.bundle import BundleError, set_active_bundle
-from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_TOKEN_ENV
+from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, RETRAIN_TOKEN_ENV
 from engine.corpus import CorpusError
 from ui.charts import history_figure
 
@@ -50,13 +50,19 @@ def retrain_form() -> None:
         a, b, c = st.columns(3)
         key = f"retrain_{preset}_"  # the fields start from the chosen preset's values
         glove = a.toggle("GloVe 50d embeddings (pre-trained)", model.glove, key=key + "glove")
-        embedding_dim = a.number_input("Embedding size (50 with GloVe)", 8, 512, model.embedding_dim, step=8,
-                                       key=key + "embedding")
-        units = b.number_input("LSTM units", 8, 1024, model.lstm_units, step=8, key=key + "units")
-        layers = b.number_input("LSTM layers", 1, 4, model.lstm_layers, key=key + "layers")
-        dropout = b.slider("Dropout", 0.0, 0.8, model.dropout, step=0.05, key=key + "dropout")
-        epochs = c.number_input("Epochs at most", 1, 200, train.epochs, key=key + "epochs")
-        batch = c.number_input("Batch size", 1, 4096, train.batch_size, key=key + "batch")
+        embedding_dim = a.number_input("Embedding size (50 with GloVe)",
+                                       *RETRAIN_RANGES["embedding_dim"], model.embedding_dim,
+                                       step=8, key=key + "embedding")
+        units = b.number_input("LSTM units", *RETRAIN_RANGES["lstm_units"], model.lstm_units,
+                               step=8, key=key + "units")
+        layers = b.number_input("LSTM layers", *RETRAIN_RANGES["lstm_layers"], model.lstm_layers,
+                                key=key + "layers")
+        dropout = b.slider("Dropout", *RETRAIN_RANGES["dropout"], model.dropout, step=0.05,
+                           key=key + "dropout")
+        epochs = c.number_input("Epochs at most", *RETRAIN_RANGES["epochs"], train.epochs,
+                                key=key + "epochs")
+        batch = c.number_input("Batch size", *RETRAIN_RANGES["batch_size"], train.batch_size,
+                               key=key + "batch")
         given = st.text_input("Retrain token", type="password") if token else None
         submitted = st.form_submit_button("Retrain", type="primary", icon=":material/model_training:")
     if not submitted:
