@@ -42,7 +42,16 @@ def sequence_batches(chunks: list[list[int]], batch_size: int, rng: np.random.Ge
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     if rng is not None:
         rng.shuffle(batches)
+    _lead_with_two_widths(batches, [max(len(chunks[i]) for i in b) for b in batches])
     return [pad_batch([chunks[i] for i in b]) for b in batches]
+
+
+def _lead_with_two_widths(batches: list, widths: list[int]) -> None:
+    """Keras fixes the input shape from the first two batches: when they are equally wide it
+    refuses any other width later, so bring a batch of another width to the second place."""
+    other = next((i for i, w in enumerate(widths) if w != widths[0]), None)
+    if other is not None and widths[1] == widths[0]:
+        batches[1], batches[other] = batches[other], batches[1]
 
 
 def sequence_dataset(chunks: list[list[int]], batch_size: int, seed: int | None):
