@@ -7,6 +7,8 @@ import numpy as np
 
 from .config import MAX_DIVERSITY
 
+GREEDY_BELOW = 1e-6  # a log-probability gap of 1e-5 already becomes 10 nats: sampling is greedy anyway
+
 
 def check_settings(diversity: float, top_k: int = 0, top_p: float = 1.0) -> None:
     """Reject settings that have no meaning, with a message a person can act on."""
@@ -22,12 +24,13 @@ def adjust(log_probs: np.ndarray, diversity: float, top_k: int = 0, top_p: float
            banned=()) -> np.ndarray:
     """The distribution to sample from: p ** (1 / diversity) renormalised, then cut to top-k and top-p.
 
-    Diversity 0 is greedy: all the mass on the likeliest allowed token (no division by zero).
+    Diversity 0 is greedy: all the mass on the likeliest allowed token (no division by zero). So is
+    any diversity below GREEDY_BELOW, where dividing by it would overflow to infinities and NaN.
     """
     check_settings(diversity, top_k, top_p)
     z = np.array(log_probs, dtype=np.float64)
     z[list(banned)] = -np.inf
-    if diversity == 0:
+    if diversity < GREEDY_BELOW:
         out = np.zeros_like(z)
         out[int(np.argmax(z))] = 1.0
         return out
