@@ -19,12 +19,13 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from . import config
-from .config import DEFAULT_BUNDLE, ModelConfig, TrainConfig, from_dict
+from .config import DEFAULT_BUNDLE, MODEL_NAME, ModelConfig, TrainConfig, from_dict
 from .corpus import Split
 from .tokenizer import Tokenizer
 
@@ -69,11 +70,14 @@ class Bundle:
     def keras_model(self):
         import keras
 
+        damaged = (f"The model file of bundle {self.name!r} cannot be loaded ({{}}). Retrain it or restore "
+                   "the bundle from git.")
+        if not zipfile.is_zipfile(self.path / "model.keras"):  # truncated or overwritten: no archive index
+            raise BundleError(damaged.format("it is damaged: not a complete Keras archive"))
         try:
             return keras.saving.load_model(self.path / "model.keras", compile=False)
         except Exception as exc:  # keras raises many types for a damaged archive
-            raise BundleError(f"The model file in {self.path} cannot be loaded ({type(exc).__name__}: "
-                              f"{str(exc)[:200]}). Retrain it or restore the bundle from git.") from None
+            raise BundleError(damaged.format(f"{type(exc).__name__}: {str(exc)[:200]}")) from None
 
     @cached_property
     def net(self):
@@ -149,18 +153,34 @@ def list_bundles(models_dir: Path | None = None) -> list[Path]:
                   if p.is_dir() and not p.name.startswith(".") and (p / "config.json").exists())
 
 
-def active_bundle_path(models_dir: Path | None = None) -> Path:
-    """The bundle the app uses: the one named in models/ACTIVE, else the shipped default."""
+def active_bundle(models_dir: Path | None = None) -> tuple[Path, str | None]:
+    """(the bundle the app uses, a warning or None): the one named in models/ACTIVE, else the
+    shipped default. A marker naming no bundle here gives the default and says so."""
     models_dir = models_dir or config.MODELS_DIR
     marker = models_dir / ACTIVE_FILE
-    name = marker.read_text().strip() if marker.exists() else DEFAULT_BUNDLE
-    return models_dir / name
+    if not marker.exists():
+        return models_dir / DEFAULT_BUNDLE, None
+    try:
+        name = marker.read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        name = ""
+    if MODEL_NAME.match(name) and (models_dir / name / "config.json").exists():
+        return models_dir / name, None
+    shown = f"{name!r}" if MODEL_NAME.match(name) else "no valid model name"
+    return models_dir / DEFAULT_BUNDLE, (f"models/{ACTIVE_FILE} names {shown}, which is not a model bundle "
+                                         f"here; using {DEFAULT_BUNDLE}. Choose the active model on the "
+                                         "Training page.")
+
+
+def active_bundle_path(models_dir: Path | None = None) -> Path:
+    """The bundle the app uses (see ``active_bundle``)."""
+    return active_bundle(models_dir)[0]
 
 
 def set_active_bundle(name: str, models_dir: Path | None = None) -> None:
     """Switch the active bundle atomically (write a temp file, then rename over the marker)."""
     models_dir = models_dir or config.MODELS_DIR
-    if not (models_dir / name / "config.json").exists():
+    if not MODEL_NAME.match(name) or not (models_dir / name / "config.json").exists():
         raise BundleError(f"No bundle named {name!r} in {models_dir}.")
     tmp = models_dir / f".{ACTIVE_FILE}.tmp"
     tmp.write_text(name)
