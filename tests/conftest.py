@@ -6,18 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_corpus import find_shared_corpus
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def find_shared_corpus(environ=os.environ) -> Path:
-    """The real corpus: $PATENT_CORPUS when set, else ../shared/data beside the checkout."""
-    given = environ.get("PATENT_CORPUS")
-    return Path(given) if given else ROOT.parent / "shared" / "data" / "neural_network_patent_query.csv"
-
-
 SHARED_CORPUS = find_shared_corpus()  # read at import, before any test points PATENT_CORPUS elsewhere
 
 _SUBJECTS = ["A neural network", "The system", "An adaptive controller", "A learning circuit", "The processor"]

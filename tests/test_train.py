@@ -164,3 +164,20 @@ def test_a_resumed_run_keeps_its_best_epoch_and_counts_all_its_time(invented_csv
     for ours, theirs in zip(bundle.keras_model.get_weights(), best.get_weights()):
         np.testing.assert_array_equal(ours, theirs)
     assert bundle.provenance["train_seconds"] >= 6  # two slow epochs before the crash
+
+
+def test_run_state_restores_best_value_patience_and_time(tmp_path):
+    """Finding 9: Keras restarts EarlyStopping and ModelCheckpoint with best=None and wait=0."""
+    from types import SimpleNamespace
+
+    from engine.callbacks import RunState
+
+    early, checkpoint = SimpleNamespace(best=1.5, best_epoch=2, wait=1), SimpleNamespace(best=1.5)
+    before = RunState(tmp_path / "state.json", early, checkpoint)
+    before.earlier_s = 100.0
+    before.on_epoch_end(3)
+    early, checkpoint = SimpleNamespace(best=None, best_epoch=0, wait=0), SimpleNamespace(best=float("inf"))
+    after = RunState(tmp_path / "state.json", early, checkpoint)
+    after.on_train_begin()
+    assert (early.best, early.best_epoch, early.wait, checkpoint.best) == (1.5, 2, 1, 1.5)
+    assert after.elapsed_s >= 100
