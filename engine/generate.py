@@ -159,7 +159,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="bundle directory (default: the active bundle)")
     parser.add_argument("--seed-text", default="", help="text to continue (empty: a new abstract)")
-    parser.add_argument("--words", type=_setting("words"), default=50, help="words to write; 0 = until the abstract ends")
+    parser.add_argument("--words", type=_setting("words"), default=50,
+                        help="words to write; 0 = until the abstract ends")
     parser.add_argument("--diversity", type=_setting("diversity"), default=1.0,
                         help="0 = greedy; higher = more surprising")
     parser.add_argument("--top-k", type=_setting("top_k"), default=0)

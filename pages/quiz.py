@@ -105,7 +105,8 @@ except StoreError as exc:
     st.info(str(exc), icon=":material/cloud_off:")
 with board:
     if leaders:
-        st.dataframe(leaders, hide_index=True, column_config={"accuracy": st.column_config.NumberColumn(format="percent")})
+        st.dataframe(leaders, hide_index=True,
+                     column_config={"accuracy": st.column_config.NumberColumn(format="percent")})
     else:
         st.caption("No named players yet: add a nickname and play a round.")
 with stats:

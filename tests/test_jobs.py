@@ -178,7 +178,8 @@ def test_finished_jobs_leave_no_zombie(invented_csv, dirs, fake):
 
 def test_importing_jobs_does_not_load_tensorflow():
     """Finding 9: the JSON helper lives outside the Keras module, so the app's job code starts fast."""
-    code = "import sys, engine.jobs; print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))"
+    code = ("import sys, engine.jobs; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
