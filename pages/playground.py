@@ -94,7 +94,10 @@ if run := state.pop("playground_run", None):
         st.error("The model knows none of these words, so it has nothing to go on. Try an opening in "
                  "English about neural networks, e.g. *a method for training a neural network*.", icon=":material/help:")
         st.stop()
-    st.query_params.from_dict(settings.to_query())
+    link = settings.to_query()
+    if len(settings.seed) > MAX_SEED_CHARS:  # the link carries the part the model read, not a huge paste
+        link["seed"] = seed.seed_text
+    st.query_params.from_dict(link)
     if run == "generate":
         with left:
             placeholder = st.empty()

@@ -108,6 +108,7 @@ def test_a_pasted_opening_longer_than_the_limit_is_kept(tiny_bundle):
     assert not errors(at)
     seed_html = html_bodies(at).split('<span class="seed">')[1].split("</span>")[0]
     assert 4900 < len(seed_html) <= 5000 and long_text.strip().endswith(" " + seed_html)  # from a word's start
+    assert at.query_params["seed"] == seed_html  # the link carries what the model read, not 7,000 characters
 
 
 def test_settings_survive_a_visit_to_another_page():

@@ -151,7 +151,7 @@ def test_a_resumed_run_keeps_its_best_epoch_and_counts_all_its_time(invented_csv
     """Finding 9: after a resume, a worse epoch must not replace the best weights of the earlier part,
     and the training time covers every part."""
     corpus, preset = load_corpus(invented_csv), PRESETS["tiny"]
-    train_config = replace(preset.train, epochs=4, learning_rate=0.02, patience=10)
+    train_config = replace(preset.train, epochs=3, learning_rate=0.02, patience=10)
     out = tmp_path / "resumed"
     with pytest.raises(RuntimeError, match="power cut"):
         train(corpus, preset.model, train_config, out, log=None, extra_callbacks=[Slow(), Crash()])
