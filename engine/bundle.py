@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config
-from .config import DEFAULT_BUNDLE, ModelConfig, TrainConfig, from_dict
+from .config import DEFAULT_BUNDLE, MODEL_NAME, ModelConfig, TrainConfig, from_dict
 from .corpus import Split
 from .tokenizer import Tokenizer
 
@@ -83,8 +83,8 @@ class Bundle:
             with np.load(self.path / WEIGHTS) as npz:
                 return read_layers(npz)
         except Exception as exc:  # numpy raises many types for a damaged archive
-            raise BundleError(f"The model weights in {self.path} cannot be loaded ({type(exc).__name__}: "
-                              f"{str(exc)[:200]}). Retrain it or restore the bundle from git.") from None
+            raise BundleError(f"The model weights of bundle {self.name!r} cannot be loaded: they are damaged "
+                              f"({type(exc).__name__}). Retrain it or restore the bundle from git.") from None
 
     @cached_property
     def net(self):
@@ -180,14 +180,6 @@ def read_layers(npz) -> dict[str, list[np.ndarray]]:
     return {name: [ws[i] for i in sorted(ws)] for name, ws in layers.items()}
 
 
-def write_json_atomic(path: Path, data) -> None:
-    """Readers never see a half-written file: write beside it, then rename over it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
-
-
 def save_weights(path: Path, layers: dict[str, list[np.ndarray]], **extra) -> None:
     """Write weights.npz beside its final place, then rename it there (readers never see half a file)."""
     arrays = {f"{name}/{i}": w for name, ws in layers.items() for i, w in enumerate(ws)}
@@ -243,18 +235,34 @@ def list_bundles(models_dir: Path | None = None) -> list[Path]:
                   if p.is_dir() and not p.name.startswith(".") and (p / "config.json").exists())
 
 
-def active_bundle_path(models_dir: Path | None = None) -> Path:
-    """The bundle the app uses: the one named in models/ACTIVE, else the shipped default."""
+def active_bundle(models_dir: Path | None = None) -> tuple[Path, str | None]:
+    """(the bundle the app uses, a warning or None): the one named in models/ACTIVE, else the
+    shipped default. A marker naming no bundle here gives the default and says so."""
     models_dir = models_dir or config.MODELS_DIR
     marker = models_dir / ACTIVE_FILE
-    name = marker.read_text().strip() if marker.exists() else DEFAULT_BUNDLE
-    return models_dir / name
+    if not marker.exists():
+        return models_dir / DEFAULT_BUNDLE, None
+    try:
+        name = marker.read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        name = ""
+    if MODEL_NAME.match(name) and (models_dir / name / "config.json").exists():
+        return models_dir / name, None
+    shown = f"{name!r}" if MODEL_NAME.match(name) else "no valid model name"
+    return models_dir / DEFAULT_BUNDLE, (f"models/{ACTIVE_FILE} names {shown}, which is not a model bundle "
+                                         f"here; using {DEFAULT_BUNDLE}. Choose the active model on the "
+                                         "Training page.")
+
+
+def active_bundle_path(models_dir: Path | None = None) -> Path:
+    """The bundle the app uses (see ``active_bundle``)."""
+    return active_bundle(models_dir)[0]
 
 
 def set_active_bundle(name: str, models_dir: Path | None = None) -> None:
     """Switch the active bundle atomically (write a temp file, then rename over the marker)."""
     models_dir = models_dir or config.MODELS_DIR
-    if not (models_dir / name / "config.json").exists():
+    if not MODEL_NAME.match(name) or not (models_dir / name / "config.json").exists():
         raise BundleError(f"No bundle named {name!r} in {models_dir}.")
     tmp = models_dir / f".{ACTIVE_FILE}.tmp"
     tmp.write_text(name)

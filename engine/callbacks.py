@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keras
 
-from .bundle import write_json_atomic
+from .jsonio import read_json, write_json_atomic
 
 
 class Progress(keras.callbacks.Callback):
@@ -90,3 +90,40 @@ class SampleWriter(keras.callbacks.Callback):
             text = generate(snapshot, "", self.words, diversity=diversity, rng_seed=epoch).text
             self.samples.append({"epoch": epoch + 1, "diversity": diversity, "text": text})
         write_json_atomic(self.path, self.samples)
+
+
+class RunState(keras.callbacks.Callback):
+    """Carries what Keras forgets across a resume: the best validation loss (for EarlyStopping and
+    ModelCheckpoint), the patience counter, and the training time of the earlier parts.
+
+    Keras's BackupAndRestore brings back weights, optimizer and epoch, but the other callbacks
+    restart with best=None: the first resumed epoch would then overwrite the best weights even
+    when it is worse. Put this callback after the two it restores.
+    """
+
+    def __init__(self, path: Path, early_stopping, checkpoint):
+        super().__init__()
+        self.path, self.early_stopping, self.checkpoint = Path(path), early_stopping, checkpoint
+        self.earlier_s, self.started = 0.0, time.time()
+
+    @property
+    def elapsed_s(self) -> float:
+        """Training time over every part of the run so far."""
+        return self.earlier_s + time.time() - self.started
+
+    def on_train_begin(self, logs=None):
+        self.started = time.time()
+        saved = read_json(self.path)
+        if not saved:
+            return
+        self.earlier_s = saved["elapsed_s"]
+        if saved["best"] is not None:
+            self.early_stopping.best = self.checkpoint.best = saved["best"]
+            self.early_stopping.best_epoch = saved["best_epoch"]
+        self.early_stopping.wait = saved["wait"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        best = self.early_stopping.best
+        write_json_atomic(self.path, {"best": None if best is None else float(best),
+                                      "best_epoch": self.early_stopping.best_epoch,
+                                      "wait": self.early_stopping.wait, "elapsed_s": self.elapsed_s})

@@ -1,7 +1,9 @@
 """All configuration in one place: model and training settings, presets, paths and limits."""
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -9,6 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = Path(os.environ.get("PATENT_MODELS_DIR", ROOT / "models"))
 DATA_DIR = Path(os.environ.get("PATENT_DATA_DIR", ROOT / "data"))
 DEFAULT_BUNDLE = "patent-lstm"
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")  # a bundle's directory name in models/
+RESERVED_NAMES = frozenset({"active"})  # models/ACTIVE names the active bundle; compared case-insensitively
 
 CORPUS_ENV = "PATENT_CORPUS"  # path to a local copy of the corpus CSV
 CORPUS_FILENAME = "neural_network_patent_query.csv"
@@ -22,7 +26,27 @@ SPECIAL_TOKENS = (PAD, UNK, BOS, EOS)
 
 MAX_DIVERSITY = 5.0  # beyond this sampling is uniform noise; larger values are rejected
 MAX_GENERATED_WORDS = 1000
-MAX_SEED_CHARS = 5000  # longer seeds are cut to their last MAX_SEED_CHARS characters
+MAX_SEED_CHARS = 5000  # longer openings are cut to their last MAX_SEED_CHARS characters (at a word)
+MAX_TOP_K = 1000
+MAX_REPETITION_GUARD = 10
+
+
+MAX_LEARNING_RATE = 1.0  # above this Adam diverges on any of our models
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+def check_model_name(name: str) -> str:
+    """``name`` if it can name a bundle directory in models/; ValueError saying why not."""
+    if not MODEL_NAME.match(name or ""):
+        raise ValueError("Name the model with letters, digits, '-', '_' or '.' (at most 60, starting "
+                         "with a letter or digit).")
+    if name.lower() in RESERVED_NAMES:
+        raise ValueError(f"{name!r} is reserved by the app; choose another name.")
+    return name
 
 
 @dataclass(frozen=True)
@@ -52,6 +76,9 @@ class ModelConfig:
             raise ValueError("need at least one LSTM layer with at least one unit")
         if not 0 <= self.dropout < 1:
             raise ValueError("dropout must be in [0, 1)")
+        for name in ("embedding_dim", "window", "max_len", "vocab_size", "min_count"):
+            _require(getattr(self, name) >= 1, f"{name} must be at least 1")
+        _require(self.dense_units >= 0, "dense_units must be 0 (none) or more")
         if self.glove and self.embedding_dim != 50:
             object.__setattr__(self, "embedding_dim", 50)
 
@@ -70,6 +97,18 @@ class TrainConfig:
     max_minutes: float = 0.0  # stop after this much training time (0: no limit)
     sample_diversities: tuple = (0.5, 1.0, 1.5)  # samples written after each epoch
     batch_widths: int = 4  # with XLA (JAX, TF on GPU): batches padded to this many widths only
+
+    def __post_init__(self):
+        _require(self.epochs >= 1, "epochs must be at least 1")
+        _require(self.batch_size >= 1, "batch size must be at least 1")
+        _require(math.isfinite(self.learning_rate) and 0 < self.learning_rate <= MAX_LEARNING_RATE,
+                 f"learning rate must be above 0 and at most {MAX_LEARNING_RATE:g}")
+        _require(self.patience >= 0 and self.seed >= 0, "patience and seed must be 0 or more")
+        _require(0 < self.val_fraction < 1 and 0 < self.test_fraction < 1
+                 and self.val_fraction + self.test_fraction < 1,
+                 "validation and test fractions must be above 0 and add up to less than 1")
+        _require(math.isfinite(self.max_minutes) and self.max_minutes >= 0,
+                 "max minutes must be 0 (no limit) or more")
 
 
 @dataclass(frozen=True)
@@ -133,7 +172,10 @@ DATABASE_URL_ENV = "DATABASE_URL"  # e.g. postgresql+psycopg://user:pass@host/db
 
 # Training jobs started from the dashboard
 JOBS_DIR = DATA_DIR / "jobs"
-RETRAIN_TOKEN_ENV = "RETRAIN_TOKEN"  # when set (or retrain_token in Streamlit secrets), starting a job needs it
+RETRAIN_TOKEN_ENV = "RETRAIN_TOKEN"  # when set (or retrain_token in Streamlit secrets), train, cancel, resume
+# and activate need it
+TOKEN_DELAY_S = (2.0, 60.0)  # after a wrong token every attempt waits 2 s, doubling per wrong one, at most 60 s
+JOB_TRAINER_ENV = "PATENT_JOB_TRAINER"  # "module:function" a job calls instead of engine.train:train (tests)
 MAX_UPLOAD_MB = 20  # .streamlit/config.toml's server.maxUploadSize must agree (a test checks)
 MIN_UPLOAD_DOCUMENTS = 20
 RETRAIN_RANGES = {"embedding_dim": (8, 512), "lstm_units": (8, 1024), "lstm_layers": (1, 4),

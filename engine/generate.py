@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict, dataclass, field, replace
 from typing import Iterator
 
 import numpy as np
 
-from .bundle import Bundle, BundleError, active_bundle_path, load_bundle
-from .config import MAX_GENERATED_WORDS, MAX_SEED_CHARS
-from .corpus import clean_text
+from .bundle import Bundle, BundleError, active_bundle, load_bundle
+from .config import MAX_GENERATED_WORDS
 from .fastlm import NumpyLM, State, stack, take
 from .sampler import adjust, check_settings, sample_rows
+from .settings import parse_setting, trim_seed
 from .tokenizer import NO_SPACE_BEFORE, Tokenizer, detokenize, is_word
 
 
@@ -71,7 +72,7 @@ class Generation:
 
 def prepare_seed(bundle: Bundle | Snapshot, seed_text: str) -> Generation:
     """Clean and shorten the seed, report words outside the vocabulary, and read it once."""
-    seed = clean_text(seed_text or "")[-MAX_SEED_CHARS:]
+    seed = trim_seed(seed_text)
     tok = bundle.tokenizer
     ids = [tok.bos_id] + tok.encode(seed)
     return Generation(seed_text=seed, seed_tokens=tok.tokens(ids[1:]), unknown_words=tok.unknown_words(seed),
@@ -206,20 +207,37 @@ def score(bundle: Bundle | Snapshot, opening: Generation, tokens: list[str]) -> 
     return row[0].words
 
 
+def _setting(name: str):
+    """An argparse type that parses with the same rules as the page's URL and form."""
+    def parse(raw: str):
+        try:
+            return parse_setting(name, raw)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="bundle directory (default: the active bundle)")
     parser.add_argument("--seed-text", default="", help="text to continue (empty: a new abstract)")
-    parser.add_argument("--words", type=int, default=50, help="words to write; 0 = until the abstract ends")
-    parser.add_argument("--diversity", type=float, default=1.0, help="0 = greedy; higher = more surprising")
-    parser.add_argument("--top-k", type=int, default=0)
-    parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--repetition-guard", type=int, default=0, help="forbid repeating n-grams of this size")
-    parser.add_argument("--rng-seed", type=int, default=None)
+    parser.add_argument("--words", type=_setting("words"), default=50,
+                        help="words to write; 0 = until the abstract ends")
+    parser.add_argument("--diversity", type=_setting("diversity"), default=1.0,
+                        help="0 = greedy; higher = more surprising")
+    parser.add_argument("--top-k", type=_setting("top_k"), default=0)
+    parser.add_argument("--top-p", type=_setting("top_p"), default=1.0)
+    parser.add_argument("--repetition-guard", type=_setting("repetition_guard"), default=0,
+                        help="forbid repeating n-grams of this size")
+    parser.add_argument("--rng-seed", type=_setting("rng_seed"), default=None)
     parser.add_argument("--json", action="store_true", help="print tokens with probabilities as JSON")
     args = parser.parse_args(argv)
     try:
-        bundle = load_bundle(args.model or active_bundle_path())
+        path, problem = (args.model, None) if args.model else active_bundle()
+        if problem:
+            print(f"warning: {problem}", file=sys.stderr)
+        bundle = load_bundle(path)
         result = generate(bundle, args.seed_text, args.words or None, diversity=args.diversity,
                           top_k=args.top_k, top_p=args.top_p, rng_seed=args.rng_seed,
                           repetition_guard=args.repetition_guard)

@@ -1,33 +1,40 @@
 """Training jobs: one at a time across all sessions, each in its own process, its state on disk.
 
-    data/jobs/running         the id of the running job (created exclusively: the one-job lock)
+    data/jobs/running             the one-job lock; its text names the job holding it
     data/jobs/<id>/request.json   what to train;  pid;  log.txt;  progress.json;  status.json (when over)
+    data/jobs/<id>/cancel         present once someone asked the job to stop
+
+The lock is an ``fcntl.flock`` on data/jobs/running, taken by ``start`` and handed to the job's
+process, which holds it for its whole life: the OS releases it when that process ends, however it
+ends (kill -9 included). So a job is running exactly while it holds the lock: one still starting
+cannot look dead, and a dead one cannot look alive because another process took its PID.
 
 A job writes its bundle only when complete (engine.train), so a crash, a cancel or a kill never
 touches the active model; starting the same request again resumes from the last finished epoch.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
-import hmac
-import json
+import importlib
 import os
-import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import config
-from .bundle import write_json_atomic  # not from .callbacks: that imports Keras
-from .config import MAX_UPLOAD_MB, MIN_UPLOAD_DOCUMENTS, ModelConfig, TrainConfig, preset_configs
+from .config import (JOB_TRAINER_ENV, MAX_UPLOAD_MB, MIN_UPLOAD_DOCUMENTS, ModelConfig, TrainConfig,
+                     check_model_name, preset_configs)
 from .corpus import CorpusError, documents_from_frame, read_table
+from .jsonio import read_json, write_json_atomic
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
-_CHILDREN: dict[int, subprocess.Popen] = {}  # reaped on status checks, so finished jobs leave no zombie
+LOCK = "running"
+LOCK_WAIT_S = 1.0  # how long start() waits for readers that hold the lock for an instant
 
 
 class JobError(Exception):
@@ -68,11 +75,6 @@ class JobStatus:
         return self.state in ("cancelled", "interrupted", "failed")
 
 
-def check_token(given: str | None, configured: str | None) -> bool:
-    """True when no token is configured (a local run), else only for the right token."""
-    return not configured or hmac.compare_digest((given or "").encode(), configured.encode())
-
-
 def save_upload(content: bytes, filename: str, text_column: str | None, jobs_dir: Path | None = None) -> Path:
     """Validate an uploaded corpus before anything starts; returns where it was saved."""
     jobs_dir = jobs_dir or config.JOBS_DIR
@@ -93,52 +95,44 @@ def save_upload(content: bytes, filename: str, text_column: str | None, jobs_dir
     return path
 
 
-def _alive(pid: int) -> bool:
-    if pid in _CHILDREN:
-        return _CHILDREN[pid].poll() is None
+def _lock_holder(jobs_dir: Path) -> str | None:
+    """The id of the job whose process holds the lock, None when no process holds it."""
     try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    try:  # a zombie (exited, not yet reaped by a parent) is not running
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except OSError:
-        return True
-
-
-def _read(path: Path, default=None):
+        fd = os.open(jobs_dir / LOCK, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return default
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.pread(fd, 200, 0).decode(errors="replace").strip()
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def status(job_id: str, jobs_dir: Path | None = None) -> JobStatus:
-    job = (jobs_dir or config.JOBS_DIR) / job_id
-    request = JobRequest(**_read(job / "request.json", {"name": "?"}))
-    progress = _read(job / "progress.json", {})
-    final = _read(job / "status.json")
+    jobs_dir = jobs_dir or config.JOBS_DIR
+    job = jobs_dir / job_id
+    request = JobRequest(**read_json(job / "request.json", {"name": "?"}))
+    progress = read_json(job / "progress.json", {})
+    final = read_json(job / "status.json")
     if final:
         return JobStatus(job_id, final["state"], request, final.get("message", ""), progress)
-    pid = int((job / "pid").read_text()) if (job / "pid").exists() else 0
-    if pid and _alive(pid):
+    if _lock_holder(jobs_dir) == job_id:
         return JobStatus(job_id, "running", request, "", progress)
+    if (job / "cancel").exists():  # stopped before it could record it (e.g. while still loading)
+        return JobStatus(job_id, "cancelled", request, CANCELLED, progress)
     return JobStatus(job_id, "interrupted", request, "The training process stopped without finishing "
                      "(killed or crashed). Resume it to continue from the last finished epoch.", progress)
 
 
 def running_job(jobs_dir: Path | None = None) -> str | None:
-    """The id of the job now running, if any (a stale lock left by a dead job is cleared)."""
+    """The id of the job now running (holding the lock, its end not yet recorded), if any."""
     jobs_dir = jobs_dir or config.JOBS_DIR
-    lock = jobs_dir / "running"
-    try:
-        job_id = lock.read_text().strip()
-    except OSError:
-        return None
-    if job_id and (jobs_dir / job_id).exists() and status(job_id, jobs_dir).state == "running":
-        return job_id
-    lock.unlink(missing_ok=True)
-    return None
+    job_id = _lock_holder(jobs_dir)
+    return job_id if job_id and not (jobs_dir / job_id / "status.json").exists() else None
 
 
 def recent_jobs(jobs_dir: Path | None = None, limit: int = 10) -> list[str]:
@@ -149,36 +143,52 @@ def recent_jobs(jobs_dir: Path | None = None, limit: int = 10) -> list[str]:
     return [p.name for p in sorted(jobs, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]]
 
 
+def _take_lock(jobs_dir: Path) -> int:
+    """An open descriptor holding the one-job lock; JobError when a job holds it."""
+    fd = os.open(jobs_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise JobError("A training job is already running; wait for it or cancel it.") from None
+            time.sleep(0.02)
+
+
 def start(request: JobRequest, jobs_dir: Path | None = None, models_dir: Path | None = None) -> str:
     """Start a training process for ``request``; JobError if it is invalid or another job is running."""
     jobs_dir, models_dir = jobs_dir or config.JOBS_DIR, models_dir or config.MODELS_DIR
-    if not NAME.match(request.name):
-        raise JobError("Name the model with letters, digits, '-', '_' or '.' (at most 60).")
-    if (models_dir / request.name).exists():
-        raise JobError(f"A model named {request.name!r} exists already; choose another name.")
+    try:
+        check_model_name(request.name)
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
     try:
         request.configs()
     except (ValueError, TypeError) as exc:
         raise JobError(f"Invalid settings: {exc}") from None
+    if (models_dir / request.name).exists():
+        raise JobError(f"A model named {request.name!r} exists already; choose another name.")
     jobs_dir.mkdir(parents=True, exist_ok=True)
-    job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-    lock = jobs_dir / "running"
-    running_job(jobs_dir)  # clears a stale lock
+    lock = _take_lock(jobs_dir)
     try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        raise JobError("A training job is already running; wait for it or cancel it.") from None
-    with os.fdopen(fd, "w") as fh:
-        fh.write(job_id)
-    job = jobs_dir / job_id
-    job.mkdir()
-    write_json_atomic(job / "request.json", asdict(request))
-    env = {**os.environ, "PATENT_MODELS_DIR": str(models_dir), "PYTHONUNBUFFERED": "1"}
-    with open(job / "log.txt", "w") as log:
-        child = subprocess.Popen([sys.executable, "-m", "engine.jobs", str(job)], cwd=config.ROOT, env=env,
-                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    _CHILDREN[child.pid] = child
-    (job / "pid").write_text(str(child.pid))
+        job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        os.ftruncate(lock, 0)
+        os.pwrite(lock, job_id.encode(), 0)
+        job = jobs_dir / job_id
+        job.mkdir()
+        write_json_atomic(job / "request.json", asdict(request))
+        env = {**os.environ, "PATENT_MODELS_DIR": str(models_dir), "PYTHONUNBUFFERED": "1"}
+        with open(job / "log.txt", "w") as log:
+            child = subprocess.Popen([sys.executable, "-m", "engine.jobs", str(job), str(lock)], cwd=config.ROOT,
+                                     env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                     pass_fds=(lock,))
+        (job / "pid").write_text(str(child.pid))
+    finally:
+        os.close(lock)  # the child holds the lock now (or, if it did not start, nobody does)
+    threading.Thread(target=child.wait, daemon=True).start()  # reaped as soon as it ends: no zombie
     return job_id
 
 
@@ -194,8 +204,13 @@ def log_tail(job_id: str, jobs_dir: Path | None = None, lines: int = 30) -> str:
 def cancel(job_id: str, jobs_dir: Path | None = None) -> None:
     """Ask the job's process to stop; it records 'cancelled' and keeps its last epoch for a resume."""
     job = (jobs_dir or config.JOBS_DIR) / job_id
-    if status(job_id, jobs_dir).state == "running":
+    if status(job_id, jobs_dir).state != "running":
+        return
+    (job / "cancel").touch()  # says "cancelled" even if the process dies before it can record it
+    try:
         os.killpg(int((job / "pid").read_text()), signal.SIGTERM)
+    except ProcessLookupError:  # it ended meanwhile
+        pass
 
 
 def resume(job_id: str, jobs_dir: Path | None = None, models_dir: Path | None = None) -> str:
@@ -203,25 +218,29 @@ def resume(job_id: str, jobs_dir: Path | None = None, models_dir: Path | None = 
     return start(status(job_id, jobs_dir).request, jobs_dir, models_dir)
 
 
+CANCELLED = "Cancelled. Resume to continue from the last finished epoch."
+
+
+def _trainer():
+    """engine.train.train, or the function named by $PATENT_JOB_TRAINER ("module:function")."""
+    module, _, name = os.environ.get(JOB_TRAINER_ENV, "engine.train:train").partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def _run(job: Path) -> None:
-    """The job's process: train, then record how it ended and release the lock."""
-    from .corpus import load_corpus
-    from .train import train
-
-    def stop(signum, frame):
-        raise Cancelled()
-
-    signal.signal(signal.SIGTERM, stop)
-    request = JobRequest(**json.loads((job / "request.json").read_text()))
+    """The job's process (holding the lock): train, then record how it ended."""
     state, message = "failed", ""
     try:
+        request = JobRequest(**read_json(job / "request.json"))
         model_config, train_config = request.configs()
+        from .corpus import load_corpus
+
         corpus = load_corpus(request.data, request.text_column)
-        out = train(corpus, model_config, train_config, config.MODELS_DIR / request.name, job / "progress.json",
-                    log=lambda line: print(line, flush=True))
+        out = _trainer()(corpus, model_config, train_config, config.MODELS_DIR / request.name,
+                         job / "progress.json", log=lambda line: print(line, flush=True))
         state, message = "finished", f"Wrote {out.name}."
     except Cancelled:
-        state, message = "cancelled", "Cancelled. Resume to continue from the last finished epoch."
+        state, message = "cancelled", CANCELLED
     except Exception as exc:  # recorded for the page; the log has the traceback
         import traceback
 
@@ -229,10 +248,13 @@ def _run(job: Path) -> None:
         message = f"{type(exc).__name__}: {exc}"
     finally:
         write_json_atomic(job / "status.json", {"state": state, "message": message, "ended": time.time()})
-        lock = job.parent / "running"
-        if lock.exists() and lock.read_text().strip() == job.name:
-            lock.unlink(missing_ok=True)
+
+
+def _stop(signum, frame):
+    raise Cancelled()
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _stop)  # before anything slow: a cancel while loading is a cancel
+    os.set_inheritable(int(sys.argv[2]), False)  # the lock stays with this process, not its children
     _run(Path(sys.argv[1]))

@@ -12,6 +12,7 @@ import numpy as np
 from .config import MAX_DIVERSITY
 
 _TOP_P_PREFIX = 64  # top-p first looks for its cut among this many likeliest tokens, then 4x more, ...
+GREEDY_BELOW = 1e-6  # a log-probability gap of 1e-5 already becomes 10 nats: sampling is greedy anyway
 
 
 def check_settings(diversity: float, top_k: int = 0, top_p: float = 1.0) -> None:
@@ -28,7 +29,8 @@ def adjust(log_probs: np.ndarray, diversity, top_k: int = 0, top_p: float = 1.0,
     """The distribution to sample from: p ** (1 / diversity) renormalised, then cut to top-k and top-p.
 
     diversity: one value, or one per row of a batch. Diversity 0 is greedy: all the mass on the
-    likeliest allowed token (no division by zero).
+    likeliest allowed token (no division by zero). So is any diversity below GREEDY_BELOW, where
+    dividing by it would overflow to infinities and NaN.
     """
     diversities = np.atleast_1d(np.asarray(diversity, dtype=np.float64))
     for value in set(diversities.tolist()):
@@ -38,7 +40,7 @@ def adjust(log_probs: np.ndarray, diversity, top_k: int = 0, top_p: float = 1.0,
         z = z.copy()
         z[..., list(banned)] = -np.inf
     d = diversities.astype(np.float32).reshape(diversities.shape + (1,) * (z.ndim - diversities.ndim))
-    greedy = d == 0
+    greedy = d < GREEDY_BELOW
     z = z / np.where(greedy, 1, d)  # the tutorial's temperature: p ∝ exp(log p / diversity); a new array
     if top_k and top_k < z.shape[-1]:
         z[z < np.partition(z, -top_k, axis=-1)[..., -top_k:-top_k + 1]] = -np.inf

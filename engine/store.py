@@ -10,15 +10,18 @@ import io
 import json
 import math
 import os
-import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text,
                         create_engine, event, func, inspect, select, text)
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
 
 from .config import DATA_DIR, DATABASE_URL_ENV, NICKNAME_MAX
 from .quiz import Answer
+from .sanitise import spreadsheet_safe, visible_text
 
 metadata = MetaData()
 answers = Table(
@@ -43,10 +46,24 @@ answers = Table(
 )
 
 
+class StoreError(Exception):
+    """The answer database cannot be reached; the message is fit for visitors (no URL, no path)."""
+
+
+@contextmanager
+def _unavailable(action: str):
+    """Turn the database's failures into a StoreError that says what could not be done."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        raise StoreError(f"Could not {action}: the answer database is not available right now "
+                         f"({type(exc).__name__}).") from exc
+
+
 def clean_nickname(name: str | None) -> str | None:
-    """Printable characters only, spaces folded, at most NICKNAME_MAX long; None when nothing is left."""
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name or "")
-    name = " ".join(name.split())[:NICKNAME_MAX]
+    """Visible characters only (no bidi overrides or zero-width characters), spaces folded, at most
+    NICKNAME_MAX long; None when nothing is left."""
+    name = " ".join(visible_text(name or "").split())[:NICKNAME_MAX]
     return name or None
 
 
@@ -66,14 +83,20 @@ def database_url() -> str:
 
 class Store:
     def __init__(self, url: str | None = None):
+        """Connect and create or upgrade the schema; StoreError when the database cannot be used."""
         url = url or database_url()
-        if url.startswith("sqlite:///"):
-            os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])), exist_ok=True)
-        sqlite = url.startswith("sqlite")
-        self.engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {}, pool_pre_ping=not sqlite)
-        if sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.migrate()
+        sqlite, in_memory = url.startswith("sqlite"), url in ("sqlite://", "sqlite:///:memory:")
+        with _unavailable("open the answer database"):
+            if sqlite and not in_memory:
+                os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])), exist_ok=True)
+            if in_memory:  # one connection for every thread, else each thread sees its own empty database
+                self.engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+            else:
+                self.engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {},
+                                            pool_pre_ping=not sqlite)
+            if sqlite:
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.migrate()
 
     def migrate(self) -> None:
         """Create missing tables, then add columns that newer code expects to an older table.
@@ -105,15 +128,16 @@ class Store:
                    continuations=[o.text for o in r.options], human_index=r.human_index, choice=answer.choice,
                    correct=answer.correct, points=answer.points, diversity=r.diversity, settings=r.settings,
                    response_ms=answer.response_ms, reasons=",".join(answer.reasons))
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(answers.insert().values(**row))
-        except IntegrityError:
-            return False
+        with _unavailable("save the answer"):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(answers.insert().values(**row))
+            except IntegrityError:
+                return False
         return True
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with _unavailable("count the answers"), self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(answers)).scalar_one()
 
     def leaderboard(self, limit: int = 10) -> list[dict]:
@@ -123,7 +147,7 @@ class Store:
                         func.avg(func.cast(c.correct, Integer)).label("accuracy"), func.count().label("rounds"))
                  .where(c.nickname.is_not(None)).group_by(c.player_id)
                  .order_by(func.sum(c.points).desc(), func.avg(func.cast(c.correct, Integer)).desc()).limit(limit))
-        with self.engine.connect() as conn:
+        with _unavailable("read the leaderboard"), self.engine.connect() as conn:
             return [dict(r._mapping, accuracy=float(r.accuracy)) for r in conn.execute(query)]
 
     def accuracy_by_diversity(self, width: float = 0.2) -> list[dict]:
@@ -133,7 +157,7 @@ class Store:
         query = (select(bin_.label("bin"), func.count().label("n"),
                         func.sum(func.cast(c.correct, Integer)).label("k")).group_by(bin_).order_by(bin_))
         rows = []
-        with self.engine.connect() as conn:
+        with _unavailable("read the statistics"), self.engine.connect() as conn:
             for r in conn.execute(query):
                 low, high = wilson(int(r.k), int(r.n))
                 rows.append({"diversity": round((int(r.bin) + 0.5) * width, 3), "answers": int(r.n),
@@ -141,14 +165,37 @@ class Store:
         return rows
 
     def export_csv(self) -> str:
-        """All answers as CSV, oldest first; JSON columns as JSON text."""
+        """All answers as CSV, oldest first; JSON columns as JSON text; no cell a spreadsheet would run."""
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow([c.name for c in answers.columns])
-        with self.engine.connect() as conn:
+        with _unavailable("export the answers"), self.engine.connect() as conn:
             for row in conn.execute(select(answers).order_by(answers.c.id)):
-                writer.writerow([json.dumps(v) if isinstance(v, (list, dict)) else v for v in row])
+                writer.writerow([spreadsheet_safe(json.dumps(v) if isinstance(v, (list, dict)) else v)
+                                 for v in row])
         return out.getvalue()
+
+
+@dataclass
+class Outbox:
+    """A session's answers that could not be stored yet (the database was down): kept and retried."""
+
+    waiting: list = field(default_factory=list)  # (answer, player_id, nickname)
+    problem: str | None = None  # why the last attempt failed
+
+    def send(self, open_store, answer: Answer | None = None, player_id: str = "", nickname: str | None = None):
+        """Queue ``answer`` (if any), then store every waiting answer in order; ``open_store()``
+        gives the Store. What fails stays queued with the reason in ``problem``."""
+        if answer is not None:
+            self.waiting.append((answer, player_id, nickname))
+        while self.waiting:
+            try:
+                open_store().record(*self.waiting[0])
+            except StoreError as exc:
+                self.problem = str(exc)
+                return
+            self.waiting.pop(0)
+        self.problem = None
 
 
 def _sqlite_pragmas(connection, _record) -> None:

@@ -40,7 +40,8 @@ def detokenize_pieces(tokens: Iterable[str], sentence_start: bool = True) -> lis
     for token in tokens:
         if token in SPECIAL_TOKENS:
             continue
-        text = token[0].upper() + token[1:] if capitalise and is_word(token) else token
+        # mixed case (pH, mRNA) stays as it is: "PH" would read back as another token
+        text = token[0].upper() + token[1:] if capitalise and is_word(token) and token.islower() else token
         glue = previous is not None and token not in NO_SPACE_BEFORE and previous not in _NO_SPACE_AFTER
         pieces.append((" " if glue else "", text))
         previous = token

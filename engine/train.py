@@ -14,7 +14,6 @@ import hashlib
 import json
 import platform
 import shutil
-import time
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from importlib import import_module
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .bundle import write_bundle
-from .config import MODELS_DIR, PRESETS, ModelConfig, TrainConfig, preset_configs, to_dict
+from .config import MODELS_DIR, PRESETS, ModelConfig, TrainConfig, check_model_name, preset_configs, to_dict
 from .corpus import Corpus, CorpusError, load_corpus
 from .devices import data_parallel, detect_device, limit_threads
 
@@ -45,7 +44,7 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     """
     import keras
 
-    from .callbacks import Progress, SampleWriter, TimeBudget
+    from .callbacks import Progress, RunState, SampleWriter, TimeBudget
     from .dataset import fixed_widths, sequence_chunks, sequence_dataset, window_examples
     from .evaluate import encode_docs, evaluate
     from .model import build_model, compile_model, glove_matrix
@@ -53,6 +52,7 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
 
     log = log or (lambda line: None)
     out = Path(out)
+    check_model_name(out.name)
     work = partial_dir(out)
     fingerprint = _fingerprint(corpus, model_config, train_config)
     marker = work / "fingerprint"
@@ -109,9 +109,13 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
         steps = len(sequence_data[0])
 
     budget = TimeBudget(train_config.max_minutes)
+    early_stopping = keras.callbacks.EarlyStopping(patience=train_config.patience, restore_best_weights=True)
+    checkpoint = keras.callbacks.ModelCheckpoint(work / "best.weights.h5", save_best_only=True,
+                                                 save_weights_only=True)
+    run_state = RunState(work / "state.json", early_stopping, checkpoint)
     callbacks = [
-        keras.callbacks.EarlyStopping(patience=train_config.patience, restore_best_weights=True),
-        keras.callbacks.ModelCheckpoint(work / "best.weights.h5", save_best_only=True, save_weights_only=True),
+        keras.callbacks.TerminateOnNaN(),
+        early_stopping, checkpoint, run_state,
         keras.callbacks.CSVLogger(work / "history.csv", append=resuming),
         keras.callbacks.BackupAndRestore(work / "backup"),
         budget,
@@ -119,10 +123,12 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
         SampleWriter(tokenizer, model_config, train_config.sample_diversities, work / "samples.json"),
         *extra_callbacks,
     ]
-    started = time.time()
     with scope():
-        model.fit(epochs=train_config.epochs, callbacks=callbacks, verbose=0, **data)
-    seconds = time.time() - started
+        fit = model.fit(epochs=train_config.epochs, callbacks=callbacks, verbose=0, **data)
+    seconds = run_state.elapsed_s
+    if not np.isfinite(fit.history.get("loss", [0.0])).all():
+        raise ValueError("training diverged (the loss became NaN or infinite); lower the learning rate "
+                         "and start again")
     if (work / "best.weights.h5").exists():  # the best epoch, also after a resumed run
         model.load_weights(work / "best.weights.h5")
 

@@ -15,10 +15,14 @@ from ui.settings import COMPARE_DIVERSITIES, DIVERSITY_RANGE, GUARDS, TOP_P_RANG
 require_entry()
 bundle = current_bundle()
 state = st.session_state
-if "playground_seed" not in state:  # first visit: settings from a shared link, if any
-    initial, problems = PlaygroundSettings.from_query(st.query_params.to_dict())
-    state.update({f"playground_{k}": v for k, v in vars(initial).items()})
-    state.playground_link_problems = problems
+if "playground_settings" not in state:  # first visit: settings from a shared link, if any
+    state.playground_settings, state.playground_link_problems = PlaygroundSettings.from_query(
+        st.query_params.to_dict())
+# Streamlit drops a widget's value after any run that ended without the widget (a run cut short under
+# load, a visit to another page); the sliders then fall to their minimums. The plain copy above is
+# never dropped: restore from it whatever is missing.
+for name, value in vars(state.playground_settings).items():
+    state.setdefault(f"playground_{name}", value)
 
 
 def pick_real_abstract():
@@ -60,11 +64,11 @@ with right:
         st.number_input("Random seed", 0, 2**31 - 1, key="playground_rng",
                         help="The same seed and settings give the same text: share the link to reproduce it.")
 with left:
-    st.text_area("Opening words", key="playground_seed", height=110, max_chars=MAX_SEED_CHARS,
+    st.text_area("Opening words", key="playground_seed", height=110,
                  placeholder="e.g. A method for training a neural network")
-    if len(state.playground_seed) >= MAX_SEED_CHARS:
-        st.caption(f"That is the longest opening the box takes ({MAX_SEED_CHARS:,} characters); "
-                   "the model reads it all, but only the last few sentences really shape what it writes.")
+    if len(state.playground_seed) > MAX_SEED_CHARS:
+        st.caption(f"The model reads the last {MAX_SEED_CHARS:,} characters of this opening (from the start "
+                   "of a word); only the last few sentences really shape what it writes.")
     b1, b2, b3 = st.columns(3)
     b1.button("Generate", type="primary", icon=":material/edit:", key="playground_generate", width="stretch",
               on_click=request, args=("generate",))
@@ -76,7 +80,8 @@ with left:
     if notice := state.pop("playground_notice", None):
         corpus_hint(notice)
 
-settings = PlaygroundSettings(**{k: state[f"playground_{k}"] for k in vars(PlaygroundSettings())})
+settings = state.playground_settings = PlaygroundSettings(
+    **{k: state[f"playground_{k}"] for k in vars(PlaygroundSettings())})
 real = state.get("playground_real")
 if real and settings.seed != real[1]:  # the user edited the opening: no real continuation to show
     real = state.playground_real = None
@@ -89,7 +94,10 @@ if run := state.pop("playground_run", None):
         st.error("The model knows none of these words, so it has nothing to go on. Try an opening in "
                  "English about neural networks, e.g. *a method for training a neural network*.", icon=":material/help:")
         st.stop()
-    st.query_params.from_dict(settings.to_query())
+    link = settings.to_query()
+    if len(settings.seed) > MAX_SEED_CHARS:  # the link carries the part the model read, not a huge paste
+        link["seed"] = seed.seed_text
+    st.query_params.from_dict(link)
     if run == "generate":
         with left:
             placeholder = st.empty()

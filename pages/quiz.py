@@ -5,6 +5,7 @@ import streamlit as st
 
 from engine.config import NICKNAME_MAX, QUIZ_DIFFICULTIES, QUIZ_REASONS
 from engine.quiz import Game
+from engine.store import Outbox, StoreError
 from ui.charts import accuracy_figure
 from ui.common import current_bundle, round_bank, store, test_documents_or_stop
 from ui.navigation import require_entry
@@ -16,6 +17,7 @@ tests = test_documents_or_stop(bundle)
 state = st.session_state
 game: Game = state.setdefault("quiz_game", Game())
 player = state.setdefault("quiz_player", uuid.uuid4().hex)
+outbox: Outbox = state.setdefault("quiz_outbox", Outbox())  # answers kept until the database takes them
 
 
 def next_round():
@@ -26,7 +28,7 @@ def next_round():
 def choose(round_id: str, index: int):
     answer = game.answer(round_id, index, state.get("quiz_reasons", []))
     if answer is not None:  # None: a double click, or a click on a round that is gone
-        store().record(answer, player, state.get("quiz_nickname"))
+        outbox.send(store, answer, player, state.get("quiz_nickname"))
 
 
 def change_difficulty():
@@ -50,6 +52,13 @@ c5.selectbox("Difficulty", [*QUIZ_DIFFICULTIES, "adaptive"], key="quiz_difficult
              help="Harder rounds use a lower diversity, so the machine writes more fluently. "
                   "Adaptive keeps you near 50%.")
 c6.text_input("Nickname for the leaderboard", key="quiz_nickname", max_chars=NICKNAME_MAX, placeholder="optional")
+
+if outbox.waiting:
+    outbox.send(store)  # retry on every run
+if outbox.waiting:
+    st.warning(f"{outbox.problem} Your {len(outbox.waiting)} unsaved answer(s) are kept in this session and "
+               "will be saved when it is back.", icon=":material/cloud_off:")
+    st.button("Retry saving", key="quiz_retry", on_click=outbox.send, args=(store,))
 
 r = game.current
 st.html(plain_html(r.opening + " …"))
@@ -80,16 +89,20 @@ else:
 
 st.divider()
 board, stats = st.tabs(["Leaderboard", "How convincing is the machine?"])
+try:
+    leaders, by_diversity = store().leaderboard(), store().accuracy_by_diversity()
+except StoreError as exc:
+    leaders = by_diversity = None
+    st.info(str(exc), icon=":material/cloud_off:")
 with board:
-    rows = store().leaderboard()
-    if rows:
-        st.dataframe(rows, hide_index=True, column_config={"accuracy": st.column_config.NumberColumn(format="percent")})
+    if leaders:
+        st.dataframe(leaders, hide_index=True,
+                     column_config={"accuracy": st.column_config.NumberColumn(format="percent")})
     else:
         st.caption("No named players yet: add a nickname and play a round.")
 with stats:
-    rows = store().accuracy_by_diversity()
-    if rows:
-        st.plotly_chart(accuracy_figure(rows), width="stretch", key="quiz_stats_chart")
+    if by_diversity:
+        st.plotly_chart(accuracy_figure(by_diversity), width="stretch", key="quiz_stats_chart")
         st.caption("Share of all players' answers that found the human continuation, by the diversity the "
                    "machine wrote at; bars are 95% confidence intervals. Below the dashed line, the machine fools people.")
         st.download_button("Download all answers (CSV)", store().export_csv, "quiz-answers.csv",

@@ -1,14 +1,15 @@
 """Training dashboard: how the models learned, how they compare, their embeddings, and retraining."""
 import streamlit as st
 
-from engine.bundle import BundleError, list_bundles, load_bundle, set_active_bundle
+from engine.bundle import BundleError, list_bundles, load_bundle
+from engine.sanitise import hide_paths
 from engine.embeddings import nearest, pca_map
 from engine.results import results_table
 from ui.charts import embedding_figure, history_figure
 from ui.common import current_bundle
 from ui.navigation import require_entry
 from ui.render import plain_html
-from ui.retrain import job_monitor, retrain_form
+from ui.retrain import activate, job_monitor, retrain_form, token_field
 
 require_entry()
 active = current_bundle()
@@ -17,10 +18,11 @@ for path in list_bundles():
     try:
         bundles.append(load_bundle(path))
     except BundleError as exc:
-        st.warning(str(exc))
+        st.warning(hide_paths(str(exc)))
 names = [b.name for b in bundles]
 
 st.title("Training")
+token_field()
 runs, card, embed, retrain = st.tabs(["Compare runs", "Model card", "Embeddings", "Retrain"])
 with runs:
     chosen = st.multiselect("Runs", names, default=names, key="training_runs")
@@ -46,9 +48,7 @@ with card:
         st.json({"config": vars(bundle.model_config), "training": vars(bundle.train_config),
                  "vocabulary": len(bundle.tokenizer), "provenance": bundle.provenance}, expanded=1)
         if st.button("Make this the active model", key="training_make_active", disabled=bundle.name == active.name):
-            set_active_bundle(bundle.name)
-            st.session_state.model_name = bundle.name
-            st.rerun()
+            activate(bundle.name)
     with right:
         epochs = sorted({s["epoch"] for s in bundle.samples})
         if epochs:

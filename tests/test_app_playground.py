@@ -82,3 +82,50 @@ def test_missing_model_gives_a_clear_page(tmp_path, monkeypatch):
     for path in ("streamlit_app.py", "pages/playground.py"):
         at = page(path)
         assert not at.exception and "could not be loaded" in at.error[0].value
+
+
+@pytest.mark.parametrize("query", [
+    {"words": "1e400"}, {"words": "inf"}, {"rng": "inf"}, {"top_k": "-inf"}, {"guard": "inf"},
+    {"words": "9" * 400}, {"diversity": "nan", "top_p": "-1e400"},
+])
+def test_links_with_infinite_or_huge_numbers_are_fixed_with_a_message(query):
+    """Finding 4: such links crashed the page with OverflowError."""
+    at = page("pages/playground.py", query)
+    assert not at.exception and at.warning
+    at.button(key="playground_generate").click().run()
+    assert not errors(at)
+
+
+def test_a_pasted_opening_longer_than_the_limit_is_kept(tiny_bundle):
+    """Finding 8: pasting more than 5,000 characters into the opening dropped the text entirely."""
+    long_text = "The system receives input signals. " * 200  # 7,000 characters
+    at = page("pages/playground.py")
+    assert not at.text_area(key="playground_seed").proto.max_chars  # the box takes it all
+    at.text_area(key="playground_seed").input(long_text).run()
+    assert at.text_area(key="playground_seed").value == long_text
+    assert any("last 5,000 characters" in c.value for c in at.caption)
+    at.button(key="playground_generate").click().run()
+    assert not errors(at)
+    seed_html = html_bodies(at).split('<span class="seed">')[1].split("</span>")[0]
+    assert 4900 < len(seed_html) <= 5000 and long_text.strip().endswith(" " + seed_html)  # from a word's start
+    assert at.query_params["seed"] == seed_html  # the link carries what the model read, not 7,000 characters
+
+
+def test_settings_survive_a_visit_to_another_page():
+    """Finding 10: Streamlit drops a widget's value after a run without that widget (another page, a
+    run cut short under load); the page then re-initialised the settings from the URL of the last
+    Generate or the sliders fell to their minimums. The settings live in a plain session entry now."""
+    at = page("pages/playground.py")
+    at.button(key="playground_generate").click().run()  # the URL now holds the settings of this run
+    at.slider(key="playground_diversity").set_value(1.3).run()
+    at.slider(key="playground_words").set_value(20).run()
+    at.text_area(key="playground_seed").input("The system stores").run()
+    for _ in range(2):
+        at.switch_page("pages/training.py").run()
+        at.switch_page("pages/playground.py").run()
+        assert at.slider(key="playground_diversity").value == 1.3
+        assert at.slider(key="playground_words").value == 20
+        assert at.text_area(key="playground_seed").value == "The system stores"
+    at.button(key="playground_generate").click().run()
+    assert not errors(at) and at.query_params["diversity"] == "1.3"
+

@@ -69,3 +69,20 @@ def test_difficulty_sets_the_diversity(quiz):
     at.button(key="quiz_pick_A").click().run()
     assert any(t.label == "How convincing is the machine?" for t in at.tabs)
     assert at.get("plotly_chart")
+
+
+def test_an_answer_survives_a_database_outage(app_setup, monkeypatch, tmp_path):
+    """Finding 5: with the database down the page showed a traceback and the answer was lost."""
+    from ui.common import store
+
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////proc/forbidden/answers.sqlite")
+    store.clear()
+    at = page("pages/quiz.py")
+    assert not at.exception and any("not available" in i.value for i in at.info)
+    at.button(key=f"quiz_pick_{human_label(at)}").click().run()
+    assert not at.exception and "was written by people" in at.success[0].value
+    warning = " ".join(w.value for w in at.warning)
+    assert "1 unsaved answer" in warning and "/proc" not in warning
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'back.sqlite'}")
+    at.button(key="quiz_retry").click().run()
+    assert not at.warning and store().count() == 1

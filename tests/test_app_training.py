@@ -1,5 +1,7 @@
 """AppTest: the training dashboard and its retrain form."""
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,9 @@ def dashboard(app_setup, tiny_bundle, tmp_path, monkeypatch):
     monkeypatch.setattr(config, "MODELS_DIR", tmp_path / "models")
     monkeypatch.setattr(config, "JOBS_DIR", tmp_path / "jobs")
     monkeypatch.delenv("RETRAIN_TOKEN", raising=False)
+    monkeypatch.setenv("PATENT_JOB_TRAINER", "fake_trainer:train")  # tests/fake_trainer.py: no TensorFlow
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    monkeypatch.setenv("FAKE_EPOCH_S", "1")
     at = page("pages/training.py")
     assert not errors(at)
     return at
@@ -43,17 +48,15 @@ def test_retrain_starts_a_job_that_the_monitor_follows(dashboard, tiny_bundle, t
 
     at = dashboard
     at.selectbox(key="retrain_preset").select("tiny").run()
-    at.number_input(key="retrain_tiny_epochs").set_value(1).run()
+    at.number_input(key="retrain_tiny_epochs").set_value(8).run()  # 8 s with the fake trainer
     at.button(key="FormSubmitter:retrain_form-Retrain").click().run()
     assert not errors(at), [e.value for e in at.error]
     job = at.session_state["training_job"]
     jobs_dir = tmp_path / "jobs"
-    assert jobs.status(job, jobs_dir).state in ("running", "finished")
-    # a second press while it runs is refused
-    at.button(key="FormSubmitter:retrain_form-Retrain").click().run()
-    if jobs.running_job(jobs_dir):
-        assert any("already running" in e.value for e in at.error)
-    deadline = time.time() + 180
+    assert jobs.status(job, jobs_dir).state == "running"
+    at.button(key="FormSubmitter:retrain_form-Retrain").click().run()  # a second press while it runs
+    assert any("already running" in e.value for e in at.error)
+    deadline = time.time() + 60
     while not jobs.status(job, jobs_dir).over and time.time() < deadline:
         time.sleep(0.5)
     assert jobs.status(job, jobs_dir).state == "finished"
@@ -83,3 +86,44 @@ def test_retrain_form_limits_come_from_the_config(dashboard):
         assert (widget.min, widget.max) == RETRAIN_RANGES[field]
     dropout = at.slider(key="retrain_lstm_dropout")
     assert (dropout.min, dropout.max) == RETRAIN_RANGES["dropout"]
+
+
+def test_with_a_token_configured_no_visitor_can_cancel_resume_or_activate(dashboard, tiny_bundle, tmp_path,
+                                                                          monkeypatch):
+    """Finding 2: with RETRAIN_TOKEN set, anyone could cancel a job, resume one and switch the active model."""
+    from engine import auth, jobs
+
+    monkeypatch.setenv("RETRAIN_TOKEN", "s3cret")
+    monkeypatch.setattr(auth, "GATE", auth.TokenGate(first_delay_s=0.01, max_delay_s=0.01))
+    models, jobs_dir = tmp_path / "models", tmp_path / "jobs"
+    shutil.copytree(tiny_bundle.path, models / "other")
+    job = jobs.start(jobs.JobRequest("slow", preset="tiny", overrides={"epochs": 60}), jobs_dir, models)
+    at = dashboard.run()
+    at.button(key="training_cancel").click().run()
+    assert any("Wrong retrain token" in e.value for e in at.error)
+    assert jobs.status(job, jobs_dir).state == "running"
+    jobs.cancel(job, jobs_dir)
+    while not jobs.status(job, jobs_dir).over:
+        time.sleep(0.1)
+    at.run().button(key="training_resume").click().run()
+    assert any("Wrong retrain token" in e.value for e in at.error) and jobs.running_job(jobs_dir) is None
+    at.selectbox(key="training_card_model").select("other").run()
+    at.button(key="training_make_active").click().run()
+    assert (models / "ACTIVE").read_text() == tiny_bundle.name
+    time.sleep(0.05)
+    at.text_input(key="training_token").input("s3cret").run()
+    at.button(key="training_make_active").click().run()
+    assert (models / "ACTIVE").read_text() == "other"
+    at.button(key="training_resume").click().run()
+    assert jobs.running_job(jobs_dir) == at.session_state["training_job"]
+    jobs.cancel(jobs.running_job(jobs_dir), jobs_dir)
+
+
+def test_a_damaged_bundle_is_reported_without_server_paths(dashboard, tiny_bundle, tmp_path):
+    """Finding 8: errors showed server paths to visitors."""
+    broken = tmp_path / "models" / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    at = dashboard.run()
+    shown = " ".join(w.value for w in at.warning)
+    assert "broken" in shown and "incomplete" in shown and str(tmp_path) not in shown

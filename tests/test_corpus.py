@@ -100,3 +100,11 @@ def test_shared_corpus_is_cleaned(shared_corpus_path):
     assert 2500 < len(texts) <= 3217
     assert not any('"' in t or "##" in t or "  " in t for t in texts)
     assert len(set(texts)) == len(texts)
+
+
+def test_the_real_corpus_is_found_through_patent_corpus_too(tmp_path):
+    """Finding 11: the real-corpus tests skipped when the corpus came through PATENT_CORPUS."""
+    from shared_corpus import ROOT, find_shared_corpus
+
+    assert find_shared_corpus({"PATENT_CORPUS": str(tmp_path / "c.csv")}) == tmp_path / "c.csv"
+    assert find_shared_corpus({}) == ROOT.parent / "shared" / "data" / "neural_network_patent_query.csv"

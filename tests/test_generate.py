@@ -104,3 +104,42 @@ def test_scores_of_a_given_text_alone_and_beside_written_rows(tiny_bundle):
     assert [w.token for w in rows[1].words] == tokens
     assert np.allclose([w.prob for w in rows[1].words], expected, atol=1e-5)
     assert [w.token for w in rows[0].words] == [w.token for w in generate(tiny_bundle, "The system", 4, rng_seed=1).words]
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--words", "-5", "words must be from 0"), ("--repetition-guard", "-3", "repetition_guard must be from 0"),
+    ("--diversity", "nan", "diversity must be a finite"), ("--words", "1e400", "words must be a finite"),
+    ("--top-k", "2.5", "top_k must be a whole"),
+])
+def test_the_command_line_refuses_bad_settings(tiny_bundle, capsys, option, value, message):
+    """Finding 8: `--words -5` and `--repetition-guard -3` passed silently."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model", str(tiny_bundle.path), option, value])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_long_opening_is_cut_at_a_word(tiny_bundle):
+    """Finding 8: the seed was cut mid-word ("ure at the set temperature")."""
+    from engine.config import MAX_SEED_CHARS
+
+    seed = prepare_seed(tiny_bundle, "x" + " temperature" * 1000)
+    assert len(seed.seed_text) <= MAX_SEED_CHARS and seed.seed_text.startswith("temperature ")
+
+
+def test_invisible_characters_leave_the_opening(tiny_bundle):
+    """Finding 8: right-to-left overrides and zero-width characters reversed or hid text."""
+    seed = prepare_seed(tiny_bundle, "The sys\u200btem \u202ereceives\u202c input\ufeff")
+    assert seed.seed_text == "The system receives input"
+
+
+def test_the_command_line_warns_about_a_broken_active_marker(tiny_bundle, tmp_path, monkeypatch, capsys):
+    """Finding 7: a broken models/ACTIVE is reported, not silently replaced."""
+    import shutil
+
+    from engine import config
+
+    shutil.copytree(tiny_bundle.path, tmp_path / config.DEFAULT_BUNDLE)
+    (tmp_path / "ACTIVE").write_text("ghost")
+    monkeypatch.setattr(config, "MODELS_DIR", tmp_path)
+    assert main(["--words", "3", "--rng-seed", "1"]) == 0
+    assert "ACTIVE names 'ghost'" in capsys.readouterr().err

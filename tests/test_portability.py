@@ -130,8 +130,11 @@ def test_streamlit_upload_limit_is_the_configured_one():
     assert streamlit_config["server"]["maxUploadSize"] == config.MAX_UPLOAD_MB
 
 
-def test_seed_box_takes_the_configured_length(app_setup):
+def test_seed_box_reports_the_configured_length(app_setup, monkeypatch):
+    """The box takes any paste; past the configured length the page says how much the model reads."""
     from apptest_helpers import page
 
+    monkeypatch.setattr(config, "MAX_SEED_CHARS", 40)
     at = page("pages/playground.py")
-    assert at.text_area(key="playground_seed").max_chars == config.MAX_SEED_CHARS
+    at.text_area(key="playground_seed").input("a neural network " * 5).run()
+    assert any("last 40 characters" in c.value for c in at.caption)

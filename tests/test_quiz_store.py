@@ -9,7 +9,7 @@ import pytest
 
 from engine.corpus import load_corpus
 from engine.quiz import Game, make_round, opening_end
-from engine.store import Store, clean_nickname, wilson
+from engine.store import Outbox, Store, StoreError, clean_nickname, wilson
 from engine.tokenizer import is_word, split_words
 
 
@@ -119,3 +119,47 @@ def test_the_opening_ends_where_the_real_words_are_all_known():
     end = opening_end(tokens, {"w"}, prompt_words=20, length=30)
     assert end == 26  # after the rare word, the closest cut to 20 words with 30 known words next
     assert opening_end(tokens, {"w"}, prompt_words=20, length=60) is None
+
+
+def test_invisible_and_control_characters_leave_nicknames():
+    """Finding 8: right-to-left overrides and zero-width characters reversed or hid leaderboard names."""
+    assert clean_nickname("\u202eevil\u202c\u200bname\u2066") == "evilname"
+    assert clean_nickname("\u200b\u200d\ufeff") is None and clean_nickname("tab\there") == "tab here"
+
+
+def test_the_export_neutralises_spreadsheet_formulas(rounds, tmp_path):
+    """Finding 8: a nickname starting with '=' was exported raw (formula injection)."""
+    store = Store(f"sqlite:///{tmp_path / 'f.sqlite'}")
+    for i, name in enumerate(["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "plain"]):
+        store.record(answer_for(rounds[i], 0), f"p{i}", name)
+    names = [row["nickname"] for row in csv.DictReader(io.StringIO(store.export_csv()))]
+    assert names == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "plain"]
+
+
+@pytest.mark.parametrize("url", ["sqlite:////proc/forbidden/quiz.sqlite", "nonsense://", "postgresql+nodriver://x"])
+def test_an_unusable_database_gives_a_plain_message(url):
+    """Finding 5: an unwritable or malformed DATABASE_URL put a SQLAlchemy traceback in the page."""
+    with pytest.raises(StoreError, match="answer database is not available") as error:
+        Store(url)
+    assert url.split("://")[0] not in str(error.value) and "/proc" not in str(error.value)
+
+
+def test_an_answer_waits_in_the_outbox_until_the_database_is_back(rounds, tmp_path):
+    """Finding 5: an answer given while the database was down was lost without a word."""
+    url = {"now": "nonsense://"}
+    outbox = Outbox()
+    outbox.send(lambda: Store(url["now"]), answer_for(rounds[0], 0), "p1", "Ann")
+    outbox.send(lambda: Store(url["now"]), answer_for(rounds[1], 1), "p1", "Ann")
+    assert len(outbox.waiting) == 2 and "not available" in outbox.problem
+    url["now"] = f"sqlite:///{tmp_path / 'back.sqlite'}"
+    outbox.send(lambda: Store(url["now"]))
+    assert outbox.waiting == [] and outbox.problem is None and Store(url["now"]).count() == 2
+
+
+def test_an_in_memory_database_works_from_other_threads(rounds):
+    """Finding 5: `sqlite://` broke in a second thread (each saw its own empty database)."""
+    store = Store("sqlite://")
+    thread = threading.Thread(target=store.record, args=(answer_for(rounds[0], 0), "p1", "Ann"))
+    thread.start()
+    thread.join()
+    assert store.count() == 1 and store.leaderboard()[0]["nickname"] == "Ann"

@@ -1,12 +1,14 @@
+import time
 from dataclasses import replace
 
 import keras
+import numpy as np
 import pytest
 
 from engine.bundle import BundleError, load_bundle
 from engine.config import PRESETS
 from engine.corpus import load_corpus
-from engine.train import configs_from_args, parse_args, partial_dir, train
+from engine.train import configs_from_args, main, parse_args, partial_dir, train
 
 FILES = {"weights.npz", "tokenizer.json", "config.json", "history.csv", "metrics.json", "samples.json",
          "split.json", "provenance.json"}
@@ -101,3 +103,85 @@ def test_training_with_glove_embeddings(invented_csv, tmp_path):
                 tmp_path / "glove", log=None)
     bundle = load_bundle(out)
     assert bundle.model_config.embedding_dim == 50 and bundle.provenance["glove_coverage"] > 0.5
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--learning-rate", "nan", "learning rate"), ("--learning-rate", "-0.1", "learning rate"),
+    ("--learning-rate", "1e9", "learning rate"), ("--epochs", "0", "epochs"), ("--batch-size", "0", "batch size"),
+])
+def test_settings_are_refused_before_the_corpus_is_read(option, value, message, capsys, tmp_path):
+    """Finding 6: nonsense settings fail at once with a message, not after loading data or training."""
+    code = main([option, value, "--data", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "m")])
+    out = capsys.readouterr().out
+    assert code == 2 and message in out and "absent.csv" not in out
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_run_whose_loss_becomes_nan_writes_no_bundle(invented_csv, tmp_path):
+    """Finding 6: a diverging run fails with a message instead of listing a 'complete' NaN bundle."""
+    class Poison(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.set_weights([w * float("nan") for w in self.model.get_weights()])
+
+    preset = PRESETS["tiny"]
+    with pytest.raises(ValueError, match="diverged"):
+        train(load_corpus(invented_csv), preset.model, replace(preset.train, epochs=2), tmp_path / "nan",
+              log=None, extra_callbacks=[Poison()])
+    assert not (tmp_path / "nan").exists()
+
+
+def test_a_reserved_name_is_refused_before_training(invented_csv, tmp_path):
+    """Finding 1: `--out models/ACTIVE` would hide the active-model marker."""
+    preset = PRESETS["tiny"]
+    with pytest.raises(ValueError, match="reserved"):
+        train(load_corpus(invented_csv), preset.model, preset.train, tmp_path / "ACTIVE", log=None)
+    assert not (tmp_path / "ACTIVE").exists() and not partial_dir(tmp_path / "ACTIVE").exists()
+
+
+class Slow(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        time.sleep(3)
+
+
+class Scramble(keras.callbacks.Callback):
+    """Noise for weights before every batch: every epoch of this run is worse than any before it."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        rng = np.random.default_rng(batch)
+        self.model.set_weights([rng.normal(0, 3, w.shape).astype(w.dtype) for w in self.model.get_weights()])
+
+
+def test_a_resumed_run_keeps_its_best_epoch_and_counts_all_its_time(invented_csv, tmp_path):
+    """Finding 9: after a resume, a worse epoch must not replace the best weights of the earlier part,
+    and the training time covers every part."""
+    corpus, preset = load_corpus(invented_csv), PRESETS["tiny"]
+    train_config = replace(preset.train, epochs=3, learning_rate=0.02, patience=10)
+    out = tmp_path / "resumed"
+    with pytest.raises(RuntimeError, match="power cut"):
+        train(corpus, preset.model, train_config, out, log=None, extra_callbacks=[Slow(), Crash()])
+    saved = tmp_path / "best.weights.h5"
+    saved.write_bytes((partial_dir(out) / "best.weights.h5").read_bytes())
+    train(corpus, preset.model, train_config, out, log=None, extra_callbacks=[Scramble()])
+    bundle = load_bundle(out)
+    best = keras.models.clone_model(bundle.keras_model)
+    best.load_weights(saved)
+    for ours, theirs in zip(bundle.keras_model.get_weights(), best.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    assert bundle.provenance["train_seconds"] >= 6  # two slow epochs before the crash
+
+
+def test_run_state_restores_best_value_patience_and_time(tmp_path):
+    """Finding 9: Keras restarts EarlyStopping and ModelCheckpoint with best=None and wait=0."""
+    from types import SimpleNamespace
+
+    from engine.callbacks import RunState
+
+    early, checkpoint = SimpleNamespace(best=1.5, best_epoch=2, wait=1), SimpleNamespace(best=1.5)
+    before = RunState(tmp_path / "state.json", early, checkpoint)
+    before.earlier_s = 100.0
+    before.on_epoch_end(3)
+    early, checkpoint = SimpleNamespace(best=None, best_epoch=0, wait=0), SimpleNamespace(best=float("inf"))
+    after = RunState(tmp_path / "state.json", early, checkpoint)
+    after.on_train_begin()
+    assert (early.best, early.best_epoch, early.wait, checkpoint.best) == (1.5, 2, 1, 1.5)
+    assert after.elapsed_s >= 100

@@ -5,9 +5,10 @@ import streamlit as st
 
 from engine import config
 from engine.bank import RoundBank
-from engine.bundle import Bundle, BundleError, active_bundle_path, list_bundles, load_bundle
+from engine.bundle import Bundle, BundleError, active_bundle, active_bundle_path, list_bundles, load_bundle
 from engine.config import CORPUS_ENV
 from engine.corpus import Corpus, CorpusError, load_corpus
+from engine.sanitise import hide_paths
 from engine.store import Store
 from ui.render import CSS
 
@@ -50,10 +51,15 @@ def style() -> None:
 def model_picker() -> None:
     """Sidebar: choose the bundle for this session (default: the active one) and show its numbers."""
     names = [p.name for p in list_bundles()]
-    active = active_bundle_path().name
+    active, problem = active_bundle()
+    active = active.name
     with st.sidebar:
         if not names:
             return
+        if active not in names:
+            problem = f"{problem or f'The active model {active} is missing.'} Showing {names[0]} instead."
+        if problem:
+            st.warning(problem, icon=":material/warning:")
         state = st.session_state
         if state.get(MODEL_KEY) not in names:
             state[MODEL_KEY] = active if active in names else names[0]
@@ -96,7 +102,7 @@ def current_bundle(stop: bool = True) -> Bundle:
     except BundleError as exc:
         if not stop:
             raise
-        st.error(f"**The model could not be loaded.** {exc}", icon=":material/error:")
+        st.error(f"**The model could not be loaded.** {hide_paths(str(exc))}", icon=":material/error:")
         st.markdown("The app needs a trained model bundle in `models/`. The repository ships one "
                     "(`models/patent-lstm`); to make another, run "
                     "`python -m engine.train --out models/my-model`.")
@@ -104,6 +110,6 @@ def current_bundle(stop: bool = True) -> Bundle:
 
 
 def corpus_hint(message: str) -> None:
-    st.info(f"{message}\n\nReal abstracts need the corpus CSV: start the app with "
+    st.info(f"{hide_paths(message)}\n\nReal abstracts need the corpus CSV: start the app with "
             f"`{CORPUS_ENV}=/path/to/neural_network_patent_query.csv streamlit run streamlit_app.py`.",
             icon=":material/description:")

@@ -8,9 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from engine import jobs
+from engine.auth import NotAllowed, authorise
 from engine.bundle import BundleError, set_active_bundle
 from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, RETRAIN_TOKEN_ENV
 from engine.corpus import CorpusError
+from engine.sanitise import hide_paths
 from ui.charts import history_figure
 
 
@@ -24,8 +26,37 @@ def configured_token() -> str | None:
         return None
 
 
+def token_field() -> None:
+    """Where a visitor gives the token, when one is configured (see ``allowed``)."""
+    if configured_token():
+        st.text_input("Retrain token", type="password", key="training_token",
+                      help="This app is public: training, cancelling, resuming and activating a model need "
+                           "the token from whoever runs it.")
+
+
+def allowed() -> bool:
+    """The one gate before any action that changes what every visitor shares; says why when refused."""
+    try:
+        authorise(st.session_state.get("training_token"), configured_token())
+        return True
+    except NotAllowed as exc:
+        st.error(str(exc), icon=":material/lock:")
+        return False
+
+
+def activate(name: str) -> None:
+    """Make ``name`` the model every visitor gets (when allowed)."""
+    if not allowed():
+        return
+    try:
+        set_active_bundle(name)
+        st.session_state.model_name = name
+        st.success(f"{name} is now the active model.")
+    except BundleError as exc:
+        st.error(hide_paths(str(exc)))
+
+
 def retrain_form() -> None:
-    token = configured_token()
     st.markdown("Train a new model in a separate process. The app keeps using the active model until you "
                 "activate the new one.")
     upload = st.file_uploader(f"Your own corpus (optional): CSV or text file, one document per line, "
@@ -63,12 +94,8 @@ def retrain_form() -> None:
                                 key=key + "epochs")
         batch = c.number_input("Batch size", *RETRAIN_RANGES["batch_size"], train.batch_size,
                                key=key + "batch")
-        given = st.text_input("Retrain token", type="password") if token else None
         submitted = st.form_submit_button("Retrain", type="primary", icon=":material/model_training:")
-    if not submitted:
-        return
-    if not jobs.check_token(given, token):
-        st.error("Wrong retrain token: ask whoever runs this app for it.")
+    if not submitted or not allowed():
         return
     overrides = {"epochs": int(epochs), "batch_size": int(batch), "embedding_dim": int(embedding_dim),
                  "lstm_units": int(units), "lstm_layers": int(layers), "dropout": float(dropout), "glove": glove}
@@ -77,7 +104,7 @@ def retrain_form() -> None:
         job = jobs.start(jobs.JobRequest(name=name.strip(), preset=preset, overrides=overrides,
                                          data=str(data) if data else None, text_column=column))
     except (jobs.JobError, CorpusError) as exc:
-        st.error(str(exc))
+        st.error(hide_paths(str(exc)))
         return
     st.session_state.training_job = job
     st.session_state.pop("retrain_default_name")  # the next job gets a fresh default name
@@ -113,24 +140,21 @@ def job_monitor() -> None:
         if p.get("history"):
             st.plotly_chart(history_figure({s.request.name: p["history"]}), width="stretch", key="training_live")
     if s.message:
-        (st.error if s.state in ("failed", "interrupted") else st.info)(s.message)
+        (st.error if s.state in ("failed", "interrupted") else st.info)(hide_paths(s.message))
     cols = st.columns(3)
-    if s.state == "running" and cols[0].button("Cancel", key="training_cancel", icon=":material/stop:"):
+    if s.state == "running" and cols[0].button("Cancel", key="training_cancel", icon=":material/stop:") \
+            and allowed():
         jobs.cancel(job)
-    if s.resumable and cols[0].button("Resume", key="training_resume", icon=":material/play_arrow:"):
+    if s.resumable and cols[0].button("Resume", key="training_resume", icon=":material/play_arrow:") \
+            and allowed():
         try:
             st.session_state.training_job = jobs.resume(job)
         except jobs.JobError as exc:
-            st.error(str(exc))
+            st.error(hide_paths(str(exc)))
     if s.state == "finished" and cols[1].button("Activate this model", key="training_activate",
                                                  icon=":material/check_circle:"):
-        try:
-            set_active_bundle(s.request.name)
-            st.session_state.model_name = s.request.name
-            st.success(f"{s.request.name} is now the active model.")
-        except BundleError as exc:
-            st.error(str(exc))
+        activate(s.request.name)
     log = jobs.log_tail(job)
     if log:
         with st.expander("Log"):
-            st.code(log, language=None)
+            st.code(hide_paths(log), language=None)

@@ -1,19 +1,23 @@
-"""Playground settings: defaults, limits, and their round trip through the page URL.
+"""Playground settings: defaults, the ranges the widgets offer, and their round trip through the page URL.
 
-A shared link carries the settings; anything absurd in it is clamped, and the fixes are reported.
+A shared link carries the settings. Each value is parsed with the engine's rules (engine.settings):
+one that is not a finite number falls back to its default, one outside its widget's range is
+brought into it, and every fix is reported.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 
-from engine.config import MAX_SEED_CHARS
+from engine.settings import parse_number, trim_seed
 
 DIVERSITY_RANGE = (0.0, 2.0)  # what the slider offers (the engine accepts up to config.MAX_DIVERSITY)
 WORDS_RANGE = (5, 300)
 TOP_P_RANGE = (0.05, 1.0)
+TOP_K_RANGE = (0, 1000)
+RNG_RANGE = (0, 2**31 - 1)
 GUARDS = (0, 2, 3, 4)  # repetition guard choices: off, or the n-gram size
 COMPARE_DIVERSITIES = (0.2, 0.6, 1.0, 1.5)
+ENGINE_NAMES = {"guard": "repetition_guard", "rng": "rng_seed"}  # the URL's short names for engine settings
 
 
 @dataclass
@@ -38,38 +42,40 @@ class PlaygroundSettings:
             if f.name not in query:
                 continue
             raw, default = str(query[f.name]), getattr(base, f.name)
-            try:
-                value = type(default)(float(raw)) if not isinstance(default, str) else raw
-                if isinstance(value, float) and not math.isfinite(value):
-                    raise ValueError
-            except ValueError:
-                problems.append(f"{f.name}={raw[:20]!r} is not a number; using {default}")
+            if isinstance(default, str):
+                values[f.name] = raw
                 continue
-            values[f.name] = value
+            try:
+                value = parse_number(ENGINE_NAMES.get(f.name, f.name), raw)
+            except ValueError as exc:
+                problems.append(f"{exc}; using {default}")
+                continue
+            values[f.name] = bool(value) if isinstance(default, bool) else value
         settings = cls(**{**asdict(base), **values})
         return settings, problems + settings.clamp()
 
     def clamp(self) -> list[str]:
-        """Bring every value into its range; returns what had to change."""
+        """Bring every value into its widget's range; returns what had to change."""
         fixes = []
 
         def fit(name, low, high):
             value = getattr(self, name)
             if not low <= value <= high:
-                setattr(self, name, min(max(value, low), high))
-                fixes.append(f"{name} {value} is outside {low}–{high}; using {getattr(self, name)}")
+                setattr(self, name, type(low)(min(max(value, low), high)))
+                fixes.append(f"{name} {value:g} is outside {low}–{high}; using {getattr(self, name)}")
 
         fit("words", *WORDS_RANGE)
         fit("diversity", *DIVERSITY_RANGE)
         fit("top_p", *TOP_P_RANGE)
-        fit("top_k", 0, 1000)
-        fit("rng", 0, 2**31 - 1)
+        fit("top_k", *TOP_K_RANGE)
+        fit("rng", *RNG_RANGE)
         if self.guard not in GUARDS:
             fixes.append(f"repetition guard {self.guard} is not one of {GUARDS}; using 0")
             self.guard = 0
-        if len(self.seed) > MAX_SEED_CHARS:
-            self.seed = self.seed[-MAX_SEED_CHARS:]
-            fixes.append(f"the seed was cut to its last {MAX_SEED_CHARS:,} characters")
+        trimmed = trim_seed(self.seed)
+        if len(trimmed) < len(" ".join(self.seed.split())):
+            self.seed = trimmed
+            fixes.append(f"the opening was cut to its last {len(trimmed):,} characters")
         return fixes
 
     def engine_kwargs(self) -> dict:

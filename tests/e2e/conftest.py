@@ -33,7 +33,9 @@ def app_env(tmp_path_factory) -> dict:
     models = tmp_path_factory.mktemp("e2e") / "models"
     shutil.copytree(Path(os.environ.get("PATENT_MODELS_DIR", ROOT / "models")), models,
                     ignore=shutil.ignore_patterns(".*"))
-    env = {**os.environ, "PATENT_MODELS_DIR": str(models), "PATENT_DATA_DIR": str(models.parent / "data")}
+    env = {**os.environ, "PATENT_MODELS_DIR": str(models), "PATENT_DATA_DIR": str(models.parent / "data"),
+           # retrain jobs use tests/fake_trainer.py (the page flow is under test; tests/test_jobs.py trains for real)
+           "PATENT_JOB_TRAINER": "fake_trainer:train", "PYTHONPATH": str(ROOT / "tests"), "FAKE_EPOCH_S": "1"}
     shared = ROOT.parent / "shared" / "data" / "neural_network_patent_query.csv"
     if shared.exists():
         env.setdefault("PATENT_CORPUS", str(shared))

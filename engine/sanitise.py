@@ -1,0 +1,32 @@
+"""Text from people made safe to show, store and export.
+
+Invisible format characters (bidi overrides, zero-width spaces) are removed so a nickname or an
+opening cannot reverse or hide text; server paths are cut from messages shown to visitors; cells
+that a spreadsheet would run as a formula are quoted.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_PATH = re.compile(r"(?<![\w.:/~-])~?/(?:[\w.@+-]+/)*([\w.@+-]+)")  # /a/b/c.txt -> c.txt
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def visible_text(text: str) -> str:
+    """``text`` without format characters (Unicode Cf: bidi overrides and isolates, zero-width
+    spaces and joiners, byte-order marks); control characters (Cc: tabs, newlines, NUL) become spaces."""
+    return "".join(" " if category == "Cc" else c for c in text
+                   if (category := unicodedata.category(c)) != "Cf")
+
+
+def hide_paths(message: str) -> str:
+    """A message for visitors: every absolute path replaced by its last part (its file name)."""
+    return _PATH.sub(r"\1", message)
+
+
+def spreadsheet_safe(value):
+    """A CSV cell that spreadsheets show as text: a leading =, +, -, @, tab or CR gets a quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

@@ -1,0 +1,59 @@
+"""Generation settings as people give them (command line, page URL, form): one parser, one set of limits.
+
+Every value is parsed here before anything uses it: not a number, infinite, NaN, fractional where a
+whole number is needed, or outside its limits is refused with a message naming the setting.
+"""
+from __future__ import annotations
+
+import math
+
+from .config import MAX_DIVERSITY, MAX_GENERATED_WORDS, MAX_REPETITION_GUARD, MAX_SEED_CHARS, MAX_TOP_K
+from .corpus import clean_text
+from .sanitise import visible_text
+
+LIMITS: dict[str, tuple[float, float]] = {  # the engine's names; inclusive bounds
+    "words": (0, MAX_GENERATED_WORDS),  # 0: until the model ends the abstract
+    "diversity": (0.0, MAX_DIVERSITY),
+    "top_k": (0, MAX_TOP_K),  # 0: off
+    "top_p": (0.01, 1.0),
+    "repetition_guard": (0, MAX_REPETITION_GUARD),  # 0 or 1: off; n: never repeat n tokens in a row
+    "rng_seed": (0, 2**31 - 1),
+}
+WHOLE = {"words", "top_k", "repetition_guard", "rng_seed"}
+
+
+def parse_number(name: str, raw) -> int | float:
+    """``raw`` as the setting's kind of number; ValueError unless finite (and whole where it must be)."""
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {str(raw)[:20]!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, not {str(raw)[:20]!r}")
+    if name in WHOLE:
+        if value != int(value):
+            raise ValueError(f"{name} must be a whole number, not {str(raw)[:20]!r}")
+        return int(value)
+    return value
+
+
+def parse_setting(name: str, raw) -> int | float:
+    """``parse_number``, then within ``LIMITS[name]``; ValueError saying the range otherwise."""
+    value = parse_number(name, raw)
+    low, high = LIMITS[name]
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be from {low:g} to {high:g}, not {value:g}")
+    return value
+
+
+def trim_seed(text: str) -> str:
+    """The opening as the model reads it: visible characters, spacing normalised, and at most
+    MAX_SEED_CHARS of its end, starting at a word (a cut never leaves half a word)."""
+    text = clean_text(visible_text(text or ""))
+    if len(text) <= MAX_SEED_CHARS:
+        return text
+    cut = text[-MAX_SEED_CHARS:]
+    if text[-MAX_SEED_CHARS - 1] == " ":
+        return cut
+    _, space, rest = cut.partition(" ")
+    return rest if space else cut  # one enormous "word": nothing better to cut at
