@@ -131,3 +131,10 @@ JOBS_DIR = DATA_DIR / "jobs"
 RETRAIN_TOKEN_ENV = "RETRAIN_TOKEN"  # when set (or retrain_token in Streamlit secrets), starting a job needs it
 MAX_UPLOAD_MB = 20
 MIN_UPLOAD_DOCUMENTS = 20
+
+# Live rooms: a presenter's screen and an audience voting from their phones
+LIVE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread from the back of a room
+LIVE_CODE_LENGTH = 5
+LIVE_MAX_ROUNDS = 20
+LIVE_POLL_SECONDS = 1.0  # how often the presenter's tally and the audience's screens read the room
+LIVE_PUBLIC_URL_ENV = "PUBLIC_URL"  # the app's address as the audience reaches it (behind a proxy); else the browser's
