@@ -56,6 +56,7 @@ class Room:
 class Tally:
     counts: tuple[int, ...]  # votes per option
     voters: tuple[str, ...]  # nicknames, in the order their votes arrived
+    choices: tuple[int, ...]  # what each of them voted
     players: int  # everyone who joined
 
     @property
@@ -153,16 +154,16 @@ class Rooms:
         return Room(row.code, row.phase, row.round_no, row.rounds_total, row.bundle, row.difficulty, shown)
 
     def join(self, code: str, player_id: str, nickname: str | None) -> str:
-        """Add a player (again: a no-op); their nickname, which must be free in this room."""
+        """Add a player (again: a no-op, ``nickname`` may then be None); their nickname, free in this room."""
         room = self.room(code)
         name = clean_nickname(nickname)
-        if not name:
-            raise RoomError("Pick a nickname so the room can see your score.")
         with self.engine.begin() as conn:
             mine = conn.execute(select(room_players.c.nickname).where(
                 room_players.c.room_code == room.code, room_players.c.player_id == player_id)).scalar()
             if mine:
                 return mine
+            if not name:
+                raise RoomError("Pick a nickname so the room can see your score.")
             try:
                 conn.execute(room_players.insert().values(room_code=room.code, player_id=player_id,
                                                           nickname=name, joined_at=_now()))
@@ -224,7 +225,13 @@ class Rooms:
         counts = [0] * len(LABELS)
         for choice, _ in rows:
             counts[choice] += 1
-        return Tally(tuple(counts), tuple(name for _, name in rows), players)
+        return Tally(tuple(counts), tuple(name for _, name in rows), tuple(choice for choice, _ in rows), players)
+
+    def players(self, code: str) -> list[str]:
+        """Nicknames in the order people joined."""
+        p = room_players.c
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(p.nickname).where(p.room_code == code).order_by(p.id)).scalars())
 
     def leaderboard(self, code: str) -> list[dict]:
         """Everyone who joined, by right answers on revealed rounds, then by the time they took on them

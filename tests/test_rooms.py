@@ -63,7 +63,8 @@ def test_one_vote_per_person_and_late_votes_refused(rooms):
     with pytest.raises(RoomError, match="Too late"):
         rooms.vote(code, "p2", 1, 2)
     tally = rooms.tally(code, 1)
-    assert tally.counts == (0, 0, 1) and tally.voters == ("Ana",) and tally.players == 2
+    assert tally.counts == (0, 0, 1) and tally.voters == ("Ana",) and tally.choices == (2,) and tally.players == 2
+    assert rooms.players(code) == ["Ana", "Bo"]
     rooms.open_round(code, key, invented_round(0))
     rooms.vote(code, "p2", 2, 0)
     rooms.vote(code, "p1", 2, 1)
