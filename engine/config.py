@@ -136,5 +136,6 @@ MIN_UPLOAD_DOCUMENTS = 20
 LIVE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread from the back of a room
 LIVE_CODE_LENGTH = 5
 LIVE_MAX_ROUNDS = 20
-LIVE_POLL_SECONDS = 1.0  # how often the presenter's tally and the audience's screens read the room
+LIVE_POLL_SECONDS = 1.0  # how often the presenter's tally reads the votes
+LIVE_AUDIENCE_POLL_SECONDS = 1.5  # how often a phone looks for the next round or the reveal
 LIVE_PUBLIC_URL_ENV = "PUBLIC_URL"  # the app's address as the audience reaches it (behind a proxy); else the browser's

@@ -4,7 +4,7 @@ import uuid
 
 import streamlit as st
 
-from engine.config import LIVE_POLL_SECONDS, NICKNAME_MAX
+from engine.config import LIVE_AUDIENCE_POLL_SECONDS, NICKNAME_MAX
 from engine.rooms import LABELS, RoomError, normalise_code
 from ui.live import rooms, steady
 from ui.navigation import require_entry
@@ -60,7 +60,7 @@ def ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-@st.fragment(run_every=LIVE_POLL_SECONDS)
+@st.fragment(run_every=LIVE_AUDIENCE_POLL_SECONDS)
 def screen() -> None:
     """What the room shows now, read from the database about once a second."""
     code = state.join_room

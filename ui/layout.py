@@ -10,7 +10,6 @@ PRESENTER_CSS = """
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.45rem; line-height: 1.5; }
 [data-testid="stMain"] h1 { font-size: 3.2rem; }
 [data-testid="stMain"] .passage:not(.big):not(.mid) { font-size: 1.7rem; line-height: 1.6; }
-[data-testid="stMain"] [data-testid="stCaptionContainer"] { display: none; }
 [data-testid="stMain"] button p { font-size: 1.3rem; }
 """
 

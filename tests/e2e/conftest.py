@@ -64,7 +64,11 @@ def base_url(app_env, tmp_path_factory):
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a busy machine: do not leave it running
+            server.kill()
+            server.wait()
 
 
 @pytest.fixture(scope="session")
