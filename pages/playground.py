@@ -72,6 +72,7 @@ with knobs:
                          format_func=lambda n: "off" if n == 0 else f"never repeat {n} words in a row")
             st.number_input("Random seed", 0, 2**31 - 1, key="playground_rng",
                             help="The same seed and settings give the same text: share the link to reproduce it.")
+anchor("playground-output")  # results scroll here: the buttons, then what they wrote
 b1, b2, b3 = st.columns(3)
 b1.button("Generate", type="primary", icon=":material/edit:", key="playground_generate", width="stretch",
           on_click=request, args=("generate",))
@@ -82,7 +83,6 @@ b3.button("Compare", icon=":material/compare:", help="Four diversities side by s
           key="playground_compare", width="stretch", on_click=request, args=("compare",))
 if notice := state.pop("playground_notice", None):
     corpus_hint(notice)
-anchor("playground-output")
 left, right = st.columns([3, 2], gap="large")
 
 settings = PlaygroundSettings(**{k: state[f"playground_{k}"] for k in vars(PlaygroundSettings())})

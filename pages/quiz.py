@@ -8,7 +8,7 @@ from engine.config import NICKNAME_MAX, QUIZ_DIFFICULTIES, QUIZ_REASONS
 from engine.quiz import Game, make_round
 from ui.charts import accuracy_figure
 from ui.common import current_bundle, store, test_documents_or_stop
-from ui.layout import PLOTLY_CONFIG, presenter_view
+from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.navigation import require_entry
 from ui.render import legend_html, plain_html, words_html
 
@@ -34,6 +34,7 @@ def choose(round_id: str, index: int):
     answer = game.answer(round_id, index, state.get("quiz_reasons", []))
     if answer is not None:  # None: a double click, or a click on a round that is gone
         store().record(answer, player, state.get("quiz_nickname"))
+        state.quiz_scroll = True  # the verdict may be above the button the player scrolled down to
 
 
 def change_difficulty():
@@ -56,11 +57,11 @@ if game.last is None:
         st.pills("Why? (optional, tick before choosing)", QUIZ_REASONS, selection_mode="multi", key="quiz_reasons")
     for col, option, label in zip(st.columns(3), r.options, labels):
         with col.container(border=True):
-            st.markdown(f"**{label}**")
-            st.html(plain_html("… " + option.text + " …", "passage option"))
-            st.button("A human wrote this", key=f"quiz_pick_{label}", width="stretch",
+            st.button(f"{label}: a human wrote this", key=f"quiz_pick_{label}", width="stretch",
                       on_click=choose, args=(r.round_id, labels.index(label)))
+            st.html(plain_html("… " + option.text + " …", "passage option"))
 else:  # the verdict and the way on first, then the coloured texts
+    anchor("quiz-verdict")
     answer = game.last
     human = labels[r.human_index]
     if answer.correct:
@@ -75,6 +76,8 @@ else:  # the verdict and the way on first, then the coloured texts
             st.markdown(f"**{label} · {'Human' if option.human else 'Machine'}**")
             st.html(f'<div class="passage">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')
     st.html(legend_html())
+    if state.pop("quiz_scroll", False):
+        scroll_to("quiz-verdict")
     if game.upcoming is None:  # prepared while the player reads the reveal
         game.upcoming = prepare()
 

@@ -61,17 +61,17 @@ def history_figure(histories: dict[str, list[dict]]) -> go.Figure:
     return fig
 
 
-def readable_labels(xy, keep: int = 60, gap: float = 0.035) -> list[bool]:
-    """Which points get a label: in the given order (most frequent first), a point is labelled when no
-    labelled point lies within ``gap`` of the plot's extent, up to ``keep`` labels. The rest show on hover."""
+def readable_labels(xy, keep: int = 45, box: tuple[float, float] = (0.09, 0.045)) -> list[bool]:
+    """Which points get a label: in the given order (most frequent first), a point is labelled when its
+    label box (a share of the plot's width and height) overlaps no label already placed, up to
+    ``keep`` labels. The others show their word on hover."""
     import numpy as np
 
     xy = np.asarray(xy, dtype=float)
     span = np.maximum(xy.max(axis=0) - xy.min(axis=0), 1e-9) if len(xy) else np.ones(2)
-    unit = xy / span
-    shown: list[int] = []
+    unit, shown = xy / span, []
     for i, point in enumerate(unit):
-        if len(shown) < keep and all(np.abs(point - unit[j]).max() > gap for j in shown):
+        if len(shown) < keep and all((np.abs(point - unit[j]) >= box).any() for j in shown):
             shown.append(i)
     chosen = set(shown)
     return [i in chosen for i in range(len(xy))]

@@ -36,4 +36,5 @@ def scroll_to(anchor: str) -> None:
 
 
 def anchor(name: str) -> None:
-    st.html(f'<div id="{name}"></div>')
+    """A place scroll_to can bring to the top of the screen, just below Streamlit's header."""
+    st.html(f'<div id="{name}" class="anchor"></div>')
