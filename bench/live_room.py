@@ -115,14 +115,16 @@ def play(urls: list[str], sessions: int, rounds: int, timeout_ms: int) -> dict:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         presenter = open_page(browser, f"{urls[0]}/live", 1280, 720, timeout_ms)
-        phones = [open_page(browser, f"{urls[i % len(urls)]}/join", 390, 844, timeout_ms) for i in range(sessions)]
         presenter.get_by_role("button", name="Create a room").click()
         presenter.locator(".room-code").wait_for()
         code = presenter.locator(".room-code").inner_text().strip()
-        for i, page in enumerate(phones):
-            page.get_by_label("Room code").fill(code)
+        phones = []
+        for i in range(sessions):  # one after another, as people arrive (thirty pages loading at once starve the CPU)
+            page = open_page(browser, f"{urls[i % len(urls)]}/join?room={code}", 390, 844, timeout_ms)
             page.get_by_label("Your nickname").fill(f"phone{i}")
             page.get_by_role("button", name="Join").click()
+            page.get_by_text("You are in").wait_for()
+            phones.append(page)
         presenter.get_by_text(f"{sessions} joined").wait_for()
         presenter.evaluate(WATCH_CHIPS)
         for number in range(1, rounds + 1):
@@ -165,7 +167,10 @@ def main() -> None:
     end = time.time() + args.deadline
     base = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     runs = [("1 server, SQLite", 1, None)] + ([] if args.skip_postgres else [("2 servers, PostgreSQL", 2, "pg")])
-    rows = []
+    print(f"{sessions} phones, {args.rounds} rounds each, every phone votes once a round; "
+          f"latency = tap on the phone -> name on the presenter's screen\n"
+          f"{'set-up':24} {'votes':>6} {'lost':>5} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'peak MiB':>14} "
+          f"{'run s':>6}", flush=True)
     for label, count, db in runs:
         budget_ms = int(max(30, end - time.time()) * 1000 / 4)
         with tempfile.TemporaryDirectory() as data, contextlib.ExitStack() as stack:
@@ -174,20 +179,19 @@ def main() -> None:
                 try:
                     env["DATABASE_URL"] = stack.enter_context(postgres())
                 except (FileNotFoundError, subprocess.CalledProcessError) as exc:
-                    print(f"{label}: skipped ({exc})")
+                    print(f"{label}: skipped ({exc})", flush=True)
                     continue
             servers = stack.enter_context(app_servers(count, env))
             started = time.time()
             result = play([url for url, _ in servers], sessions, args.rounds, budget_ms)
             result.update(label=label, seconds=time.time() - started,
                           memory=" + ".join(f"{peak_mib(pid):.0f}" for _, pid in servers))
-            rows.append(result)
-    print(f"\n{sessions} phones, {args.rounds} rounds each, every phone votes once a round; "
-          f"latency = tap on the phone -> name on the presenter's screen")
-    print(f"{'set-up':24} {'votes':>6} {'lost':>5} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'peak MiB':>14} {'run s':>6}")
-    for r in rows:
-        print(f"{r['label']:24} {r['votes']:>6} {r['lost']:>5} {r['p50']:>7.2f} {r['p95']:>7.2f} {r['max']:>7.2f} "
-              f"{r['memory']:>14} {r['seconds']:>6.0f}")
+            print_row(result)
+
+
+def print_row(r: dict) -> None:
+    print(f"{r['label']:24} {r['votes']:>6} {r['lost']:>5} {r['p50']:>7.2f} {r['p95']:>7.2f} {r['max']:>7.2f} "
+          f"{r['memory']:>14} {r['seconds']:>6.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,8 @@ def screen() -> None:
                       on_click=vote, args=(r.number, LABELS.index(label)))
         return
     if room.phase == "voting":
-        st.success(f"You voted **{LABELS[mine]}**. Wait for the reveal on the big screen.", icon=":material/how_to_vote:")
+        st.success(f"You voted **{LABELS[mine]}**. Wait for the reveal on the big screen.",
+                   icon=":material/how_to_vote:")
         return
     human = LABELS[r.human_index]
     if mine is None:

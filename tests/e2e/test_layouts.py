@@ -13,6 +13,10 @@ def in_view(page: Page, locator) -> bool:
     return box is not None and 50 <= box["y"] and box["y"] + box["height"] <= page.viewport_size["height"]
 
 
+def font_size(locator) -> float:
+    return float(locator.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+
+
 @pytest.fixture(params=list(SCREENS))
 def screen(request, browser: Browser):
     width, height = SCREENS[request.param]
@@ -95,11 +99,11 @@ def test_presenter_view_enlarges_text_and_hides_secondary_controls(browser: Brow
     opening = page.locator(".passage").first
     expect(opening).to_be_visible()
     wait_idle(page)
-    normal = float(opening.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+    normal = font_size(opening)
     page.get_by_test_id("stSidebar").get_by_text("Presenter view").click()
     expect(page.get_by_text("Why? (optional")).to_have_count(0)
     wait_idle(page)
-    assert float(page.locator(".passage").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) > normal * 1.4
+    assert font_size(page.locator(".passage").first) > normal * 1.4
     page.screenshot(path=str(screenshot_dir / "quiz-presenter-view-projector.png"))
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Playground").click()
     expect(page.get_by_role("heading", name="Playground")).to_be_visible()

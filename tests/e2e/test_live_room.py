@@ -3,8 +3,6 @@ import re
 
 from playwright.sync_api import Browser, expect
 
-from helpers import wait_idle
-
 AUDIENCE = 10
 ROUNDS = 3
 LABELS = "ABC"
