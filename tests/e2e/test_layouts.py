@@ -5,12 +5,19 @@ from playwright.sync_api import Browser, Page, expect
 from helpers import wait_idle
 
 SCREENS = {"projector": (1280, 720), "phone": (390, 844)}
+expect.set_options(timeout=90_000)  # a page written by the model, on two shared cores
 
 
 def in_view(page: Page, locator) -> bool:
     """The element lies inside the visible part of the page, below Streamlit's header."""
     box = locator.bounding_box()
     return box is not None and 50 <= box["y"] and box["y"] + box["height"] <= page.viewport_size["height"]
+
+
+def settle(page: Page) -> None:
+    """Let lazily loaded widgets (links, charts) finish drawing before a screenshot."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1000)
 
 
 def font_size(locator) -> float:
@@ -62,6 +69,7 @@ def test_quiz_opening_first_verdict_and_next_round_without_scrolling(screen, bas
     expect(opening).to_be_visible()
     wait_idle(page)
     assert in_view(page, opening)
+    settle(page)
     page.screenshot(path=str(screenshot_dir / f"quiz-{name}.png"))
     pick = page.get_by_role("button", name="A: a human wrote this")
     assert in_view(page, pick)  # the opening and the first choice, without scrolling
@@ -82,12 +90,14 @@ def test_other_pages_render(screen, base_url, screenshot_dir, shared_corpus_path
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
         wait_idle(page)
         expect(page.get_by_test_id("stException")).to_have_count(0)
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"{path.split('?')[0] or 'home'}-{name}.png"))
     page.goto(f"{base_url}/training")
     page.get_by_role("tab", name="Embeddings").click()
     expect(page.get_by_test_id("stPlotlyChart").last.locator(".main-svg").first).to_be_visible()
     wait_idle(page)
     page.get_by_test_id("stPlotlyChart").last.scroll_into_view_if_needed()
+    settle(page)
     page.screenshot(path=str(screenshot_dir / f"training-embeddings-{name}.png"))
 
 

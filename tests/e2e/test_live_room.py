@@ -7,6 +7,7 @@ AUDIENCE = 10
 ROUNDS = 3
 LABELS = "ABC"
 WAIT = 120_000  # ten sessions polling once a second on two shared cores
+expect.set_options(timeout=WAIT)
 
 
 def open_page(browser: Browser, url: str, width: int, height: int):
@@ -19,7 +20,6 @@ def open_page(browser: Browser, url: str, width: int, height: int):
 
 
 def test_a_room_of_ten_plays_three_rounds(browser: Browser, base_url, screenshot_dir, shared_corpus_path):
-    expect.set_options(timeout=WAIT)
     presenter = open_page(browser, f"{base_url}/live", 1280, 720)
     presenter.get_by_role("button", name="Create a room").click()
     code = presenter.locator(".room-code").inner_text(timeout=WAIT).strip()
