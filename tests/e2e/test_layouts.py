@@ -8,10 +8,15 @@ SCREENS = {"projector": (1280, 720), "phone": (390, 844)}
 expect.set_options(timeout=90_000)  # a page written by the model, on two shared cores
 
 
-def in_view(page: Page, locator) -> bool:
-    """The element lies inside the visible part of the page, below Streamlit's header."""
-    box = locator.bounding_box()
-    return box is not None and 50 <= box["y"] and box["y"] + box["height"] <= page.viewport_size["height"]
+def in_view(page: Page, locator, wait_ms: int = 5000) -> bool:
+    """The element comes to lie inside the visible part of the page, below Streamlit's header
+    (within ``wait_ms``: a smooth scroll on a busy machine takes a moment)."""
+    for _ in range(max(1, wait_ms // 250)):
+        box = locator.bounding_box()
+        if box is not None and 50 <= box["y"] and box["y"] + box["height"] <= page.viewport_size["height"]:
+            return True
+        page.wait_for_timeout(250)
+    return False
 
 
 def settle(page: Page) -> None:
@@ -47,9 +52,8 @@ def test_playground_controls_come_first_and_results_scroll_into_view(screen, bas
     page.get_by_role("button", name="Generate").click()
     expect(page.locator(".passage .tok").first).to_be_visible()
     wait_idle(page)
-    page.wait_for_timeout(800)  # the smooth scroll
     assert in_view(page, page.get_by_role("button", name="Generate"))
-    assert page.locator(".passage").first.bounding_box()["y"] < page.viewport_size["height"] * 0.6
+    assert page.locator(".passage").first.bounding_box()["y"] < page.viewport_size["height"] * 0.6  # text below
     page.screenshot(path=str(screenshot_dir / f"playground-{name}.png"))
     page.get_by_role("button", name="Compare").click()
     heading = page.get_by_text("Same opening, same random seed, four diversities")
@@ -77,7 +81,6 @@ def test_quiz_opening_first_verdict_and_next_round_without_scrolling(screen, bas
     next_round = page.get_by_role("button", name="Next round")
     expect(next_round).to_be_visible()
     wait_idle(page)
-    page.wait_for_timeout(800)  # the smooth scroll
     assert in_view(page, page.get_by_text("was written by people")) and in_view(page, next_round)
     page.screenshot(path=str(screenshot_dir / f"quiz-reveal-{name}.png"))
 
