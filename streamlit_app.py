@@ -2,6 +2,7 @@
 import streamlit as st
 
 from ui.common import current_bundle, model_picker, style
+from ui.layout import presenter_toggle
 from ui.navigation import ENTRY_FLAG, pages
 
 st.set_page_config(page_title="Human or Machine? Patent LSTM", page_icon=":material/psychology:", layout="wide")
@@ -14,9 +15,10 @@ def home() -> None:
         "new ones, one word at a time. Play with how it writes, try to tell its text from a real "
         "inventor's, and watch how it learned."
     )
-    cols = st.columns(3)
+    cols = st.columns(4)
     links = [("quiz", "Three continuations of a real abstract, one by its inventors. **Can you tell?**"),
              ("playground", "Give it an opening and a **diversity**, and watch it write."),
+             ("live", "Play with a **whole room**: phones vote, the projector counts."),
              ("training", "See how it learned, how it compares with simpler models, and **retrain** it.")]
     for col, (key, text) in zip(cols, links):
         with col.container(border=True):
@@ -44,4 +46,5 @@ PAGES = pages(home)
 st.session_state[ENTRY_FLAG] = True
 style()
 model_picker()
+presenter_toggle()
 st.navigation(list(PAGES.values())).run()

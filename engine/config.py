@@ -180,3 +180,11 @@ MAX_UPLOAD_MB = 20  # .streamlit/config.toml's server.maxUploadSize must agree (
 MIN_UPLOAD_DOCUMENTS = 20
 RETRAIN_RANGES = {"embedding_dim": (8, 512), "lstm_units": (8, 1024), "lstm_layers": (1, 4),
                   "dropout": (0.0, 0.8), "epochs": (1, 200), "batch_size": (1, 4096)}  # the form's limits
+
+# Live rooms: a presenter's screen and an audience voting from their phones
+LIVE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread from the back of a room
+LIVE_CODE_LENGTH = 5
+LIVE_MAX_ROUNDS = 20
+LIVE_POLL_SECONDS = 1.0  # how often the presenter's tally reads the votes
+LIVE_AUDIENCE_POLL_SECONDS = 1.5  # how often a phone looks for the next round or the reveal
+LIVE_PUBLIC_URL_ENV = "PUBLIC_URL"  # the app's address as the audience reaches it (behind a proxy); else the browser's

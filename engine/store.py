@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text,
-                        create_engine, event, func, inspect, select, text)
+                        UniqueConstraint, create_engine, event, func, inspect, select, text)
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -203,3 +203,54 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# Live rooms (engine/rooms.py): a presenter's room, its rounds, the audience and their votes.
+rooms = Table(
+    "rooms", metadata,
+    Column("code", String(8), primary_key=True),
+    Column("presenter_hash", String(64), nullable=False),  # sha256 of the presenter's key
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("bundle", String(200)),
+    Column("difficulty", String(16)),
+    Column("rounds_total", Integer, nullable=False),
+    Column("round_no", Integer, nullable=False, default=0),  # the round showing; 0 before the first
+    Column("phase", String(12), nullable=False),  # lobby, voting, revealed, finished
+)
+room_rounds = Table(
+    "room_rounds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("room_code", String(8), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("doc_id", String(64)),
+    Column("title", Text),
+    Column("opening", Text),
+    Column("options", JSON),  # the three texts in the order shown
+    Column("words", JSON),  # per option, [token, prob, rank] per word: the reveal's colouring
+    Column("human_index", Integer, nullable=False),
+    Column("diversity", Float),
+    UniqueConstraint("room_code", "number"),
+)
+room_players = Table(
+    "room_players", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("room_code", String(8), nullable=False),
+    Column("player_id", String(64), nullable=False),
+    Column("nickname", String(NICKNAME_MAX), nullable=False),
+    Column("joined_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("room_code", "player_id"),
+    UniqueConstraint("room_code", "nickname"),
+)
+room_votes = Table(
+    "room_votes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("room_code", String(8), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("player_id", String(64), nullable=False),
+    Column("choice", Integer, nullable=False),
+    Column("correct", Boolean, nullable=False),
+    Column("response_ms", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("room_code", "number", "player_id"),  # one vote per person per round
+)

@@ -6,8 +6,10 @@ import streamlit as st
 
 from engine.config import MAX_SEED_CHARS, QUIZ_PROMPT_WORDS
 from engine.generate import candidates, generate_many, prepare_seed, stream
+from engine.tokenizer import is_word
 from ui.charts import candidates_figure
 from ui.common import corpus, corpus_hint, current_bundle
+from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.navigation import require_entry
 from ui.render import legend_html, passage_html, plain_html
 from ui.settings import COMPARE_DIVERSITIES, DIVERSITY_RANGE, GUARDS, TOP_P_RANGE, WORDS_RANGE, PlaygroundSettings
@@ -18,6 +20,8 @@ state = st.session_state
 if "playground_settings" not in state:  # first visit: settings from a shared link, if any
     state.playground_settings, state.playground_link_problems = PlaygroundSettings.from_query(
         st.query_params.to_dict())
+    if "seed" in st.query_params:  # a shared link: write its text straight away
+        state.playground_run = "generate"
 # Streamlit drops a widget's value after any run that ended without the widget (a run cut short under
 # load, a visit to another page); the sliders then fall to their minimums. The plain copy above is
 # never dropped: restore from it whatever is missing.
@@ -47,38 +51,43 @@ st.title("Playground")
 st.caption("Give the model an opening; it continues one word at a time.")
 for problem in state.pop("playground_link_problems", []):
     st.warning(f"The link had a setting out of range: {problem}.")
-left, right = st.columns([3, 2], gap="large")
-with right:
-    st.slider("Diversity", *DIVERSITY_RANGE, step=0.05, key="playground_diversity")
-    st.caption("**Diversity** reshapes the model's odds: near 0 it always takes its likeliest word and "
-               "repeats itself; around 1 it writes as it learned; above 1 it gets creative, then incoherent.")
-    st.checkbox("Until the abstract ends", key="playground_until_end")
-    st.slider("Words", *WORDS_RANGE, key="playground_words", disabled=state.playground_until_end)
-    with st.expander("Advanced"):
-        st.number_input("Top-k (0 = off)", 0, 1000, key="playground_top_k",
-                        help="Only the k likeliest words may be picked.")
-        st.slider("Top-p", *TOP_P_RANGE, step=0.05, key="playground_top_p",
-                  help="Only the likeliest words that together hold this much probability may be picked.")
-        st.selectbox("Repetition guard", GUARDS, key="playground_guard",
-                     format_func=lambda n: "off" if n == 0 else f"never repeat {n} words in a row")
-        st.number_input("Random seed", 0, 2**31 - 1, key="playground_rng",
-                        help="The same seed and settings give the same text: share the link to reproduce it.")
-with left:
+opening, knobs = st.columns([3, 2], gap="large")  # on a phone: the opening, then the knobs, then the text
+with opening:
     st.text_area("Opening words", key="playground_seed", height=110,
                  placeholder="e.g. A method for training a neural network")
     if len(state.playground_seed) > MAX_SEED_CHARS:
         st.caption(f"The model reads the last {MAX_SEED_CHARS:,} characters of this opening (from the start "
                    "of a word); only the last few sentences really shape what it writes.")
-    b1, b2, b3 = st.columns(3)
-    b1.button("Generate", type="primary", icon=":material/edit:", key="playground_generate", width="stretch",
-              on_click=request, args=("generate",))
-    b2.button("Real abstract", icon=":material/casino:", key="playground_pick_real", width="stretch",
-              help="Start from the opening of a real abstract the model never trained on.",
-              on_click=pick_real_abstract)
-    b3.button("Compare", icon=":material/compare:", help="Four diversities side by side.",
-              key="playground_compare", width="stretch", on_click=request, args=("compare",))
-    if notice := state.pop("playground_notice", None):
-        corpus_hint(notice)
+with knobs:
+    st.slider("Diversity", *DIVERSITY_RANGE, step=0.05, key="playground_diversity")
+    st.caption("**Diversity** reshapes the model's odds: near 0 it always takes its likeliest word and "
+               "repeats itself; around 1 it writes as it learned; above 1 it gets creative, then incoherent.")
+    st.slider("Length", *WORDS_RANGE, key="playground_words", format="up to %d words",
+              disabled=state.playground_until_end,
+              help="The model may end the abstract sooner: it writes an end mark when it thinks it is done.")
+    st.checkbox("Until the model ends the abstract", key="playground_until_end")
+    if not presenter_view():
+        with st.expander("Advanced"):
+            st.number_input("Top-k (0 = off)", 0, 1000, key="playground_top_k",
+                            help="Only the k likeliest words may be picked.")
+            st.slider("Top-p", *TOP_P_RANGE, step=0.05, key="playground_top_p",
+                      help="Only the likeliest words that together hold this much probability may be picked.")
+            st.selectbox("Repetition guard", GUARDS, key="playground_guard",
+                         format_func=lambda n: "off" if n == 0 else f"never repeat {n} words in a row")
+            st.number_input("Random seed", 0, 2**31 - 1, key="playground_rng",
+                            help="The same seed and settings give the same text: share the link to reproduce it.")
+anchor("playground-output")  # results scroll here: the buttons, then what they wrote
+b1, b2, b3 = st.columns(3)
+b1.button("Generate", type="primary", icon=":material/edit:", key="playground_generate", width="stretch",
+          on_click=request, args=("generate",))
+b2.button("Real abstract", icon=":material/casino:", key="playground_pick_real", width="stretch",
+          help="Start from the opening of a real abstract the model never trained on.",
+          on_click=pick_real_abstract)
+b3.button("Compare", icon=":material/compare:", help="Four diversities side by side.",
+          key="playground_compare", width="stretch", on_click=request, args=("compare",))
+if notice := state.pop("playground_notice", None):
+    corpus_hint(notice)
+left, right = st.columns([3, 2], gap="large")
 
 settings = state.playground_settings = PlaygroundSettings(
     **{k: state[f"playground_{k}"] for k in vars(PlaygroundSettings())})
@@ -120,6 +129,9 @@ if result is not None:
             st.warning("Not in the model's vocabulary (it read them as 'unknown'): "
                        + ", ".join(f"`{w}`" for w in result.unknown_words[:20]))
         machine = passage_html(result.seed_text, result.words, not result.seed_tokens, result.ended)
+        written = sum(is_word(w.token) for w in result.words)
+        if result.ended and words and written < words:
+            st.caption(f"The model ended the abstract (■) after {written} words, before the {words} it was allowed.")
         if real:  # the machine's continuation beside the inventors'
             ours, theirs = st.columns(2)
             ours.markdown("**What the model wrote**")
@@ -129,17 +141,23 @@ if result is not None:
         else:
             st.html(machine)
         st.html(legend_html())
-        st.download_button("Download text", result.text, file_name="machine-abstract.txt",
-                           key="playground_download")
+        if not presenter_view():
+            st.download_button("Download text", result.text, file_name="machine-abstract.txt",
+                               key="playground_download")
     with right:
         st.markdown("**What could come next**", help="The model's ten likeliest next words after the text, "
                     "with their chances before and after the diversity reshapes them.")
         rows = candidates(bundle, result, settings.diversity, 10, settings.top_k, settings.top_p)
-        st.plotly_chart(candidates_figure(rows, settings.diversity), width="stretch", key="playground_chart")
+        st.plotly_chart(candidates_figure(rows, settings.diversity), width="stretch", key="playground_chart",
+                        config=PLOTLY_CONFIG)
 
 if comparison := state.get("playground_comparison"):
+    anchor("playground-compare")
     st.subheader("Same opening, same random seed, four diversities")
     for col, (diversity, generation) in zip(st.columns(len(comparison)), comparison):
         col.markdown(f"**Diversity {diversity:g}**")
         col.html(passage_html("", generation.words, not generation.seed_tokens, generation.ended))
     st.html(legend_html())
+
+if run:  # what was just written may start below the fold: bring it into view
+    scroll_to("playground-compare" if run == "compare" else "playground-output")

@@ -8,6 +8,7 @@ from engine.quiz import Game
 from engine.store import Outbox, StoreError
 from ui.charts import accuracy_figure
 from ui.common import current_bundle, round_bank, store, test_documents_or_stop
+from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.navigation import require_entry
 from ui.render import legend_html, plain_html, words_html
 
@@ -29,6 +30,7 @@ def choose(round_id: str, index: int):
     answer = game.answer(round_id, index, state.get("quiz_reasons", []))
     if answer is not None:  # None: a double click, or a click on a round that is gone
         outbox.send(store, answer, player, state.get("quiz_nickname"))
+        state.quiz_scroll = True  # the verdict may be above the button the player scrolled down to
 
 
 def change_difficulty():
@@ -42,17 +44,6 @@ if game.current is None or game.current.bundle != bundle.name:
 st.title("Human or Machine?")
 st.caption("A real patent abstract begins below. One continuation is what its inventors wrote; "
            "two are the model's. Find the human.")
-c1, c2, c3, c4, c5, c6 = st.columns([1, 1, 1, 1, 2, 2])
-c1.metric("Score", game.score)
-c2.metric("Streak", game.streak, help=f"Best: {game.best_streak}")
-c3.metric("Rounds", game.rounds)
-c4.metric("Right", f"{game.accuracy:.0%}" if game.rounds else "–")
-c5.selectbox("Difficulty", [*QUIZ_DIFFICULTIES, "adaptive"], key="quiz_difficulty", on_change=change_difficulty,
-             index=[*QUIZ_DIFFICULTIES, "adaptive"].index(game.difficulty),
-             help="Harder rounds use a lower diversity, so the machine writes more fluently. "
-                  "Adaptive keeps you near 50%.")
-c6.text_input("Nickname for the leaderboard", key="quiz_nickname", max_chars=NICKNAME_MAX, placeholder="optional")
-
 if outbox.waiting:
     outbox.send(store)  # retry on every run
 if outbox.waiting:
@@ -64,14 +55,15 @@ r = game.current
 st.html(plain_html(r.opening + " …"))
 labels = "ABC"
 if game.last is None:
-    st.pills("Why? (optional, tick before choosing)", QUIZ_REASONS, selection_mode="multi", key="quiz_reasons")
+    if not presenter_view():
+        st.pills("Why? (optional, tick before choosing)", QUIZ_REASONS, selection_mode="multi", key="quiz_reasons")
     for col, option, label in zip(st.columns(3), r.options, labels):
         with col.container(border=True):
-            st.markdown(f"**{label}**")
-            st.html(plain_html("… " + option.text + " …", "passage option"))
-            st.button("A human wrote this", key=f"quiz_pick_{label}", width="stretch",
+            st.button(f"{label}: a human wrote this", key=f"quiz_pick_{label}", width="stretch",
                       on_click=choose, args=(r.round_id, labels.index(label)))
-else:
+            st.html(plain_html("… " + option.text + " …", "passage option"))
+else:  # the verdict and the way on first, then the coloured texts
+    anchor("quiz-verdict")
     answer = game.last
     human = labels[r.human_index]
     if answer.correct:
@@ -79,13 +71,28 @@ else:
     else:
         st.error(f"Not this time: **{human}** was written by people; you picked {labels[answer.choice]}.",
                  icon=":material/smart_toy:")
+    st.button("Next round", type="primary", key="quiz_next", on_click=next_round, icon=":material/arrow_forward:")
     st.markdown(f"US patent **{r.doc_id}** · *{r.title}* · granted {r.date} · machine diversity **{r.diversity:g}**")
     for col, option, label in zip(st.columns(3), r.options, labels):
         with col.container(border=True):
             st.markdown(f"**{label} · {'Human' if option.human else 'Machine'}**")
             st.html(f'<div class="passage">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')
     st.html(legend_html())
-    st.button("Next round", type="primary", key="quiz_next", on_click=next_round, icon=":material/arrow_forward:")
+    if state.pop("quiz_scroll", False):
+        scroll_to("quiz-verdict")
+
+with st.container(horizontal=True, gap="medium"):  # compact: side by side even on a phone
+    st.metric("Score", game.score, width="content")
+    st.metric("Streak", game.streak, help=f"Best: {game.best_streak}", width="content")
+    st.metric("Rounds", game.rounds, width="content")
+    st.metric("Right", f"{game.accuracy:.0%}" if game.rounds else "–", width="content")
+if not presenter_view():
+    c1, c2 = st.columns(2)
+    c1.selectbox("Difficulty", [*QUIZ_DIFFICULTIES, "adaptive"], key="quiz_difficulty", on_change=change_difficulty,
+                 index=[*QUIZ_DIFFICULTIES, "adaptive"].index(game.difficulty),
+                 help="Harder rounds use a lower diversity, so the machine writes more fluently. "
+                      "Adaptive keeps you near 50%.")
+    c2.text_input("Nickname for the leaderboard", key="quiz_nickname", max_chars=NICKNAME_MAX, placeholder="optional")
 
 st.divider()
 board, stats = st.tabs(["Leaderboard", "How convincing is the machine?"])
@@ -102,7 +109,7 @@ with board:
         st.caption("No named players yet: add a nickname and play a round.")
 with stats:
     if by_diversity:
-        st.plotly_chart(accuracy_figure(by_diversity), width="stretch", key="quiz_stats_chart")
+        st.plotly_chart(accuracy_figure(by_diversity), width="stretch", key="quiz_stats_chart", config=PLOTLY_CONFIG)
         st.caption("Share of all players' answers that found the human continuation, by the diversity the "
                    "machine wrote at; bars are 95% confidence intervals. Below the dashed line, the machine fools people.")
         st.download_button("Download all answers (CSV)", store().export_csv, "quiz-answers.csv",

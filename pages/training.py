@@ -7,6 +7,7 @@ from engine.embeddings import nearest, pca_map
 from engine.results import results_table
 from ui.charts import embedding_figure, history_figure
 from ui.common import current_bundle
+from ui.layout import PLOTLY_CONFIG
 from ui.navigation import require_entry
 from ui.render import plain_html
 from ui.retrain import activate, job_monitor, retrain_form, token_field
@@ -28,7 +29,8 @@ with runs:
     chosen = st.multiselect("Runs", names, default=names, key="training_runs")
     shown = [b for b in bundles if b.name in chosen]
     if shown:
-        st.plotly_chart(history_figure({b.name: b.history for b in shown}), width="stretch", key="training_curves")
+        st.plotly_chart(history_figure({b.name: b.history for b in shown}), width="stretch", key="training_curves",
+                        config=PLOTLY_CONFIG)
         st.markdown("**Test results** on abstracts no model trained on, beside baselines fitted on the same "
                     "training split and scored on the same tokens")
         st.dataframe(results_table(shown), hide_index=True, column_config={
@@ -66,8 +68,10 @@ with embed:
             st.info(f"“{word}” is not in the vocabulary of {active.name}.")
     words, xy = pca_map(active, 300)
     st.caption(f"The {len(words)} most frequent words of {active.name}, projected on the two main directions "
-               "of their embeddings (PCA). The word searched above is in red.")
-    st.plotly_chart(embedding_figure(words, xy, word), width="stretch", key="training_map")
+               "of their embeddings (PCA). The word searched above is in red; the others are labelled where "
+               "there is room (hover a point for its word). Drag a box to zoom in, double-click to zoom out.")
+    st.plotly_chart(embedding_figure(words, xy, word), width="stretch", key="training_map",
+                    config={**PLOTLY_CONFIG, "displayModeBar": True, "displaylogo": False})
 with retrain:
     retrain_form()
     st.divider()

@@ -35,8 +35,29 @@ def test_a_shared_link_reproduces_the_text():
     first, second = page("pages/playground.py", query), page("pages/playground.py", query)
     for at in (first, second):
         assert at.slider(key="playground_diversity").value == 1.3
-        at.button(key="playground_generate").click().run()
+        assert 'class="tok' in html_bodies(at)  # written on arrival, no click needed
     assert html_bodies(first) == html_bodies(second)
+    first.button(key="playground_generate").click().run()
+    assert html_bodies(first) == html_bodies(second)
+
+
+def test_the_page_says_when_the_model_ended_early(monkeypatch):
+    from engine import generate
+
+    real_stream = generate.stream
+
+    def ends_after_two(bundle, generation, words, **settings):  # the model writes its end mark early
+        for n, word in enumerate(real_stream(bundle, generation, words, **settings)):
+            if n == 2:
+                generation.ended = True
+                return
+            yield word
+
+    at = page("pages/playground.py")
+    monkeypatch.setattr("engine.generate.stream", ends_after_two)
+    at.button(key="playground_generate").click().run()
+    assert any("ended the abstract" in c.value and "before the 60" in c.value for c in at.caption)
+    assert at.slider(key="playground_words").label == "Length"
 
 
 def test_absurd_link_values_are_clamped_with_a_message():

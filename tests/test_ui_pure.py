@@ -30,3 +30,34 @@ def test_bad_url_values_are_fixed_and_reported():
         {"diversity": "inf", "words": "100000", "top_p": "0", "guard": "7", "seed": "x" * 20000, "evil": "1"})
     assert (settings.diversity, settings.words, settings.top_p, settings.guard) == (0.8, 300, 0.05, 0)
     assert len(settings.seed) == 5000 and len(problems) == 5
+
+
+def test_room_html_escapes_audience_names():
+    from ui.render import leaderboard_html, names_html, tally_html
+
+    out = tally_html((2, 0, 1), human=2)
+    assert 'data-option="C"><span class="tally-label">C</span>' in out and 'class="tally-row human"' in out
+    assert 'style="width:67%"' in out and '<span class="tally-count">0</span>' in out
+    assert "<img" not in names_html(["<img src=x onerror=alert(1)>"])
+    board = leaderboard_html([{"rank": 1, "nickname": "<b>Bo</b>", "right": 2}], 3)
+    assert "&lt;b&gt;Bo&lt;/b&gt;" in board and "2 of 3" in board
+
+
+def test_the_map_labels_a_readable_subset():
+    import numpy as np
+
+    from ui.charts import embedding_figure, readable_labels
+
+    xy = np.array([[0, 0], [0.001, 0], [1, 1], [0.5, 0.5], [0.5001, 0.5]])
+    assert readable_labels(xy) == [True, False, True, True, False]  # crowded points stay unlabelled
+    assert sum(readable_labels(np.random.default_rng(0).normal(size=(300, 2)), keep=30)) <= 30
+    fig = embedding_figure(["net", "nets", "layer", "unit", "units"], xy, highlight="nets")
+    assert list(fig.data[0].text) == ["net", "nets", "layer", "unit", ""]  # the searched word always shows
+
+
+def test_the_chance_label_sits_in_the_margin_and_full_marks_show():
+    from ui.charts import accuracy_figure
+
+    fig = accuracy_figure([{"diversity": 0.5, "rate": 1.0, "low": 0.6, "high": 1.0, "answers": 5}])
+    assert fig.layout.annotations[0].xref == "paper" and fig.layout.annotations[0].x == 1
+    assert fig.data[0].cliponaxis is False and fig.layout.yaxis.range[1] > 1

@@ -28,10 +28,13 @@ def accuracy_figure(rows: list[dict]) -> go.Figure:
                      arrayminus=[r["rate"] - r["low"] for r in rows], color=TEAL),
         customdata=[[r["answers"]] for r in rows], name="players",
         hovertemplate="diversity %{x}<br>found the human: %{y:.0%}<br>%{customdata[0]} answers<extra></extra>"))
-    fig.add_hline(y=1 / 3, line_dash="dash", line_color=SAND, annotation_text="chance (1 in 3)")
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), showlegend=False,
+    fig.update_traces(cliponaxis=False)  # a point at 100% is drawn whole
+    fig.add_hline(y=1 / 3, line_dash="dash", line_color=SAND)
+    fig.add_annotation(text="chance<br>(1 in 3)", xref="paper", x=1, xanchor="left", y=1 / 3, showarrow=False,
+                       font=dict(color=SAND))  # in the right margin, clear of every bar
+    fig.update_layout(height=320, margin=dict(l=10, r=70, t=16, b=10), showlegend=False,
                       xaxis=dict(title="diversity of the machine's text"),
-                      yaxis=dict(title="found the human text", tickformat=".0%", range=[0, 1]))
+                      yaxis=dict(title="found the human text", tickformat=".0%", range=[0, 1.04]))
     return fig
 
 
@@ -58,13 +61,32 @@ def history_figure(histories: dict[str, list[dict]]) -> go.Figure:
     return fig
 
 
+def readable_labels(xy, keep: int = 45, box: tuple[float, float] = (0.09, 0.045)) -> list[bool]:
+    """Which points get a label: in the given order (most frequent first), a point is labelled when its
+    label box (a share of the plot's width and height) overlaps no label already placed, up to
+    ``keep`` labels. The others show their word on hover."""
+    import numpy as np
+
+    xy = np.asarray(xy, dtype=float)
+    span = np.maximum(xy.max(axis=0) - xy.min(axis=0), 1e-9) if len(xy) else np.ones(2)
+    unit, shown = xy / span, []
+    for i, point in enumerate(unit):
+        if len(shown) < keep and all((np.abs(point - unit[j]) >= box).any() for j in shown):
+            shown.append(i)
+    chosen = set(shown)
+    return [i in chosen for i in range(len(xy))]
+
+
 def embedding_figure(words: list[str], xy, highlight: str = "") -> go.Figure:
+    """The embedding map: every word a point, a readable subset labelled, the searched word in red."""
     hit = [w == highlight.lower() for w in words]
+    labelled = readable_labels(xy)
     fig = go.Figure(go.Scatter(
-        x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=words, textposition="top center",
-        textfont=dict(size=[16 if h else 10 for h in hit], color=["#dc2626" if h else "#44403c" for h in hit]),
-        marker=dict(size=[12 if h else 5 for h in hit], color=["#dc2626" if h else TEAL for h in hit], opacity=0.7),
-        hovertemplate="%{text}<extra></extra>"))
+        x=xy[:, 0], y=xy[:, 1], mode="markers+text", textposition="top center", customdata=words,
+        text=[w if (show or h) else "" for w, show, h in zip(words, labelled, hit)],
+        textfont=dict(size=[16 if h else 11 for h in hit], color=["#dc2626" if h else "#44403c" for h in hit]),
+        marker=dict(size=[12 if h else 5 for h in hit], color=["#dc2626" if h else TEAL for h in hit], opacity=0.6),
+        hovertemplate="%{customdata}<extra></extra>"))
     fig.update_layout(height=560, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(title="PC 1"),
-                      yaxis=dict(title="PC 2"))
+                      yaxis=dict(title="PC 2"), dragmode="zoom")
     return fig

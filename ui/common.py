@@ -1,6 +1,8 @@
 """What every page shares: the cached model and corpus, the sidebar, and the error page."""
 from __future__ import annotations
 
+import gc
+
 import streamlit as st
 
 from engine import config
@@ -15,12 +17,23 @@ from ui.render import CSS
 MODEL_KEY = "model_name"  # plain session key (widget keys are dropped on pages without the widget)
 
 
+def permanent(loaded):
+    """Take what a cached loader built (and the libraries it imported) out of garbage collection.
+
+    It lives as long as the process. Streamlit runs a full collection after every script run (twice
+    with Keras loaded); over TensorFlow's objects each costs 0.3-1 s of CPU, so pages that poll once
+    a second (the live room) would saturate two cores. After gc.freeze() a collection takes ~1 ms.
+    """
+    gc.freeze()
+    return loaded
+
+
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _load_bundle(path: str, stamp: float) -> Bundle:
     """One read-only bundle per process, shared by every session (reloaded when its files change)."""
     bundle = load_bundle(path)
     bundle.net  # noqa: B018 - reads weights.npz now, not in the first user's request (and never imports Keras)
-    return bundle
+    return permanent(bundle)
 
 
 @st.cache_resource(show_spinner=False)
@@ -33,7 +46,7 @@ def round_bank() -> RoundBank:
 def corpus() -> tuple[Corpus | None, str | None]:
     """(corpus, None), or (None, a message saying how to point the app at a local CSV)."""
     try:
-        return load_corpus(), None
+        return permanent(load_corpus()), None
     except CorpusError as exc:
         return None, str(exc)
 

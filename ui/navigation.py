@@ -13,6 +13,8 @@ def pages(home) -> dict[str, st.Page]:
         "playground": st.Page("pages/playground.py", title="Playground", icon=":material/edit_note:",
                               url_path="playground"),
         "training": st.Page("pages/training.py", title="Training", icon=":material/monitoring:", url_path="training"),
+        "live": st.Page("pages/live.py", title="Live (presenter)", icon=":material/co_present:", url_path="live"),
+        "join": st.Page("pages/join.py", title="Join a room", icon=":material/how_to_vote:", url_path="join"),
     }
 
 

@@ -43,3 +43,27 @@ def legend_html() -> str:
 
 def plain_html(text: str, css: str = "passage") -> str:
     return f'<div class="{css}">{html.escape(text)}</div>'
+
+
+def tally_html(counts, labels: str = "ABC", human: int | None = None) -> str:
+    """Votes per option as bars; after the reveal (``human`` given) the human option is green."""
+    total = max(sum(counts), 1)
+    rows = []
+    for i, (label, n) in enumerate(zip(labels, counts)):
+        css = "" if human is None else (" human" if i == human else " machine")
+        rows.append(f'<div class="tally-row{css}" data-option="{label}"><span class="tally-label">{label}</span>'
+                    f'<span class="tally-bar"><span style="width:{100 * n / total:.0f}%"></span></span>'
+                    f'<span class="tally-count">{n}</span></div>')
+    return f'<div class="tally">{"".join(rows)}</div>'
+
+
+def names_html(names, css: str = "chips") -> str:
+    """Nicknames as chips (escaped: they are typed by the audience)."""
+    return f'<div class="{css}">' + "".join(f"<span>{html.escape(n)}</span>" for n in names) + "</div>"
+
+
+def leaderboard_html(rows, rounds: int) -> str:
+    """The room's ranking as a table large enough for a projector (nicknames escaped)."""
+    body = "".join(f'<tr><td>{r["rank"]}</td><td class="name">{html.escape(r["nickname"])}</td>'
+                   f'<td>{r["right"]} of {rounds}</td></tr>' for r in rows)
+    return f'<table class="board"><tr><th>#</th><th>nickname</th><th>right</th></tr>{body}</table>'

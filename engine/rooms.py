@@ -1,0 +1,254 @@
+"""Live rooms: a presenter shows quiz rounds to a room, the audience votes from their phones.
+
+Everything lives in the answer store's database (SQLite, or PostgreSQL through $DATABASE_URL), so
+audience members on several app servers share one room. The database enforces the rules: one vote
+per person per round (a unique constraint), and a vote counts only while its round is open (the
+insert is conditional on the room's state). Only the holder of the presenter key, handed out once
+when the room is created and kept as a hash, can open, reveal and finish rounds.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Boolean, DateTime, Integer, String, and_, exists, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .config import LIVE_CODE_ALPHABET, LIVE_CODE_LENGTH, LIVE_MAX_ROUNDS
+from .generate import Word
+from .quiz import Round
+from .store import Store, clean_nickname, room_players, room_rounds, room_votes, rooms
+
+LABELS = "ABC"
+
+
+class RoomError(ValueError):
+    """A request the room cannot take; the message is for the person who made it."""
+
+
+@dataclass(frozen=True)
+class RoomRound:
+    number: int
+    opening: str
+    options: tuple[str, ...]
+    words: tuple[tuple[Word, ...], ...]
+    human_index: int
+    diversity: float
+    doc_id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Room:
+    code: str
+    phase: str  # lobby, voting, revealed, finished
+    round_no: int
+    rounds_total: int
+    bundle: str
+    difficulty: str
+    round: RoomRound | None  # the round showing, if any
+
+
+@dataclass(frozen=True)
+class Tally:
+    counts: tuple[int, ...]  # votes per option
+    voters: tuple[str, ...]  # nicknames, in the order their votes arrived
+    choices: tuple[int, ...]  # what each of them voted
+    players: int  # everyone who joined
+
+    @property
+    def votes(self) -> int:
+        return sum(self.counts)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def normalise_code(code: str | None) -> str:
+    """What a person typed, as a room code: upper case, spaces and dashes dropped."""
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())[:LIVE_CODE_LENGTH * 2]
+
+
+class Rooms:
+    def __init__(self, store: Store):
+        self.engine = store.engine
+
+    # presenter ------------------------------------------------------------------------------------
+    def create(self, rounds_total: int, bundle: str = "", difficulty: str = "") -> tuple[str, str]:
+        """A new room: (its code, the presenter key). The key is shown once and stored only as a hash."""
+        if not 1 <= rounds_total <= LIVE_MAX_ROUNDS:
+            raise RoomError(f"A room plays 1 to {LIVE_MAX_ROUNDS} rounds.")
+        key = secrets.token_urlsafe(16)
+        for _ in range(20):
+            code = "".join(secrets.choice(LIVE_CODE_ALPHABET) for _ in range(LIVE_CODE_LENGTH))
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(rooms.insert().values(
+                        code=code, presenter_hash=_hash(key), created_at=_now(), bundle=bundle,
+                        difficulty=difficulty, rounds_total=rounds_total, round_no=0, phase="lobby"))
+                return code, key
+            except IntegrityError:
+                continue  # that code is taken: draw another
+        raise RoomError("Could not find a free room code; try again.")
+
+    def is_presenter(self, code: str, key: str | None) -> bool:
+        with self.engine.connect() as conn:
+            stored = conn.execute(select(rooms.c.presenter_hash).where(rooms.c.code == code)).scalar()
+        return bool(stored and key) and hmac.compare_digest(stored, _hash(key))
+
+    def _require_presenter(self, code: str, key: str | None) -> None:
+        if not self.is_presenter(code, key):
+            raise RoomError("Only the presenter of this room can do that.")
+
+    def open_round(self, code: str, key: str | None, round_: Round) -> int:
+        """Show the next round (made by engine.quiz) and start taking votes; its number."""
+        self._require_presenter(code, key)
+        room = self.room(code)
+        if room.phase == "finished" or room.round_no >= room.rounds_total:
+            raise RoomError("This room has played all its rounds.")
+        if room.phase == "voting":
+            raise RoomError("Reveal the answer to this round first.")
+        number = room.round_no + 1
+        words = [[[w.token, w.prob, w.rank] for w in option.words] for option in round_.options]
+        with self.engine.begin() as conn:
+            conn.execute(room_rounds.insert().values(
+                room_code=code, number=number, opened_at=_now(), doc_id=round_.doc_id, title=round_.title,
+                opening=round_.opening, options=[o.text for o in round_.options], words=words,
+                human_index=round_.human_index, diversity=round_.diversity))
+            conn.execute(update(rooms).where(rooms.c.code == code).values(round_no=number, phase="voting"))
+        return number
+
+    def reveal(self, code: str, key: str | None) -> None:
+        """Close the vote on the round showing and show which text was human."""
+        self._require_presenter(code, key)
+        with self.engine.begin() as conn:
+            conn.execute(update(rooms).where(rooms.c.code == code, rooms.c.phase == "voting")
+                         .values(phase="revealed"))
+
+    def finish(self, code: str, key: str | None) -> None:
+        self._require_presenter(code, key)
+        with self.engine.begin() as conn:
+            conn.execute(update(rooms).where(rooms.c.code == code).values(phase="finished"))
+
+    # everyone -------------------------------------------------------------------------------------
+    def room(self, code: str) -> Room:
+        code = normalise_code(code)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(rooms).where(rooms.c.code == code)).first()
+            if row is None:
+                raise RoomError(f"There is no room {code or 'without a code'}: check the code on the screen.")
+            r = conn.execute(select(room_rounds).where(room_rounds.c.room_code == code,
+                                                       room_rounds.c.number == row.round_no)).first()
+        shown = None if r is None else RoomRound(
+            r.number, r.opening, tuple(r.options),
+            tuple(tuple(Word(t, p, k) for t, p, k in option) for option in r.words),
+            r.human_index, r.diversity, r.doc_id, r.title)
+        return Room(row.code, row.phase, row.round_no, row.rounds_total, row.bundle, row.difficulty, shown)
+
+    def join(self, code: str, player_id: str, nickname: str | None) -> str:
+        """Add a player (again: a no-op, ``nickname`` may then be None); their nickname, free in this room."""
+        room = self.room(code)
+        name = clean_nickname(nickname)
+        with self.engine.begin() as conn:
+            mine = conn.execute(select(room_players.c.nickname).where(
+                room_players.c.room_code == room.code, room_players.c.player_id == player_id)).scalar()
+            if mine:
+                return mine
+            if not name:
+                raise RoomError("Pick a nickname so the room can see your score.")
+            try:
+                conn.execute(room_players.insert().values(room_code=room.code, player_id=player_id,
+                                                          nickname=name, joined_at=_now()))
+            except IntegrityError:
+                raise RoomError(f"Someone in this room is already called {name}: pick another nickname.") from None
+        return name
+
+    def vote(self, code: str, player_id: str, number: int, choice: int) -> bool:
+        """Count a vote on round ``number``: True when counted, False when this player already voted on it.
+
+        Raises RoomError when the round is not taking votes (revealed, or another one showing) or the
+        player has not joined. The insert checks the room's state in the same statement.
+        """
+        if choice not in range(len(LABELS)):
+            raise RoomError("Vote A, B or C.")
+        code = normalise_code(code)
+        with self.engine.connect() as conn:
+            human = conn.execute(select(room_rounds.c.human_index).where(
+                room_rounds.c.room_code == code, room_rounds.c.number == number)).scalar()
+            opened = conn.execute(select(room_rounds.c.opened_at).where(
+                room_rounds.c.room_code == code, room_rounds.c.number == number)).scalar()
+        if human is None:
+            raise RoomError("That round is not showing in this room.")
+        now = _now()
+        elapsed = int((now - opened.replace(tzinfo=timezone.utc)).total_seconds() * 1000)
+        is_open = exists().where(rooms.c.code == code, rooms.c.round_no == number, rooms.c.phase == "voting")
+        joined = exists().where(room_players.c.room_code == code, room_players.c.player_id == player_id)
+        values = select(literal(code, String), literal(number, Integer), literal(player_id, String),
+                        literal(choice, Integer), literal(choice == human, Boolean), literal(elapsed, Integer),
+                        literal(now, DateTime(timezone=True))).where(and_(is_open, joined))
+        try:
+            with self.engine.begin() as conn:
+                inserted = conn.execute(room_votes.insert().from_select(
+                    ["room_code", "number", "player_id", "choice", "correct", "response_ms", "created_at"],
+                    values).returning(room_votes.c.id)).first() is not None
+        except IntegrityError:
+            return False
+        if inserted:
+            return True
+        with self.engine.connect() as conn:
+            if not conn.execute(select(joined)).scalar():
+                raise RoomError("Join the room with a nickname first.")
+        raise RoomError("Too late: voting on that round has closed.")
+
+    def my_vote(self, code: str, player_id: str, number: int) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(room_votes.c.choice).where(
+                room_votes.c.room_code == code, room_votes.c.number == number,
+                room_votes.c.player_id == player_id)).scalar()
+
+    def tally(self, code: str, number: int) -> Tally:
+        """Votes per option on one round, and who voted, as the presenter's screen shows them."""
+        v, p = room_votes.c, room_players.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(v.choice, p.nickname).join_from(
+                room_votes, room_players, and_(p.room_code == v.room_code, p.player_id == v.player_id))
+                .where(v.room_code == code, v.number == number).order_by(v.id)).all()
+            players = conn.execute(select(func.count()).where(p.room_code == code)).scalar_one()
+        counts = [0] * len(LABELS)
+        for choice, _ in rows:
+            counts[choice] += 1
+        return Tally(tuple(counts), tuple(name for _, name in rows), tuple(choice for choice, _ in rows), players)
+
+    def players(self, code: str) -> list[str]:
+        """Nicknames in the order people joined."""
+        p = room_players.c
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(p.nickname).where(p.room_code == code).order_by(p.id)).scalars())
+
+    def leaderboard(self, code: str) -> list[dict]:
+        """Everyone who joined, by right answers on revealed rounds, then by the time they took on them
+        (quicker first); a round still taking votes does not count yet, so ranks give nothing away."""
+        room = self.room(code)
+        revealed = room.round_no - (room.phase == "voting")
+        v, p = room_votes.c, room_players.c
+        right = func.coalesce(func.sum(func.cast(v.correct, Integer)), 0)
+        quick = func.coalesce(func.sum(func.cast(v.correct, Integer) * v.response_ms), 0)
+        query = (select(p.player_id, p.nickname, right.label("right"), func.count(v.id).label("votes"),
+                        quick.label("ms"))
+                 .join_from(room_players, room_votes, and_(v.room_code == p.room_code, v.player_id == p.player_id,
+                                                                 v.number <= revealed), isouter=True)
+                 .where(p.room_code == room.code).group_by(p.player_id, p.nickname)
+                 .order_by(right.desc(), quick.asc(), p.nickname))
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        for rank, row in enumerate(rows, 1):
+            row["rank"] = rank
+        return rows

@@ -1,0 +1,124 @@
+"""Every page on a projector (1280x720) and a phone (390x844): what the eyes need is on screen."""
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from helpers import wait_idle
+
+SCREENS = {"projector": (1280, 720), "phone": (390, 844)}
+expect.set_options(timeout=90_000)  # a page written by the model, on two shared cores
+
+
+def in_view(page: Page, locator, wait_ms: int = 5000) -> bool:
+    """The element comes to lie inside the visible part of the page, below Streamlit's header
+    (within ``wait_ms``: a smooth scroll on a busy machine takes a moment)."""
+    for _ in range(max(1, wait_ms // 250)):
+        box = locator.bounding_box()
+        if box is not None and 50 <= box["y"] and box["y"] + box["height"] <= page.viewport_size["height"]:
+            return True
+        page.wait_for_timeout(250)
+    return False
+
+
+def settle(page: Page) -> None:
+    """Let lazily loaded widgets (links, charts) finish drawing before a screenshot."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1000)
+
+
+def font_size(locator) -> float:
+    return float(locator.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+
+
+@pytest.fixture(params=list(SCREENS))
+def screen(request, browser: Browser):
+    width, height = SCREENS[request.param]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.route("https://fonts.gstatic.com/**", lambda route: route.abort())
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    yield request.param, page
+    context.close()
+
+
+def test_playground_controls_come_first_and_results_scroll_into_view(screen, base_url, screenshot_dir):
+    name, page = screen
+    page.goto(f"{base_url}/playground?seed=A+neural+network&words=40&rng=3")
+    expect(page.locator(".passage .tok").first).to_be_visible()  # a shared link writes on arrival
+    wait_idle(page)
+    slider, output = page.get_by_role("slider", name="Diversity"), page.locator(".passage").first
+    assert page.evaluate("([a, b]) => a.getBoundingClientRect().top < b.getBoundingClientRect().top",
+                         [slider.element_handle(), output.element_handle()])  # the knobs first, on a phone too
+    expect(page.get_by_text("up to 40 words")).to_be_visible()
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator(".passage .tok").first).to_be_visible()
+    wait_idle(page)
+    assert in_view(page, page.get_by_role("button", name="Generate"))
+    assert page.locator(".passage").first.bounding_box()["y"] < page.viewport_size["height"] * 0.6  # text below
+    page.screenshot(path=str(screenshot_dir / f"playground-{name}.png"))
+    page.get_by_role("button", name="Compare").click()
+    heading = page.get_by_text("Same opening, same random seed, four diversities")
+    expect(heading).to_be_visible()
+    wait_idle(page)
+    page.wait_for_timeout(800)
+    assert in_view(page, heading)
+    page.screenshot(path=str(screenshot_dir / f"playground-compare-{name}.png"))
+    expect(page.locator(".modebar")).to_have_count(0)  # no plotly toolbar over the legend
+
+
+def test_quiz_opening_first_verdict_and_next_round_without_scrolling(screen, base_url, screenshot_dir,
+                                                                     shared_corpus_path):
+    name, page = screen
+    page.goto(f"{base_url}/quiz")
+    opening = page.locator(".passage").first
+    expect(opening).to_be_visible()
+    wait_idle(page)
+    assert in_view(page, opening)
+    settle(page)
+    page.screenshot(path=str(screenshot_dir / f"quiz-{name}.png"))
+    pick = page.get_by_role("button", name="A: a human wrote this")
+    assert in_view(page, pick)  # the opening and the first choice, without scrolling
+    pick.click()
+    next_round = page.get_by_role("button", name="Next round")
+    expect(next_round).to_be_visible()
+    wait_idle(page)
+    assert in_view(page, page.get_by_text("was written by people")) and in_view(page, next_round)
+    page.screenshot(path=str(screenshot_dir / f"quiz-reveal-{name}.png"))
+
+
+def test_other_pages_render(screen, base_url, screenshot_dir, shared_corpus_path):
+    name, page = screen
+    for path, heading in [("", "Human or Machine?"), ("training", "Training"), ("live", "Live: play with a room"),
+                          ("join?room=ABCDE", "Join a room")]:
+        page.goto(f"{base_url}/{path}")
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        wait_idle(page)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        settle(page)
+        page.screenshot(path=str(screenshot_dir / f"{path.split('?')[0] or 'home'}-{name}.png"))
+    page.goto(f"{base_url}/training")
+    page.get_by_role("tab", name="Embeddings").click()
+    expect(page.get_by_test_id("stPlotlyChart").last.locator(".main-svg").first).to_be_visible()
+    wait_idle(page)
+    page.get_by_test_id("stPlotlyChart").last.scroll_into_view_if_needed()
+    settle(page)
+    page.screenshot(path=str(screenshot_dir / f"training-embeddings-{name}.png"))
+
+
+def test_presenter_view_enlarges_text_and_hides_secondary_controls(browser: Browser, base_url, screenshot_dir,
+                                                                   shared_corpus_path):
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.set_default_timeout(90_000)
+    page.goto(f"{base_url}/quiz")
+    opening = page.locator(".passage").first
+    expect(opening).to_be_visible()
+    wait_idle(page)
+    normal = font_size(opening)
+    page.get_by_test_id("stSidebar").get_by_text("Presenter view").click()
+    expect(page.get_by_text("Why? (optional")).to_have_count(0)
+    wait_idle(page)
+    assert font_size(page.locator(".passage").first) > normal * 1.4
+    page.screenshot(path=str(screenshot_dir / "quiz-presenter-view-projector.png"))
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Playground").click()
+    expect(page.get_by_role("heading", name="Playground")).to_be_visible()
+    expect(page.get_by_text("Advanced")).to_have_count(0)  # the choice holds on every page
+    page.context.close()

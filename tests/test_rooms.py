@@ -1,0 +1,95 @@
+"""Live rooms: presenter-only control, one vote per person per round, late votes refused, ranks."""
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from engine.generate import Word
+from engine.quiz import Option, Round
+from engine.rooms import RoomError, Rooms, normalise_code
+from engine.store import Store
+
+
+def invented_round(human: int, n: int = 0) -> Round:
+    texts = ["the network stores the weights", "a circuit adds the signals", "the controller reads a sensor"]
+    options = tuple(Option(t, i == human, tuple(Word(w, 0.1, 5) for w in t.split())) for i, t in enumerate(texts))
+    return Round(f"r{n}", f"doc{n}", "Invented <title>", "2001-01-01", "A system of neurons", options, 1.0,
+                 "tiny", {}, 0.0)
+
+
+@pytest.fixture()
+def rooms(tmp_path) -> Rooms:
+    return Rooms(Store(os.environ.get("ROOMS_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'rooms.sqlite'}"))
+
+
+def test_only_the_presenter_runs_the_room(rooms):
+    code, key = rooms.create(3)
+    assert len(code) == 5 and rooms.room(code.lower()).phase == "lobby"
+    assert rooms.is_presenter(code, key)
+    assert not rooms.is_presenter(code, "guess") and not rooms.is_presenter(code, None)
+    for action in (lambda k: rooms.open_round(code, k, invented_round(0)), lambda k: rooms.reveal(code, k),
+                   lambda k: rooms.finish(code, k)):
+        with pytest.raises(RoomError, match="Only the presenter"):
+            action("guess")
+    assert rooms.open_round(code, key, invented_round(1)) == 1
+    with pytest.raises(RoomError, match="Reveal"):
+        rooms.open_round(code, key, invented_round(2))
+    shown = rooms.room(code).round
+    assert shown.human_index == 1 and shown.title == "Invented <title>" and shown.words[0][0] == Word("the", 0.1, 5)
+    with pytest.raises(RoomError, match="no room"):
+        rooms.room("ZZZZZ")
+
+
+def test_one_vote_per_person_and_late_votes_refused(rooms):
+    code, key = rooms.create(2)
+    assert rooms.join(code, "p1", "  Ana\n") == "Ana"
+    assert rooms.join(code, "p1", "Other") == "Ana"  # joining again keeps the first name
+    with pytest.raises(RoomError, match="already called"):
+        rooms.join(code, "p2", "Ana")
+    with pytest.raises(RoomError, match="nickname"):
+        rooms.join(code, "p2", "\x00 ")
+    rooms.join(code, "p2", "Bo")
+    with pytest.raises(RoomError, match="not showing"):
+        rooms.vote(code, "p1", 1, 0)
+    rooms.open_round(code, key, invented_round(2))
+    assert rooms.vote(code, "p1", 1, 2) is True
+    assert rooms.vote(code, "p1", 1, 0) is False  # a second vote is refused, the first stands
+    assert rooms.my_vote(code, "p1", 1) == 2
+    with pytest.raises(RoomError, match="Join"):
+        rooms.vote(code, "stranger", 1, 0)
+    with pytest.raises(RoomError, match="A, B or C"):
+        rooms.vote(code, "p2", 1, 3)
+    assert rooms.leaderboard(code)[0]["right"] == 0  # the open round does not count yet
+    rooms.reveal(code, key)
+    with pytest.raises(RoomError, match="Too late"):
+        rooms.vote(code, "p2", 1, 2)
+    tally = rooms.tally(code, 1)
+    assert tally.counts == (0, 0, 1) and tally.voters == ("Ana",) and tally.choices == (2,) and tally.players == 2
+    assert rooms.players(code) == ["Ana", "Bo"]
+    rooms.open_round(code, key, invented_round(0))
+    rooms.vote(code, "p2", 2, 0)
+    rooms.vote(code, "p1", 2, 1)
+    rooms.reveal(code, key)
+    board = rooms.leaderboard(code)
+    assert sorted((r["nickname"], r["right"], r["votes"]) for r in board) == [("Ana", 1, 2), ("Bo", 1, 1)]
+    assert [r["rank"] for r in board] == [1, 2] and board[0]["ms"] <= board[1]["ms"]  # ties: quicker first
+    with pytest.raises(RoomError, match="all its rounds"):
+        rooms.open_round(code, key, invented_round(1))
+
+
+def test_simultaneous_and_repeated_votes_count_once(rooms):
+    code, key = rooms.create(1)
+    players = [f"p{i}" for i in range(24)]
+    for p in players:
+        rooms.join(code, p, p)
+    rooms.open_round(code, key, invented_round(0))
+    with ThreadPoolExecutor(6) as pool:  # every player votes twice, from six threads at once
+        results = list(pool.map(lambda p: rooms.vote(code, p, 1, int(p[1:]) % 3), players * 2))
+    assert sorted(results) == [False] * 24 + [True] * 24
+    tally = rooms.tally(code, 1)
+    assert tally.counts == (8, 8, 8) and sorted(tally.voters) == sorted(players)
+
+
+def test_codes_are_read_leniently():
+    assert normalise_code(" ab-c d2 ") == "ABCD2"
+    assert normalise_code(None) == ""

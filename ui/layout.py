@@ -1,0 +1,40 @@
+"""Layout helpers: the presenter view (large type, fewer controls), scrolling results into view, charts."""
+from __future__ import annotations
+
+import streamlit as st
+
+PRESENTER_KEY = "presenter_view"  # plain session key, so the choice survives pages without the toggle
+PLOTLY_CONFIG = {"displayModeBar": False, "responsive": True}  # no toolbar over the legends
+PRESENTER_CSS = """
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.45rem; line-height: 1.5; }
+[data-testid="stMain"] h1 { font-size: 3.2rem; }
+[data-testid="stMain"] .passage:not(.big):not(.mid) { font-size: 1.7rem; line-height: 1.6; }
+[data-testid="stMain"] button p { font-size: 1.3rem; }
+"""
+
+
+def presenter_toggle() -> None:
+    """Sidebar switch for the presenter view; pages ask presenter_view() what to hide."""
+    state = st.session_state
+    st.sidebar.toggle("Presenter view", value=state.get(PRESENTER_KEY, False), key="sidebar_presenter",
+                      on_change=lambda: state.update({PRESENTER_KEY: state.sidebar_presenter}),
+                      help="Large type and fewer controls, to read from the back of a room.")
+    if presenter_view():
+        st.html(f"<style>{PRESENTER_CSS}</style>")
+
+
+def presenter_view() -> bool:
+    return bool(st.session_state.get(PRESENTER_KEY))
+
+
+def scroll_to(anchor: str) -> None:
+    """Bring the element with id ``anchor`` into view (a result that just appeared below the fold)."""
+    st.html(f'<div id="{anchor}-scroll"></div><script>'
+            f'setTimeout(() => document.getElementById("{anchor}")?.scrollIntoView({{behavior: "smooth", '
+            f'block: "start"}}), 150);</script>', unsafe_allow_javascript=True)
+
+
+def anchor(name: str) -> None:
+    """A place scroll_to can bring to the top of the screen, just below Streamlit's header."""
+    st.html(f'<div id="{name}" class="anchor"></div>')

@@ -1,0 +1,50 @@
+"""What the presenter's and the audience's pages share: the rooms, the join link and its QR code."""
+from __future__ import annotations
+
+import io
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import qrcode
+import streamlit as st
+
+from engine.config import LIVE_PUBLIC_URL_ENV
+from engine.rooms import Rooms
+from ui.common import store
+
+
+def _lower_priority() -> None:
+    """Background threads yield the CPU to the server's event loop and to the scripts that answer clicks."""
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-rounds", initializer=_lower_priority)
+
+
+def in_background(fn, *args) -> Future:
+    """Start ``fn`` now, off the script thread: the next round is written while the room votes."""
+    return _BACKGROUND.submit(fn, *args)
+
+
+def rooms() -> Rooms:
+    return Rooms(store())  # cheap: the store and its connection pool are the cached part
+
+
+def join_link(code: str) -> str:
+    """The audience's link: $PUBLIC_URL (the address behind a proxy), else the one this browser used."""
+    base = os.environ.get(LIVE_PUBLIC_URL_ENV) or (st.context.url or "").rsplit("/", 1)[0]
+    return f"{base.rstrip('/')}/join?room={code}"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def qr_png(link: str) -> bytes:
+    out = io.BytesIO()
+    qrcode.make(link, border=2).save(out, format="PNG")
+    return out.getvalue()
+
+
+def steady() -> None:
+    """Keep polled screens from fading each second while they rerun, and start content higher up."""
+    st.html('<style>[data-testid="stElementContainer"][data-stale="true"] { opacity: 1 !important; }'
+            '[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }</style>')
