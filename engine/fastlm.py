@@ -73,7 +73,10 @@ class NumpyLM:
             else:
                 lstms.append((LSTMWeights.from_keras(*weights(f"lstm_{i}")),))
         dense = tuple(weights("dense")) if config.dense_units else None
-        return cls(config, weights("embedding")[0], tuple(lstms), dense, tuple(weights("next_token")))
+        embedding = weights("embedding")[0]
+        head = (embedding.T.copy(), np.zeros(len(embedding), np.float32)) if config.tie_embeddings \
+            else tuple(weights("next_token"))
+        return cls(config, embedding, tuple(lstms), dense, head)
 
     def _log_probs(self, h: np.ndarray) -> np.ndarray:
         if self.dense is not None:
@@ -122,6 +125,10 @@ class TokenStream:
             self.context.append(int(token))
             if self.net.config.kind == "sequence":
                 self.state = self.net.step(self.state, int(token))
+
+    def hidden(self) -> np.ndarray:
+        """The last LSTM layer's output after the latest token (the continuous cache's key)."""
+        return self.state[-1][0]
 
     def log_probs(self) -> np.ndarray:
         if self.net.config.kind == "sequence":

@@ -12,28 +12,33 @@ from typing import Iterator
 import numpy as np
 
 from .bundle import Bundle, BundleError, active_bundle_path, load_bundle
-from .config import MAX_GENERATED_WORDS, MAX_SEED_CHARS
+from .config import MAX_GENERATED_WORDS, MAX_SEED_CHARS, CacheConfig
+from .copy import Memory
 from .corpus import clean_text
 from .fastlm import NumpyLM, TokenStream
 from .sampler import adjust, check_settings, sample
-from .tokenizer import NO_SPACE_BEFORE, Tokenizer, detokenize, is_word
+from .tokenizer import NO_SPACE_BEFORE, Tokenizer, detokenize, is_word, split_words
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What generation needs: a tokenizer and a NumPy network (a Bundle has both too)."""
+    """What generation needs: a tokenizer, a NumPy network and the cache settings (a Bundle has all three)."""
 
     tokenizer: Tokenizer
     net: NumpyLM
+    cache: CacheConfig = CacheConfig()
 
 
 @dataclass(frozen=True)
 class Word:
-    """One generated token with the model's (unadjusted) probability and its rank (0 = likeliest)."""
+    """One generated token with the model's (unadjusted) probability and its rank (0 = likeliest);
+    ``copied``: the continuous cache gave it most of its probability (always so for a word outside
+    the vocabulary, which only the cache can write)."""
 
     token: str
     prob: float
     rank: int
+    copied: bool = False
 
 
 @dataclass
@@ -83,8 +88,14 @@ def stream(bundle: Bundle | Snapshot, generation: Generation, words: int | None 
     check_settings(diversity, top_k, top_p)
     limit = MAX_GENERATED_WORDS if words is None else max(0, min(int(words), MAX_GENERATED_WORDS))
     tok, rng = bundle.tokenizer, np.random.default_rng(rng_seed)
-    context = [tok.bos_id] + tok.encode(generation.seed_text)
-    state = TokenStream(bundle.net, context)
+    seed_words = split_words(generation.seed_text)
+    context = [tok.bos_id] + [tok.index.get(w, tok.unk_id) for w in seed_words]
+    copying = bundle.cache.mix > 0 and bundle.net.config.kind == "sequence"
+    memory = Memory(bundle.cache) if copying else None
+    state = TokenStream(bundle.net, context[:1] if copying else context)
+    for word, token in zip(seed_words, context[1:]) if copying else ():
+        memory.add(state.hidden(), word)  # the cache pairs each hidden state with the word that followed
+        state.feed([token])
     always_banned = [tok.pad_id, tok.unk_id, tok.bos_id] + ([] if stop_at_eos else [tok.eos_id])
     seen: dict[tuple, set] = {}  # (n-1)-gram -> tokens that followed it
     n = repetition_guard
@@ -92,17 +103,28 @@ def stream(bundle: Bundle | Snapshot, generation: Generation, words: int | None 
         seen.setdefault(tuple(context[i - n + 1:i]), set()).add(context[i])
     written = 0
     while written < limit:
-        log_probs = state.log_probs()
+        log_probs, outside = state.log_probs(), {}
+        if copying:  # mix in the cache; words outside the vocabulary become extra candidates after the ids
+            model_probs = np.exp(log_probs)
+            mixed, outside = memory.mix(model_probs, state.hidden(), tok.index)
+            with np.errstate(divide="ignore"):
+                log_probs = np.log(np.concatenate([mixed, list(outside.values())]))
         key = tuple(state.context[-(n - 1):]) if n > 1 else None
         banned = always_banned + sorted(seen.get(key, ())) if n > 1 else always_banned
         token = sample(adjust(log_probs, diversity, top_k, top_p, banned), rng)
         if token == tok.eos_id:
             generation.ended = True
             return
-        word = Word(tok.vocab[token], float(np.exp(log_probs[token])),
-                    int((log_probs > log_probs[token]).sum()))
+        text = tok.vocab[token] if token < len(tok) else list(outside)[token - len(tok)]
+        copied = token >= len(tok) or (copying and np.exp(log_probs[token]) > 2 * (1 - bundle.cache.mix)
+                                       * model_probs[token])
+        word = Word(text, float(np.exp(log_probs[token])), int((log_probs > log_probs[token]).sum()), bool(copied))
+        if token >= len(tok):
+            token = tok.unk_id  # the network reads a copied unknown word as <unk>
         if n > 1:
             seen.setdefault(key, set()).add(token)
+        if copying:
+            memory.add(state.hidden(), text)
         state.feed([token])
         generation.words.append(word)
         written += is_word(word.token)

@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_CORPUS = ROOT.parent / "shared" / "data" / "neural_network_patent_query.csv"
+SHARED_CORPUS = Path(os.environ.get("PATENT_CORPUS") or ROOT.parent / "shared" / "data" / "neural_network_patent_query.csv")
 
 _SUBJECTS = ["A neural network", "The system", "An adaptive controller", "A learning circuit", "The processor"]
 _VERBS = ["receives", "classifies", "stores", "updates", "compares"]
@@ -60,7 +60,7 @@ def tiny_bundle(invented_csv, tmp_path_factory):
 @pytest.fixture(scope="session")
 def shared_corpus_path() -> Path:
     if not SHARED_CORPUS.exists():
-        pytest.skip(f"the shared corpus is not at {SHARED_CORPUS} (it is never committed)")
+        pytest.skip(f"the shared corpus is not at {SHARED_CORPUS} (it is never committed; set $PATENT_CORPUS)")
     return SHARED_CORPUS
 
 

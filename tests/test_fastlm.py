@@ -41,3 +41,27 @@ def test_window_model_equals_keras_with_masked_padding(bidirectional, dense):
         x = np.array([[0] * (5 - len(context)) + context])
         expected = np.asarray(model.predict_on_batch(x))[0]
         assert np.allclose(np.exp(net.window_log_probs(IDS[:end])), expected, atol=1e-5)
+
+
+AWD = ModelConfig(embedding_dim=6, lstm_units=8, lstm_layers=2, vocab_size=9, tie_embeddings=True,
+                  locked_dropout=True, embedding_dropout=0.1, weight_drop=0.3)
+
+
+def test_awd_model_saves_as_a_plain_lstm_stack_that_numpy_runs(tmp_path):
+    import keras
+
+    trained = randomised(AWD, seed=2)  # the inference graph
+    regularised = build_model(AWD, 13, training=True)
+    regularised.set_weights(trained.get_weights())  # the training graph holds the same weights
+    x = np.array([IDS])
+    assert np.allclose(regularised.predict_on_batch(x), trained.predict_on_batch(x), atol=1e-6)
+    assert not np.allclose(regularised(x, training=True), trained.predict_on_batch(x), atol=1e-3)
+    trained.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", compile=False)
+    full = np.asarray(loaded.predict_on_batch(x))[0]
+    assert {type(layer).__name__ for layer in loaded.layers} <= {
+        "InputLayer", "ReversibleEmbedding", "SpatialDropout1D", "LSTM", "Activation"}
+    stream = TokenStream(NumpyLM.from_keras(loaded, AWD))
+    for t, token in enumerate(IDS):
+        stream.feed([token])
+        assert np.allclose(np.exp(stream.log_probs()), full[t], atol=1e-5)

@@ -1,0 +1,99 @@
+"""A continuous cache (Grave et al. 2017): the model may copy any word of the text so far.
+
+Every past position i leaves (h_i, the word that followed it); at position t the cache proposes
+those words with weights softmax(theta * h_t . h_i), and the model's distribution becomes
+
+    p(w) = (1 - mix) * p_vocab(w) + mix * sum of the weights of the positions followed by w.
+
+Words are compared by their surface string, so a word outside the vocabulary (read as <unk>) can be
+copied and written out verbatim. ``step`` serves the generator one position at a time;
+``document`` scores a whole document at once from the Keras model's hidden states; a test checks
+that the two agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import CacheConfig
+
+
+def attention(h: np.ndarray, keys: np.ndarray, theta: float) -> np.ndarray:
+    """softmax(theta * keys @ h) over the past positions (empty when there are none)."""
+    if not len(keys):
+        return np.zeros(0)
+    z = theta * (keys.astype(np.float64) @ h.astype(np.float64))
+    w = np.exp(z - z.max())
+    return w / w.sum()
+
+
+def step(probs: np.ndarray, h: np.ndarray, keys: np.ndarray, words: list[str], index: dict[str, int],
+         cache: CacheConfig) -> tuple[np.ndarray, dict[str, float]]:
+    """Mix the cache into one next-word distribution.
+
+    probs: the model's probabilities over vocabulary ids; h: its last hidden state; keys: the
+    hidden states of the past positions (oldest first); words: the word that followed each.
+    Returns (probabilities over ids, probabilities of words outside the vocabulary): together they
+    sum to 1 less the model's <unk> mass (the part that stands for words spelled out afresh).
+    """
+    keys, words = keys[-cache.window:], words[-cache.window:]
+    if not cache.mix or not len(keys):
+        return probs, {}
+    weights = cache.mix * attention(h, keys, cache.theta)
+    mixed = (1 - cache.mix) * probs
+    outside: dict[str, float] = {}
+    for word, w in zip(words, weights):
+        if word in index:
+            mixed[index[word]] += w
+        else:
+            outside[word] = outside.get(word, 0.0) + w
+    return mixed, outside
+
+
+def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list[str],
+             cache: CacheConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Every position of one document at once.
+
+    probs (T, V): the model's distribution at each position; hidden (T, d): its hidden states;
+    ids (T,): the next token at each position (<unk> for unknown words); words: their surface strings.
+    Returns (mixed, kept, copied): (T, V) probabilities over ids (cache mass on unknown words goes to
+    <unk>); (T,) the share left to the model (1 - mix, or 1 where the cache is empty); (T,) the
+    cache's probability of the actual next word, matched by its surface string. So the probability
+    of the actual next word is kept * p_vocab(word) + copied, with p_vocab(word) = p(<unk>) * p(spelling)
+    for a word outside the vocabulary.
+    """
+    n = len(ids)
+    past = np.arange(n)[None, :]
+    now = np.arange(n)[:, None]
+    visible = (past < now) & (past >= now - cache.window)
+    if not cache.mix or n < 2:
+        return probs, np.ones(n), np.zeros(n)
+    h = hidden.astype(np.float64)
+    z = np.where(visible, cache.theta * (h @ h.T), -np.inf)
+    z -= np.where(visible.any(1), z.max(1), 0)[:, None]
+    w = np.where(visible, np.exp(z), 0.0)
+    w /= np.maximum(w.sum(1, keepdims=True), 1e-300)
+    mix = np.where(visible.any(1), cache.mix, 0.0)[:, None]
+    mixed = (1 - mix) * probs
+    np.add.at(mixed, (np.repeat(np.arange(n), n), np.tile(ids, n)), (mix * w).ravel())
+    codes = np.unique(np.array(words, dtype=object), return_inverse=True)[1]
+    same = codes[None, :] == codes[:, None]
+    return mixed, 1 - mix[:, 0], mix[:, 0] * (w * same).sum(1)
+
+
+@dataclass
+class Memory:
+    """The cache of one generation: the hidden state at each past position and the word that followed."""
+
+    cache: CacheConfig
+    keys: list = field(default_factory=list)
+    words: list = field(default_factory=list)
+
+    def add(self, h: np.ndarray, word: str) -> None:
+        self.keys.append(np.array(h, np.float32))
+        self.words.append(word)
+
+    def mix(self, probs: np.ndarray, h: np.ndarray, index: dict[str, int]) -> tuple[np.ndarray, dict[str, float]]:
+        window = self.keys[-self.cache.window:]
+        return step(probs, h, np.array(window).reshape(len(window), len(h)), self.words, index, self.cache)
