@@ -13,7 +13,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .config import CORPUS_ENV, CORPUS_FILENAME, CORPUS_URL, DATA_DIR, FAMILY_SHARE, FAMILY_SHINGLE
+from .config import (CORPUS_ENV, CORPUS_FILENAME, CORPUS_URL, DATA_DIR, FAMILY_SHARE, FAMILY_SHINGLE, PRETRAIN_ENV,
+                     PRETRAIN_FILENAME)
 
 TEXT_COLUMN = "patent_abstract"
 _PLACEHOLDER = re.compile(r"##[A-Z]+\d*##")  # ##EQU1##, ##STR1##: equations and structures cut out
@@ -210,6 +211,13 @@ def locate_corpus(path: Path | str | None = None,
     if cached.exists():
         return cached
     return download_corpus(cached, progress=progress)
+
+
+def locate_pretrain_corpus() -> Path | None:
+    """The optional pre-training corpus: $PATENT_PRETRAIN_CORPUS, else data/extra_patent_abstracts.csv;
+    None when neither exists (pre-training is then not offered)."""
+    path = Path(os.environ.get(PRETRAIN_ENV) or DATA_DIR / PRETRAIN_FILENAME)
+    return path if path.is_file() else None
 
 
 def download_corpus(target: Path, url: str = CORPUS_URL,

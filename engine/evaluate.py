@@ -209,8 +209,13 @@ def evaluate(model, config, tokenizer, train_texts, eval_texts, cache: CacheConf
     return result
 
 
-def evaluate_bundle(bundle: Bundle, data=None, text_column: str | None = None, train_data=None) -> dict:
-    """Evaluate on the bundle's test split when ``data`` is its training corpus, else on every row."""
+def evaluate_bundle(bundle: Bundle, data=None, text_column: str | None = None, train_data=None,
+                    test_split_of: Bundle | None = None) -> dict:
+    """Evaluate on the bundle's test split when ``data`` is its training corpus, else on every row.
+
+    test_split_of: score another bundle's test split instead (same corpus), so that bundles trained
+    on different splits are compared on the same abstracts; none of them may be in this bundle's training split.
+    """
     if bundle.split is None:
         raise BundleError(f"{bundle.path} records no train/test split; retrain it to evaluate it.")
     corpus = load_corpus(data, text_column)
@@ -218,11 +223,19 @@ def evaluate_bundle(bundle: Bundle, data=None, text_column: str | None = None, t
     training = corpus if same else load_corpus(train_data)
     if training.sha256 != bundle.provenance.get("data_sha256"):
         raise CorpusError("The baselines need the corpus this bundle was trained on; pass it with --train-data.")
+    evaluated_on = "test split" if same else "every row"
     eval_docs = bundle.test_documents(corpus) if same else list(corpus.documents)
+    if test_split_of is not None:
+        eval_docs = test_split_of.test_documents(corpus)
+        if not same or not eval_docs:
+            raise CorpusError(f"{test_split_of.name} and {bundle.name} must be trained on this corpus.")
+        if set(test_split_of.split.test) & set(bundle.split.train):
+            raise CorpusError(f"{bundle.name} trained on abstracts of {test_split_of.name}'s test split; "
+                              "it cannot be evaluated on them.")
+        evaluated_on = f"test split of {test_split_of.name}"
     result = evaluate(bundle.keras_model, bundle.model_config, bundle.tokenizer,
-                      [d.text for d in training.select(bundle.split.train)], [d.text for d in eval_docs])
-    return {"bundle": bundle.name, "data": corpus.source, "evaluated_on": "test split" if same else "every row",
-            **result}
+                      [d.text for d in training.select(bundle.split.train)], [d.text for d in eval_docs], bundle.cache)
+    return {"bundle": bundle.name, "data": corpus.source, "evaluated_on": evaluated_on, **result}
 
 
 def main(argv=None) -> int:
@@ -231,12 +244,21 @@ def main(argv=None) -> int:
     parser.add_argument("--data", default=None, help="CSV to evaluate on (default: the corpus)")
     parser.add_argument("--text-column", default=None)
     parser.add_argument("--train-data", default=None, help="the training corpus, when --data is another file")
+    parser.add_argument("--test-split-of", default=None,
+                        help="score this other bundle's test split (compare bundles on the same abstracts)")
+    parser.add_argument("--write", action="store_true", help="save the result as the bundle's metrics.json")
     args = parser.parse_args(argv)
     try:
-        result = evaluate_bundle(load_bundle(args.model or active_bundle_path()), args.data,
-                                 args.text_column, args.train_data)
+        bundle = load_bundle(args.model or active_bundle_path())
+        other = load_bundle(args.test_split_of) if args.test_split_of else None
+        result = evaluate_bundle(bundle, args.data, args.text_column, args.train_data, other)
     except (BundleError, CorpusError) as exc:
         parser.exit(2, f"error: {exc}\n")
+    if args.write:
+        previous = bundle.metrics
+        metrics = {k: v for k, v in result.items() if k not in ("bundle", "data")}
+        metrics["epochs_trained"] = previous.get("epochs_trained")
+        (bundle.path / "metrics.json").write_text(json.dumps(metrics, indent=1))
     print(json.dumps(result, indent=1))
     return 0
 

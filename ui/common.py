@@ -7,6 +7,7 @@ from engine import config
 from engine.bundle import Bundle, BundleError, active_bundle_path, list_bundles, load_bundle
 from engine.config import CORPUS_ENV
 from engine.corpus import Corpus, CorpusError, load_corpus
+from engine.results import ranked
 from engine.store import Store
 from ui.render import CSS
 
@@ -42,7 +43,7 @@ def style() -> None:
 
 def model_picker() -> None:
     """Sidebar: choose the bundle for this session (default: the active one) and show its numbers."""
-    names = [p.name for p in list_bundles()]
+    names = [p.name for p in ranked(list_bundles())]  # best first by bits per character
     active = active_bundle_path().name
     with st.sidebar:
         if not names:
@@ -65,7 +66,8 @@ def model_caption(bundle: Bundle) -> str:
     m = bundle.metrics.get("model", {}).get("all_tokens", {})
     p = bundle.provenance
     date = p.get("finished", "")[:10]
-    return (f"Test perplexity **{m.get('perplexity', '–')}** · top-1 **{m.get('top1', 0):.1%}**  \n"
+    return (f"Test **{m.get('bits_per_char', '–')}** bits per character (open vocabulary)  \n"
+            f"Per token: perplexity {m.get('perplexity', '–')} · top-1 {m.get('top1', 0):.1%}  \n"
             f"Trained on {p.get('device', '?')} · {date}")
 
 
