@@ -51,3 +51,14 @@ class WeightDropLSTMCell(keras.layers.LSTMCell):
         c, o = self._compute_carry_and_output_fused(ops.split(z, 4, axis=1), c_tm1)
         h = o * self.activation(c)
         return h, [h, c]
+
+
+@keras.saving.register_keras_serializable(package="engine")
+class OutputBias(keras.layers.Layer):
+    """The output layer's bias when its matrix is the tied embedding (ReversibleEmbedding has none)."""
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="bias")
+
+    def call(self, logits):
+        return logits + self.bias

@@ -70,6 +70,8 @@ class Bundle:
     def keras_model(self):
         import keras
 
+        from . import awd  # noqa: F401 - registers OutputBias, the tied output layer's bias
+
         try:
             return keras.saving.load_model(self.path / "model.keras", compile=False)
         except Exception as exc:  # keras raises many types for a damaged archive

@@ -74,7 +74,7 @@ class NumpyLM:
                 lstms.append((LSTMWeights.from_keras(*weights(f"lstm_{i}")),))
         dense = tuple(weights("dense")) if config.dense_units else None
         embedding = weights("embedding")[0]
-        head = (embedding.T.copy(), np.zeros(len(embedding), np.float32)) if config.tie_embeddings \
+        head = (embedding.T.copy(), weights("output_bias")[0]) if config.tie_embeddings \
             else tuple(weights("next_token"))
         return cls(config, embedding, tuple(lstms), dense, head)
 

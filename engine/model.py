@@ -48,6 +48,8 @@ def build_model(config: ModelConfig, vocab_size: int, embedding: np.ndarray | No
     init = keras.initializers.Constant(embedding) if embedding is not None else "uniform"
     # The window model is left-padded, so it masks the padding; the sequence model is right-padded
     # and causal, so padding can never influence a real position and only the loss needs weights.
+    if config.tie_embeddings and embedding is None:
+        init = keras.initializers.RandomUniform(-0.1, 0.1)  # AWD-LSTM's; Keras's default 0.05 learns slowly when tied
     embed = layers.ReversibleEmbedding(vocab_size, config.embedding_dim, embeddings_initializer=init,
                                        name="embedding") if config.tie_embeddings else \
         layers.Embedding(vocab_size, config.embedding_dim, embeddings_initializer=init, mask_zero=window,
@@ -77,7 +79,9 @@ def build_model(config: ModelConfig, vocab_size: int, embedding: np.ndarray | No
     if window:
         x = layers.Dropout(config.dropout, name="dropout")(x)
     if config.tie_embeddings:
-        outputs = layers.Activation("softmax", name="next_token")(embed(x, reverse=True))
+        from .awd import OutputBias
+
+        outputs = layers.Activation("softmax", name="next_token")(OutputBias(name="output_bias")(embed(x, reverse=True)))
     else:
         outputs = layers.Dense(vocab_size, activation="softmax", name="next_token")(x)
     return keras.Model(inputs, outputs, name=f"{config.kind}_lstm")

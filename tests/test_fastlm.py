@@ -60,7 +60,7 @@ def test_awd_model_saves_as_a_plain_lstm_stack_that_numpy_runs(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras", compile=False)
     full = np.asarray(loaded.predict_on_batch(x))[0]
     assert {type(layer).__name__ for layer in loaded.layers} <= {
-        "InputLayer", "ReversibleEmbedding", "SpatialDropout1D", "LSTM", "Activation"}
+        "InputLayer", "ReversibleEmbedding", "SpatialDropout1D", "LSTM", "OutputBias", "Activation"}
     stream = TokenStream(NumpyLM.from_keras(loaded, AWD))
     for t, token in enumerate(IDS):
         stream.feed([token])
