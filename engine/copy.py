@@ -52,7 +52,7 @@ def step(probs: np.ndarray, h: np.ndarray, keys: np.ndarray, words: list[str], i
 
 
 def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list[str],
-             cache: CacheConfig) -> tuple[np.ndarray, np.ndarray]:
+             cache: CacheConfig, full: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Every position of one document at once.
 
     probs (T, V): the model's distribution at each position; hidden (T, d): its hidden states;
@@ -61,7 +61,7 @@ def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list
     <unk>); (T,) the share left to the model (1 - mix, or 1 where the cache is empty); (T,) the
     cache's probability of the actual next word, matched by its surface string. So the probability
     of the actual next word is kept * p_vocab(word) + copied, with p_vocab(word) = p(<unk>) * p(spelling)
-    for a word outside the vocabulary.
+    for a word outside the vocabulary. ``full=False`` skips the (T, V) array (returns None for it).
     """
     n = len(ids)
     past = np.arange(n)[None, :]
@@ -75,11 +75,14 @@ def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list
     w = np.where(visible, np.exp(z), 0.0)
     w /= np.maximum(w.sum(1, keepdims=True), 1e-300)
     mix = np.where(visible.any(1), cache.mix, 0.0)[:, None]
-    mixed = (1 - mix) * probs
-    np.add.at(mixed, (np.repeat(np.arange(n), n), np.tile(ids, n)), (mix * w).ravel())
     codes = np.unique(np.array(words, dtype=object), return_inverse=True)[1]
     same = codes[None, :] == codes[:, None]
-    return mixed, 1 - mix[:, 0], mix[:, 0] * (w * same).sum(1)
+    copied = mix[:, 0] * (w * same).sum(1)
+    if not full:
+        return None, 1 - mix[:, 0], copied
+    mixed = (1 - mix) * probs
+    np.add.at(mixed, (np.repeat(np.arange(n), n), np.tile(ids, n)), (mix * w).ravel())
+    return mixed, 1 - mix[:, 0], copied
 
 
 @dataclass

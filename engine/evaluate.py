@@ -25,7 +25,7 @@ import numpy as np
 from . import copy
 from .bundle import Bundle, BundleError, active_bundle_path, load_bundle
 from .charlm import SpellingModel
-from .config import EOS, CacheConfig
+from .config import EOS, CacheConfig, to_dict
 from .corpus import CorpusError, load_corpus
 from .dataset import pad_batch, window_examples
 from .ngram import KneserNeyTrigram
@@ -130,13 +130,17 @@ def tune_cache(model, config, tokenizer, train_texts, val_texts) -> CacheConfig:
         return CacheConfig()
     text = eval_text(tokenizer, val_texts, spelling_model(tokenizer, train_texts))
     outputs = _lstm_outputs(model, config, text.docs)
-    best, best_bits = CacheConfig(), _bits(lstm_scores(model, config, text, CacheConfig(), outputs), text.chars)
-    for mix, theta in itertools.product(CACHE_GRID["mix"], CACHE_GRID["theta"]):
-        candidate = CacheConfig(mix=mix, theta=theta)
-        bits = _bits(lstm_scores(model, config, text, candidate, outputs), text.chars)
-        if bits < best_bits:
-            best, best_bits = candidate, bits
-    return best
+    targets = [p[np.arange(len(ids) - 1), ids[1:]] for ids, (p, _) in zip(text.docs, outputs)]
+
+    def bits(cache: CacheConfig) -> float:  # the open-vocabulary figure alone: no (T, V) arrays
+        parts = [copy.document(p, h, np.array(ids[1:]), words, cache, full=False)
+                 for ids, words, (p, h) in zip(text.docs, text.words, outputs)]
+        kept = np.concatenate([keep * target for (_, keep, _), target in zip(parts, targets)])
+        copied = np.concatenate([c for _, _, c in parts])
+        return _bits(TokenScores(kept, kept, kept * text.spelling + copied), text.chars)
+
+    grid = [CacheConfig(mix=m, theta=t) for m, t in itertools.product(CACHE_GRID["mix"], CACHE_GRID["theta"])]
+    return min([CacheConfig()] + grid, key=bits)
 
 
 def _bits(scores: TokenScores, chars: np.ndarray) -> float:
@@ -238,6 +242,16 @@ def evaluate_bundle(bundle: Bundle, data=None, text_column: str | None = None, t
     return {"bundle": bundle.name, "data": corpus.source, "evaluated_on": evaluated_on, **result}
 
 
+def tune_bundle_cache(bundle: Bundle, data=None, text_column: str | None = None) -> CacheConfig:
+    """``tune_cache`` for a trained bundle, on its validation split of its training corpus."""
+    corpus = load_corpus(data, text_column)
+    if bundle.split is None or corpus.sha256 != bundle.provenance.get("data_sha256"):
+        raise CorpusError("Tuning the cache needs the corpus this bundle was trained on; pass it with --data.")
+    return tune_cache(bundle.keras_model, bundle.model_config, bundle.tokenizer,
+                      [d.text for d in corpus.select(bundle.split.train)],
+                      [d.text for d in corpus.select(bundle.split.validation)])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="bundle directory (default: the active bundle)")
@@ -246,14 +260,21 @@ def main(argv=None) -> int:
     parser.add_argument("--train-data", default=None, help="the training corpus, when --data is another file")
     parser.add_argument("--test-split-of", default=None,
                         help="score this other bundle's test split (compare bundles on the same abstracts)")
+    parser.add_argument("--tune-cache", action="store_true",
+                        help="tune the continuous cache on the bundle's validation split first (kept with --write)")
     parser.add_argument("--write", action="store_true", help="save the result as the bundle's metrics.json")
     args = parser.parse_args(argv)
     try:
         bundle = load_bundle(args.model or active_bundle_path())
         other = load_bundle(args.test_split_of) if args.test_split_of else None
+        if args.tune_cache:
+            bundle.cache = tune_bundle_cache(bundle, args.data, args.text_column)
         result = evaluate_bundle(bundle, args.data, args.text_column, args.train_data, other)
     except (BundleError, CorpusError) as exc:
         parser.exit(2, f"error: {exc}\n")
+    if args.write and args.tune_cache:
+        config = json.loads((bundle.path / "config.json").read_text())
+        (bundle.path / "config.json").write_text(json.dumps({**config, "cache": to_dict(bundle.cache)}, indent=1))
     if args.write:
         previous = bundle.metrics
         metrics = {k: v for k, v in result.items() if k not in ("bundle", "data")}
