@@ -31,7 +31,7 @@ from .dataset import pad_batch, window_examples
 from .ngram import KneserNeyTrigram
 from .tokenizer import is_word, split_words
 
-CACHE_GRID = {"mix": (0.05, 0.1, 0.15, 0.2, 0.3), "theta": (0.1, 0.2, 0.3, 0.5, 1.0)}
+CACHE_GRID = {"mix": (0.05, 0.1, 0.2, 0.3, 0.4, 0.5), "theta": (0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)}
 
 
 @dataclass

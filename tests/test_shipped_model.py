@@ -36,6 +36,6 @@ def test_its_metrics_reproduce_on_the_test_split_and_beat_the_baselines(shipped,
         assert model["top1"] > baseline["all_tokens"]["top1"]
 
 
-def test_it_was_split_by_family_and_can_copy(shipped):
+def test_it_is_evaluated_on_the_family_split_and_can_copy(shipped):
     assert shipped.provenance["split"] == "by patent family" and shipped.split.moved > 0
-    assert shipped.cache.mix > 0 and shipped.model_config.tie_embeddings
+    assert shipped.cache.mix > 0  # tuned on the family split's validation abstracts
