@@ -6,7 +6,7 @@ those words with weights softmax(theta * h_t . h_i), and the model's distributio
     p(w) = (1 - mix) * p_vocab(w) + mix * sum of the weights of the positions followed by w.
 
 Words are compared by their surface string, so a word outside the vocabulary (read as <unk>) can be
-copied and written out verbatim. ``step`` serves the generator one position at a time;
+copied and written out verbatim. ``Memory`` serves the generator one position at a time;
 ``document`` scores a whole document at once from the Keras model's hidden states; a test checks
 that the two agree.
 """
@@ -26,29 +26,6 @@ def attention(h: np.ndarray, keys: np.ndarray, theta: float) -> np.ndarray:
     z = theta * (keys.astype(np.float64) @ h.astype(np.float64))
     w = np.exp(z - z.max())
     return w / w.sum()
-
-
-def step(probs: np.ndarray, h: np.ndarray, keys: np.ndarray, words: list[str], index: dict[str, int],
-         cache: CacheConfig) -> tuple[np.ndarray, dict[str, float]]:
-    """Mix the cache into one next-word distribution.
-
-    probs: the model's probabilities over vocabulary ids; h: its last hidden state; keys: the
-    hidden states of the past positions (oldest first); words: the word that followed each.
-    Returns (probabilities over ids, probabilities of words outside the vocabulary): together they
-    sum to 1 less the model's <unk> mass (the part that stands for words spelled out afresh).
-    """
-    keys, words = keys[-cache.window:], words[-cache.window:]
-    if not cache.mix or not len(keys):
-        return probs, {}
-    weights = cache.mix * attention(h, keys, cache.theta)
-    mixed = (1 - cache.mix) * probs
-    outside: dict[str, float] = {}
-    for word, w in zip(words, weights):
-        if word in index:
-            mixed[index[word]] += w
-        else:
-            outside[word] = outside.get(word, 0.0) + w
-    return mixed, outside
 
 
 def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list[str],
@@ -87,16 +64,38 @@ def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list
 
 @dataclass
 class Memory:
-    """The cache of one generation: the hidden state at each past position and the word that followed."""
+    """The cache of one generation: the hidden state at each past position and the word that followed,
+    the word kept as its vocabulary id, or as vocabulary size + k for the k-th distinct unknown word."""
 
     cache: CacheConfig
-    keys: list = field(default_factory=list)
-    words: list = field(default_factory=list)
+    index: dict[str, int]  # the tokenizer's vocabulary
+    unknown: list = field(default_factory=list)
+    keys: np.ndarray | None = None
+    codes: list = field(default_factory=list)
 
     def add(self, h: np.ndarray, word: str) -> None:
-        self.keys.append(np.array(h, np.float32))
-        self.words.append(word)
+        n = len(self.codes)
+        if self.keys is None or n == len(self.keys):  # grow by doubling: no copy at every step
+            grown = np.empty((max(64, 2 * n), len(h)), np.float32)
+            if self.keys is not None:
+                grown[:n] = self.keys
+            self.keys = grown
+        self.keys[n] = h
+        code = self.index.get(word)
+        if code is None:
+            if word not in self.unknown:
+                self.unknown.append(word)
+            code = len(self.index) + self.unknown.index(word)
+        self.codes.append(code)
 
-    def mix(self, probs: np.ndarray, h: np.ndarray, index: dict[str, int]) -> tuple[np.ndarray, dict[str, float]]:
-        window = self.keys[-self.cache.window:]
-        return step(probs, h, np.array(window).reshape(len(window), len(h)), self.words, index, self.cache)
+    def mix(self, probs: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        """(probabilities over ids, probabilities of words outside the vocabulary): (1 - mix) * probs
+        plus the cache; together they sum to 1 less the model's <unk> mass (words spelled out afresh)."""
+        n = len(self.codes)
+        if not self.cache.mix or not n:
+            return probs, {}
+        start = max(0, n - self.cache.window)
+        weights = self.cache.mix * attention(h, self.keys[start:n], self.cache.theta)
+        votes = np.bincount(self.codes[start:n], weights, minlength=len(self.index) + len(self.unknown))
+        mixed = (1 - self.cache.mix) * probs + votes[:len(probs)]
+        return mixed, {w: float(v) for w, v in zip(self.unknown, votes[len(probs):]) if v > 0}

@@ -91,7 +91,7 @@ def stream(bundle: Bundle | Snapshot, generation: Generation, words: int | None 
     seed_words = split_words(generation.seed_text)
     context = [tok.bos_id] + [tok.index.get(w, tok.unk_id) for w in seed_words]
     copying = bundle.cache.mix > 0 and bundle.net.config.kind == "sequence"
-    memory = Memory(bundle.cache) if copying else None
+    memory = Memory(bundle.cache, tok.index) if copying else None
     state = TokenStream(bundle.net, context[:1] if copying else context)
     for word, token in zip(seed_words, context[1:]) if copying else ():
         memory.add(state.hidden(), word)  # the cache pairs each hidden state with the word that followed
@@ -106,7 +106,7 @@ def stream(bundle: Bundle | Snapshot, generation: Generation, words: int | None 
         log_probs, outside = state.log_probs(), {}
         if copying:  # mix in the cache; words outside the vocabulary become extra candidates after the ids
             model_probs = np.exp(log_probs)
-            mixed, outside = memory.mix(model_probs, state.hidden(), tok.index)
+            mixed, outside = memory.mix(model_probs, state.hidden())
             with np.errstate(divide="ignore"):
                 log_probs = np.log(np.concatenate([mixed, list(outside.values())]))
         key = tuple(state.context[-(n - 1):]) if n > 1 else None

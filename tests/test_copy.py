@@ -25,10 +25,10 @@ def test_keras_and_numpy_cache_paths_give_the_same_probabilities():
     (probs, hidden), = _lstm_outputs(model, AWD, [ids])
     mixed, kept, copied = copy.document(probs, hidden, np.array(ids[1:]), words, CACHE)
 
-    stream, memory = TokenStream(NumpyLM.from_keras(model, AWD), ids[:1]), copy.Memory(CACHE)
+    stream, memory = TokenStream(NumpyLM.from_keras(model, AWD), ids[:1]), copy.Memory(CACHE, tok.index)
     for t, (word, token) in enumerate(zip(words, ids[1:])):
         p = np.exp(stream.log_probs())
-        step, outside = memory.mix(p.copy(), stream.hidden(), tok.index)
+        step, outside = memory.mix(p.copy(), stream.hidden())
         step[tok.unk_id] += sum(outside.values())  # the evaluation path files copied unknowns under <unk>
         assert np.allclose(step, mixed[t], atol=1e-5)
         by_surface = outside.get(word, 0.0) if token == tok.unk_id else step[token] - kept[t] * p[token]
