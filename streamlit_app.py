@@ -31,15 +31,19 @@ def home() -> None:
     common = metrics.get("baselines", {}).get("most_common_token", {}).get("all_tokens", {})
     st.subheader(f"The active model: {bundle.name}")
     a, b, c, d = st.columns(4)
-    a.metric("Next-word accuracy", f"{model.get('top1', 0):.1%}",
-             f"{(model.get('top1', 0) - common.get('top1', 0)) * 100:+.1f} pts vs. most common word", delta_color="normal")
-    b.metric("Top-5 accuracy", f"{model.get('top5', 0):.1%}",
-             f"{(model.get('top5', 0) - kn.get('top5', 0)) * 100:+.1f} pts vs. n-gram")
+    bits, kn_bits = model.get("bits_per_char"), kn.get("bits_per_char")
+    a.metric("Bits per character", bits or "–", f"{(bits / kn_bits - 1):+.0%} vs. n-gram" if bits and kn_bits else None,
+             delta_color="inverse", help="Open-vocabulary cross-entropy: what it costs the model to write the "
+             "test text, rare words spelled out letter by letter. Lower is better; fair across vocabularies.")
+    b.metric("Next-word accuracy", f"{model.get('top1', 0):.1%}",
+             f"{(model.get('top1', 0) - common.get('top1', 0)) * 100:+.1f} pts vs. most common word", delta_color="normal",
+             help="Per token: how often its likeliest next word (or punctuation mark) is the right one.")
     c.metric("Perplexity", model.get("perplexity", "–"),
-             f"{model.get('perplexity', 0) - kn.get('perplexity', 0):+.1f} vs. n-gram", delta_color="inverse")
+             f"{model.get('perplexity', 0) - kn.get('perplexity', 0):+.1f} vs. n-gram", delta_color="inverse",
+             help="Per token, over its own vocabulary: not comparable between models with different vocabularies.")
     d.metric("Vocabulary", f"{len(bundle.tokenizer):,} words")
     st.caption(f"Measured on {metrics.get('documents', '?')} abstracts the model never saw during training "
-               f"({model.get('tokens', 0):,} words and punctuation marks).")
+               f"({model.get('tokens', 0):,} words and punctuation marks; no near-duplicate of them in training).")
 
 
 PAGES = pages(home)

@@ -2,7 +2,7 @@
 
     weights.npz       the weights as NumPy arrays, by Keras layer name: all the app loads (no Keras)
     tokenizer.json    the vocabulary
-    config.json       {"model": ModelConfig, "train": TrainConfig}
+    config.json       {"model": ModelConfig, "train": TrainConfig, "cache": CacheConfig}
     history.csv       per-epoch loss and accuracy (Keras CSVLogger)
     metrics.json      test metrics beside the baselines (engine.evaluate)
     samples.json      text written after each epoch at a few diversities
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config
-from .config import DEFAULT_BUNDLE, MODEL_NAME, ModelConfig, TrainConfig, from_dict
+from .config import DEFAULT_BUNDLE, MODEL_NAME, CacheConfig, ModelConfig, TrainConfig, from_dict
 from .corpus import Split
 from .tokenizer import Tokenizer
 
@@ -59,6 +59,7 @@ class Bundle:
     samples: list = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
     split: Split | None = None
+    cache: CacheConfig = CacheConfig()  # the continuous cache tuned after training (older bundles: none)
 
     @property
     def name(self) -> str:
@@ -139,7 +140,8 @@ def load_bundle(path: Path | str) -> Bundle:
                       metrics=_read_json(path / "metrics.json", {}),
                       samples=_read_json(path / "samples.json", []),
                       provenance=_read_json(path / "provenance.json", {}),
-                      split=Split.from_dict(split) if split else None)
+                      split=Split.from_dict(split) if split else None,
+                      cache=from_dict(CacheConfig, config.get("cache", {})))
     except (ValueError, KeyError, TypeError) as exc:
         raise BundleError(f"The bundle {path} is damaged ({type(exc).__name__}: {exc}). "
                           "Retrain it or restore it from git.") from None

@@ -15,6 +15,8 @@ MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")  # a bundle's dire
 RESERVED_NAMES = frozenset({"active"})  # models/ACTIVE names the active bundle; compared case-insensitively
 
 CORPUS_ENV = "PATENT_CORPUS"  # path to a local copy of the corpus CSV
+PRETRAIN_ENV = "PATENT_PRETRAIN_CORPUS"  # optional second corpus for pre-training (see locate_pretrain_corpus)
+PRETRAIN_FILENAME = "extra_patent_abstracts.csv"
 CORPUS_FILENAME = "neural_network_patent_query.csv"
 CORPUS_URL = (
     "https://raw.githubusercontent.com/WillKoehrsen/recurrent-neural-networks/"
@@ -23,6 +25,9 @@ CORPUS_URL = (
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIAL_TOKENS = (PAD, UNK, BOS, EOS)
+
+FAMILY_SHINGLE = 8  # abstracts sharing FAMILY_SHARE of their FAMILY_SHINGLE-word runs are one patent family
+FAMILY_SHARE = 0.2
 
 MAX_DIVERSITY = 5.0  # beyond this sampling is uniform noise; larger values are rejected
 MAX_GENERATED_WORDS = 1000
@@ -60,7 +65,11 @@ class ModelConfig:
     lstm_layers: int = 1
     bidirectional: bool = False  # only for "window": a bidirectional LM would see the future
     dense_units: int = 0  # optional relu layer before the softmax (the tutorial uses 64)
-    dropout: float = 0.3
+    dropout: float = 0.3  # between layers (and, with locked_dropout, on the embeddings and the output too)
+    locked_dropout: bool = False  # AWD-LSTM: one dropout mask per sequence, the same at every time step
+    embedding_dropout: float = 0.0  # AWD-LSTM: drop whole words of the vocabulary in each batch
+    weight_drop: float = 0.0  # AWD-LSTM: DropConnect on the recurrent matrices
+    tie_embeddings: bool = False  # output layer = embedding matrix transposed; the last layer has embedding_dim units
     window: int = 50  # context length of the "window" kind
     max_len: int = 256  # longest training sequence of the "sequence" kind; longer ones are split
     vocab_size: int = 10000  # most frequent training words kept (plus the special tokens)
@@ -74,13 +83,24 @@ class ModelConfig:
                              "use kind='window' for bidirectional")
         if self.lstm_layers < 1 or self.lstm_units < 1:
             raise ValueError("need at least one LSTM layer with at least one unit")
-        if not 0 <= self.dropout < 1:
-            raise ValueError("dropout must be in [0, 1)")
+        for name in ("dropout", "embedding_dropout", "weight_drop"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', ' ')} must be in [0, 1)")
+        if self.kind == "window" and (self.tie_embeddings or self.locked_dropout or self.embedding_dropout
+                                      or self.weight_drop):
+            raise ValueError("the AWD-LSTM settings (tied embeddings, locked, embedding and weight dropout) "
+                             "are for kind='sequence'")
+        if self.tie_embeddings and self.dense_units:
+            raise ValueError("tied embeddings need the last LSTM layer to feed the output layer: dense_units=0")
         for name in ("embedding_dim", "window", "max_len", "vocab_size", "min_count"):
             _require(getattr(self, name) >= 1, f"{name} must be at least 1")
         _require(self.dense_units >= 0, "dense_units must be 0 (none) or more")
         if self.glove and self.embedding_dim != 50:
             object.__setattr__(self, "embedding_dim", 50)
+
+    def layer_units(self, layer: int) -> int:
+        """Units of LSTM layer ``layer``: with tied embeddings the last one matches the embedding."""
+        return self.embedding_dim if self.tie_embeddings and layer == self.lstm_layers - 1 else self.lstm_units
 
 
 @dataclass(frozen=True)
@@ -94,7 +114,9 @@ class TrainConfig:
     seed: int = 42  # split, shuffling and initialisation
     val_fraction: float = 0.1
     test_fraction: float = 0.1
-    max_minutes: float = 0.0  # stop after this much training time (0: no limit)
+    max_minutes: float = 0.0  # stop after this much training time, pre-training included (0: no limit)
+    pretrain_data: str = ""  # a second corpus (CSV or .txt): pre-train on it plus the training split first
+    pretrain_epochs: int = 2  # epochs over that mixture before fine-tuning on the training split alone
     sample_diversities: tuple = (0.5, 1.0, 1.5)  # samples written after each epoch
     batch_widths: int = 4  # with XLA (JAX, TF on GPU): batches padded to this many widths only
 
@@ -112,6 +134,16 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    """The continuous cache (Grave et al. 2017) that lets the model copy words of the text so far;
+    tuned on the validation split after training and saved with the bundle."""
+
+    mix: float = 0.0  # lambda: the cache's share of the next-word probability (0: no cache)
+    theta: float = 1.0  # sharpness: how strongly similar hidden states attract their next word
+    window: int = 500  # how many past positions the cache remembers
+
+
+@dataclass(frozen=True)
 class Preset:
     model: ModelConfig
     train: TrainConfig
@@ -125,6 +157,12 @@ PRESETS: dict[str, Preset] = {
         ModelConfig(kind="window", embedding_dim=100, lstm_units=64, dense_units=64, dropout=0.5),
         TrainConfig(batch_size=2048, learning_rate=1e-3),
         "The tutorial's setup: 50-word windows, LSTM 64, Dense 64 relu, Dropout 0.5, batch 2048.",
+    ),
+    "awd": Preset(
+        ModelConfig(embedding_dim=256, lstm_units=384, lstm_layers=2, dropout=0.25, locked_dropout=True,
+                    embedding_dropout=0.05, weight_drop=0.2, tie_embeddings=True),
+        TrainConfig(patience=2),
+        "AWD-LSTM style: 2 layers, tied embeddings, locked/embedding/weight dropout; best with --pretrain-data.",
     ),
     "tiny": Preset(ModelConfig(embedding_dim=16, lstm_units=16, vocab_size=500, max_len=64),
                    TrainConfig(epochs=2, batch_size=16), "A seconds-long model for tests and demos."),

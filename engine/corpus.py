@@ -1,4 +1,4 @@
-"""The corpus: find it, load it (CSV or plain text), clean it, and split it by abstract."""
+"""The corpus: find it, load it (CSV or plain text), clean it, and split it by patent family."""
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +13,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .config import CORPUS_ENV, CORPUS_FILENAME, CORPUS_URL, DATA_DIR
+from .config import (CORPUS_ENV, CORPUS_FILENAME, CORPUS_URL, DATA_DIR, FAMILY_SHARE, FAMILY_SHINGLE, PRETRAIN_ENV,
+                     PRETRAIN_FILENAME)
 
 TEXT_COLUMN = "patent_abstract"
 _PLACEHOLDER = re.compile(r"##[A-Z]+\d*##")  # ##EQU1##, ##STR1##: equations and structures cut out
@@ -40,15 +41,25 @@ class Corpus:
     sha256: str  # of the file's bytes
 
     def split(self, seed: int, val_fraction: float = 0.1, test_fraction: float = 0.1) -> "Split":
-        """Split by abstract: every window of a test abstract stays out of training."""
+        """Split by patent family: abstracts are shuffled into train / validation / test with ``seed``,
+        then every family of near-duplicates (see ``families``) joins its member's split that comes
+        first in the order train, validation, test; so no held-out abstract has a near-duplicate in
+        training, and the test and validation splits only lose abstracts."""
         ids = sorted(d.doc_id for d in self.documents)
         order = np.random.default_rng(seed).permutation(len(ids))
         n_test = max(1, round(len(ids) * test_fraction)) if len(ids) >= 3 else 0
         n_val = max(1, round(len(ids) * val_fraction)) if len(ids) >= 3 else 0
         shuffled = [ids[i] for i in order]
-        return Split(train=tuple(sorted(shuffled[n_test + n_val:])),
-                     validation=tuple(sorted(shuffled[n_test:n_test + n_val])),
-                     test=tuple(sorted(shuffled[:n_test])))
+        plain = {**dict.fromkeys(shuffled[:n_test], 2), **dict.fromkeys(shuffled[n_test:n_test + n_val], 1),
+                 **dict.fromkeys(shuffled[n_test + n_val:], 0)}  # 0 train, 1 validation, 2 test
+        texts = self.by_id()
+        final = dict(plain)
+        for family in families([texts[i].text for i in ids]):
+            members = [ids[k] for k in family]
+            part = min(plain[m] for m in members)
+            final.update(dict.fromkeys(members, part))
+        part_ids = [tuple(sorted(i for i in ids if final[i] == part)) for part in range(3)]
+        return Split(*part_ids, moved=sum(final[i] != plain[i] for i in ids))
 
     def select(self, doc_ids) -> list[Document]:
         wanted = set(doc_ids)
@@ -63,13 +74,56 @@ class Split:
     train: tuple[str, ...]
     validation: tuple[str, ...]
     test: tuple[str, ...]
+    moved: int | None = None  # abstracts the family split moved away from a plain split by abstract
 
     def to_dict(self) -> dict:
-        return {"train": list(self.train), "validation": list(self.validation), "test": list(self.test)}
+        return {"train": list(self.train), "validation": list(self.validation), "test": list(self.test),
+                "moved": self.moved}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Split":
-        return cls(tuple(data["train"]), tuple(data["validation"]), tuple(data["test"]))
+        return cls(tuple(data["train"]), tuple(data["validation"]), tuple(data["test"]), data.get("moved"))
+
+
+def shingles(text: str, n: int = FAMILY_SHINGLE) -> set[int]:
+    """Hashes of the text's runs of ``n`` consecutive words (case folded, punctuation dropped)."""
+    words = re.findall(r"\w+", text.lower())
+    return {hash(tuple(words[i:i + n])) for i in range(len(words) - n + 1)}
+
+
+def near_duplicates(a: set, b: set, share: float = FAMILY_SHARE) -> bool:
+    """Two abstracts are near-duplicates when they share ``share`` of the smaller one's word runs."""
+    return bool(a and b) and len(a & b) >= share * min(len(a), len(b))
+
+
+def families(texts: list[str], share: float = FAMILY_SHARE) -> list[list[int]]:
+    """Groups (indices into ``texts``, two or more each) linked by chains of near-duplicates:
+    continuations and divisionals of one patent family. Union-find over shared word runs."""
+    runs = [shingles(t) for t in texts]
+    parent = list(range(len(texts)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    holders: dict[int, list[int]] = {}
+    for i, rs in enumerate(runs):
+        for r in rs:
+            holders.setdefault(r, []).append(i)
+    shared: dict[tuple[int, int], int] = {}
+    for docs in holders.values():
+        for x in range(len(docs)):
+            for y in range(x + 1, len(docs)):
+                shared[docs[x], docs[y]] = shared.get((docs[x], docs[y]), 0) + 1
+    for (i, j), n in shared.items():
+        if n >= share * min(len(runs[i]), len(runs[j])):
+            parent[root(i)] = root(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(texts)):
+        groups.setdefault(root(i), []).append(i)
+    return [g for g in groups.values() if len(g) > 1]
 
 
 def clean_text(text: str) -> str:
@@ -157,6 +211,13 @@ def locate_corpus(path: Path | str | None = None,
     if cached.exists():
         return cached
     return download_corpus(cached, progress=progress)
+
+
+def locate_pretrain_corpus() -> Path | None:
+    """The optional pre-training corpus: $PATENT_PRETRAIN_CORPUS, else data/extra_patent_abstracts.csv;
+    None when neither exists (pre-training is then not offered)."""
+    path = Path(os.environ.get(PRETRAIN_ENV) or DATA_DIR / PRETRAIN_FILENAME)
+    return path if path.is_file() else None
 
 
 def download_corpus(target: Path, url: str = CORPUS_URL,

@@ -117,7 +117,10 @@ class NumpyLM:
             else:
                 lstms.append((LSTMLayer(*weights(f"lstm_{i}")),))
         projection = tuple(weights("dense")) if config.dense_units else None
-        return cls(config, weights("embedding")[0], tuple(lstms), projection, tuple(weights("next_token")))
+        embedding = weights("embedding")[0]
+        output = (embedding.T.copy(), weights("output_bias")[0]) if config.tie_embeddings \
+            else tuple(weights("next_token"))
+        return cls(config, embedding, tuple(lstms), projection, output)
 
     @classmethod
     def from_keras(cls, model, config: ModelConfig) -> "NumpyLM":
@@ -129,16 +132,26 @@ class NumpyLM:
 
     def start(self, ids: Sequence[int]) -> State:
         """The state after reading ``ids`` from the start (a batch of one); the opening is read once."""
+        return self.read(ids)[0]
+
+    def read(self, ids: Sequence[int]) -> tuple[State, np.ndarray | None]:
+        """(the state after reading ``ids``, the last layer's output after each of them (T, units));
+        the outputs are the continuous cache's keys (None for the window model)."""
         if self.windowed:
             window = np.zeros((1, self.config.window), np.int64)
             ids = list(ids)[-self.config.window:]
             window[0, self.config.window - len(ids):] = ids
-            return (window,)
+            return (window,), None
         x, state = self.embedding[np.asarray(ids, np.int64)][:, None, :], []
         for (layer,) in self.lstms:
             x, h, c = layer.run(x, layer.zeros(1), layer.zeros(1))
             state += [h, c]
-        return tuple(state)
+        return tuple(state), x[:, 0]
+
+    @staticmethod
+    def hidden(state: State) -> np.ndarray:
+        """The last LSTM layer's output (N, units) for every context of the batch (sequence model)."""
+        return state[-2]
 
     def step(self, state: State, tokens) -> State:
         """Feed one token to every context of the batch; returns the new state."""

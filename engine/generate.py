@@ -13,28 +13,33 @@ from typing import Iterator
 import numpy as np
 
 from .bundle import Bundle, BundleError, active_bundle, load_bundle
-from .config import MAX_GENERATED_WORDS
+from .config import MAX_GENERATED_WORDS, CacheConfig
+from .copy import Memory
 from .fastlm import NumpyLM, State, stack, take
 from .sampler import adjust, check_settings, sample_rows
 from .settings import parse_setting, trim_seed
-from .tokenizer import NO_SPACE_BEFORE, Tokenizer, detokenize, is_word
+from .tokenizer import NO_SPACE_BEFORE, Tokenizer, detokenize, is_word, split_words
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What generation needs: a tokenizer and a NumPy network (a Bundle has both too)."""
+    """What generation needs: a tokenizer, a NumPy network and the cache settings (a Bundle has all three)."""
 
     tokenizer: Tokenizer
     net: NumpyLM
+    cache: CacheConfig = CacheConfig()
 
 
 @dataclass(frozen=True)
 class Word:
-    """One generated token with the model's (unadjusted) probability and its rank (0 = likeliest)."""
+    """One generated token with the model's (unadjusted) probability and its rank (0 = likeliest);
+    ``copied``: the continuous cache gave it most of its probability (always so for a word outside
+    the vocabulary, which only the cache can write)."""
 
     token: str
     prob: float
     rank: int
+    copied: bool = False
 
 
 @dataclass
@@ -47,6 +52,7 @@ class Generation:
     unknown_words: list[str]
     ids: list[int] = field(default_factory=list, repr=False)  # BOS, the opening, then the tokens written
     state: State = field(default=(), repr=False)  # the network's state after reading ``ids`` (a batch of one)
+    memory: Memory | None = field(default=None, repr=False)  # the continuous cache, when the bundle has one
     words: list[Word] = field(default_factory=list)
     ended: bool = False  # the model closed the abstract itself (EOS)
 
@@ -75,13 +81,20 @@ def prepare_seed(bundle: Bundle | Snapshot, seed_text: str) -> Generation:
     seed = trim_seed(seed_text)
     tok = bundle.tokenizer
     ids = [tok.bos_id] + tok.encode(seed)
+    state, hidden = bundle.net.read(ids)
+    memory = None
+    if bundle.cache.mix > 0 and not bundle.net.windowed:
+        memory = Memory(bundle.cache, tok.index)
+        for h, word in zip(hidden, split_words(seed)):  # the state before each word, paired with that word
+            memory.add(h, word)
     return Generation(seed_text=seed, seed_tokens=tok.tokens(ids[1:]), unknown_words=tok.unknown_words(seed),
-                      ids=ids, state=bundle.net.start(ids))
+                      ids=ids, state=state, memory=memory)
 
 
 def fork(generation: Generation, n: int) -> list[Generation]:
     """``n`` independent copies of ``generation`` to write on (the state's arrays are never changed in place)."""
-    return [replace(generation, ids=list(generation.ids), words=list(generation.words)) for _ in range(n)]
+    return [replace(generation, ids=list(generation.ids), words=list(generation.words),
+                    memory=generation.memory and generation.memory.copy()) for _ in range(n)]
 
 
 def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None = 50, diversity=1.0,
@@ -96,6 +109,8 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
     repetition_guard: n > 1 forbids repeating any n-gram of tokens already in the text.
     forced: {row: text tokens} for rows that read given text instead of sampling; their words get
     the model's probability and rank just as written words do.
+    A row with a cache (``Generation.memory``) mixes it in: it may copy any word of its text so far,
+    a word outside the vocabulary too (the network then reads it as <unk>).
     """
     for value in np.atleast_1d(diversity).tolist():
         check_settings(value, top_k, top_p)
@@ -110,34 +125,62 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
     state = stack([rows[i].state for i in active]) if active else ()
     while active:
         log_probs = net.log_probs(state)
+        copying = [j for j, i in enumerate(active) if rows[i].memory is not None]
+        hidden, outside = net.hidden(state) if copying else None, {}  # outside: {j: unknown words' probs}
+        model_log_probs = log_probs[copying].copy()  # before the cache: was a word copied?
+        for j in copying:
+            mixed, outside[j] = rows[active[j]].memory.mix(np.exp(log_probs[j]), hidden[j])
+            with np.errstate(divide="ignore"):
+                log_probs[j] = np.log(mixed)
         tokens = np.array([tok.index.get(forced[i][read[i]], tok.unk_id) if i in forced else 0 for i in active])
+        picked = np.zeros(len(active), np.float32)
         sampling = [j for j, i in enumerate(active) if i not in forced]
-        if sampling:
-            z = log_probs[sampling]
-            for row, j in zip(z, sampling):
+        plain = [j for j in sampling if j not in outside]
+        if plain:
+            z = log_probs[plain]
+            for row, j in zip(z, plain):
                 row[always_banned + guards[active[j]].banned(rows[active[j]].ids)] = -np.inf
-            tokens[sampling] = sample_rows(adjust(z, diversities[[active[j] for j in sampling]], top_k, top_p),
-                                           [rngs[active[j]] for j in sampling])
-        picked = log_probs[np.arange(len(active)), tokens]
+            tokens[plain] = sample_rows(adjust(z, diversities[[active[j] for j in plain]], top_k, top_p),
+                                        [rngs[active[j]] for j in plain])
+        texts = {}  # j -> a copied word outside the vocabulary
+        for j in sampling if outside else ():
+            if j in outside:  # the unknown words the cache offers become candidates after the vocabulary
+                z = np.concatenate([log_probs[j], np.log(np.fromiter(outside[j].values(), np.float32))])
+                z[always_banned + guards[active[j]].banned(rows[active[j]].ids)] = -np.inf
+                token = int(sample_rows(adjust(z[None], diversities[active[j]], top_k, top_p), [rngs[active[j]]])[0])
+                if token >= len(tok):
+                    texts[j] = list(outside[j])[token - len(tok)]
+                    picked[j], token = np.log(outside[j][texts[j]]), tok.unk_id
+                tokens[j] = token
+        for j, i in enumerate(active):
+            if i in forced and j in outside and tokens[j] == tok.unk_id:  # given text: copied by its surface
+                picked[j] = np.log(np.exp(log_probs[j, tok.unk_id]) + outside[j].get(forced[i][read[i]], 0.0))
+            elif j not in texts:
+                picked[j] = log_probs[j, tokens[j]]
         ranks = (log_probs > picked[:, None]).sum(axis=-1)  # 0 = the likeliest token
-        going = [j for j, i in enumerate(active) if i in forced or tokens[j] != tok.eos_id]
+        going = [j for j, i in enumerate(active) if i in forced or j in texts or tokens[j] != tok.eos_id]
         for j in set(range(len(active))) - set(going):
             rows[active[j]].ended = True
-        state = net.step(state if len(going) == len(active) else take(state, going), tokens[going])
         written_now, still = [], []
         for k, j in enumerate(going):
             i, token = active[j], int(tokens[j])
-            word = Word(forced[i][read[i]] if i in forced else tok.vocab[token], float(np.exp(picked[j])),
-                        int(ranks[j]))
+            text = forced[i][read[i]] if i in forced else texts.get(j, tok.vocab[token])
+            copied = j in texts or (j in outside and  # the cache gave it more than the model did
+                                    picked[j] > np.log(2 * (1 - bundle.cache.mix)) + model_log_probs[copying.index(j), token])
+            word = Word(text, float(np.exp(picked[j])), int(ranks[j]), bool(copied))
+            if rows[i].memory is not None:
+                rows[i].memory.add(hidden[j], text)
             guards[i].record(rows[i].ids, token)
             rows[i].ids.append(token)
             rows[i].words.append(word)
-            rows[i].state = take(state, slice(k, k + 1))
             written[i] += is_word(word.token)
             read[i] += 1
             written_now.append((i, word))
             if written[i] < limit and (i not in forced or read[i] < len(forced[i])):
                 still.append(k)
+        state = net.step(state if len(going) == len(active) else take(state, going), tokens[going])
+        for k, j in enumerate(going):
+            rows[active[j]].state = take(state, slice(k, k + 1))
         if len(still) < len(going):
             state = take(state, still)
         active = [active[going[k]] for k in still]

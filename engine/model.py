@@ -31,11 +31,14 @@ def glove_matrix(vocab: list[str], dim: int = 50, seed: int = 0) -> tuple[np.nda
     return matrix, len(hits) / len(vocab)
 
 
-def build_model(config: ModelConfig, vocab_size: int, embedding: np.ndarray | None = None):
+def build_model(config: ModelConfig, vocab_size: int, embedding: np.ndarray | None = None,
+                training: bool = False):
     """Return an uncompiled Keras model producing next-token probabilities.
 
     "sequence": ids (batch, time) -> probabilities at every position (batch, time, vocab).
     "window": a left-padded window (batch, window) -> probabilities of the next token (batch, vocab).
+    training: add AWD-LSTM's embedding dropout and weight drop (engine.awd); the model saved for
+    inference leaves them out and holds the same weights in plain Keras layers.
     """
     import keras
     from keras import layers
@@ -45,20 +48,51 @@ def build_model(config: ModelConfig, vocab_size: int, embedding: np.ndarray | No
     init = keras.initializers.Constant(embedding) if embedding is not None else "uniform"
     # The window model is left-padded, so it masks the padding; the sequence model is right-padded
     # and causal, so padding can never influence a real position and only the loss needs weights.
-    x = layers.Embedding(vocab_size, config.embedding_dim, embeddings_initializer=init,
-                         mask_zero=window, name="embedding")(inputs)
+    if config.tie_embeddings and embedding is None:
+        init = keras.initializers.RandomUniform(-0.1, 0.1)  # AWD-LSTM's; Keras's default 0.05 learns slowly when tied
+    embed = layers.ReversibleEmbedding(vocab_size, config.embedding_dim, embeddings_initializer=init,
+                                       name="embedding") if config.tie_embeddings else \
+        layers.Embedding(vocab_size, config.embedding_dim, embeddings_initializer=init, mask_zero=window,
+                         name="embedding")
+    x = embed(inputs)
+    regularised = training and (config.embedding_dropout or config.weight_drop)
+    if regularised:
+        from .awd import EmbeddingDropout, WeightDropLSTMCell
+
+        x = EmbeddingDropout(config.embedding_dropout, vocab_size, name="embedding_dropout")([inputs, x])
+    # Locked dropout: one mask per sequence, the same at every step (SpatialDropout1D drops whole channels).
+    drop = layers.SpatialDropout1D if config.locked_dropout else layers.Dropout
+    if config.locked_dropout:
+        x = drop(config.dropout, name="input_dropout")(x)
     for i in range(config.lstm_layers):
         last = i == config.lstm_layers - 1
-        lstm = layers.LSTM(config.lstm_units, return_sequences=not (window and last), name=f"lstm_{i}")
+        units = config.layer_units(i)
+        if regularised:
+            lstm = layers.RNN(WeightDropLSTMCell(units, config.weight_drop), return_sequences=True, name=f"lstm_{i}")
+        else:
+            lstm = layers.LSTM(units, return_sequences=not (window and last), name=f"lstm_{i}")
         x = layers.Bidirectional(lstm, name=f"bilstm_{i}")(x) if config.bidirectional else lstm(x)
         if not window:
-            x = layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
+            x = drop(config.dropout, name=f"dropout_{i}")(x)
     if config.dense_units:
         x = layers.Dense(config.dense_units, activation="relu", name="dense")(x)
     if window:
         x = layers.Dropout(config.dropout, name="dropout")(x)
-    outputs = layers.Dense(vocab_size, activation="softmax", name="next_token")(x)
+    if config.tie_embeddings:
+        from .awd import OutputBias
+
+        outputs = layers.Activation("softmax", name="next_token")(OutputBias(name="output_bias")(embed(x, reverse=True)))
+    else:
+        outputs = layers.Dense(vocab_size, activation="softmax", name="next_token")(x)
     return keras.Model(inputs, outputs, name=f"{config.kind}_lstm")
+
+
+def hidden_state_model(model, config: ModelConfig):
+    """The same network returning (probabilities, the last LSTM layer's output at every position):
+    the hidden states the continuous cache (engine.copy) compares."""
+    import keras
+
+    return keras.Model(model.inputs, [model.output, model.get_layer(f"lstm_{config.lstm_layers - 1}").output])
 
 
 def compile_model(model, learning_rate: float) -> None:

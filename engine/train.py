@@ -2,6 +2,7 @@
 
     python -m engine.train --preset lstm --out models/patent-lstm
     python -m engine.train --preset tutorial --max-minutes 30 --out models/tutorial
+    python -m engine.train --preset awd --pretrain-data ../shared/data/extra_patent_abstracts.csv
 
 Rerunning an interrupted command resumes it (BackupAndRestore). The bundle appears only when
 complete; its working files live in a hidden ``.NAME.partial`` directory beside it until then.
@@ -31,8 +32,10 @@ def partial_dir(out: Path) -> Path:
     return out.with_name(f".{out.name}.partial")
 
 
-def _fingerprint(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig) -> str:
-    payload = json.dumps([corpus.sha256, to_dict(model_config), to_dict(train_config)], sort_keys=True)
+def _fingerprint(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig,
+                 pretrain: Corpus | None) -> str:
+    payload = json.dumps([corpus.sha256, to_dict(model_config), to_dict(train_config),
+                          pretrain and pretrain.sha256], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -40,13 +43,16 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
           progress_path: Path | None = None, log=print, extra_callbacks=()) -> Path:
     """Train on the corpus's training split and write a complete bundle to ``out``.
 
+    With ``train_config.pretrain_data``, first train ``pretrain_epochs`` epochs on that corpus plus
+    the training split, then fine-tune on the training split alone (the vocabulary always comes from
+    the training split, and evaluation from the test split).
     ``log`` gets one line per event (None: silent); ``extra_callbacks`` are added to Keras's list.
     """
     import keras
 
     from .callbacks import Progress, RunState, SampleWriter, TimeBudget
     from .dataset import fixed_widths, sequence_chunks, sequence_dataset, window_examples
-    from .evaluate import encode_docs, evaluate
+    from .evaluate import encode_docs, evaluate, tune_cache
     from .model import build_model, compile_model, glove_matrix
     from .tokenizer import Tokenizer
 
@@ -54,7 +60,8 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     out = Path(out)
     check_model_name(out.name)
     work = partial_dir(out)
-    fingerprint = _fingerprint(corpus, model_config, train_config)
+    pretrain = load_corpus(train_config.pretrain_data) if train_config.pretrain_data else None
+    fingerprint = _fingerprint(corpus, model_config, train_config, pretrain)
     marker = work / "fingerprint"
     if work.exists() and (not marker.exists() or marker.read_text() != fingerprint):
         shutil.rmtree(work)  # a different run was interrupted here: start afresh
@@ -74,7 +81,7 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     log(f"{'resuming' if resuming else 'training'} {model_config.kind} model "
         f"on {device.description}: "
         f"{len(split.train)} train / {len(split.validation)} validation / {len(split.test)} test abstracts, "
-        f"vocabulary {len(tokenizer)}")
+        f"vocabulary {len(tokenizer)}; the family split moved {split.moved} abstracts")
 
     embedding, glove_coverage = None, None
     if model_config.glove:
@@ -83,7 +90,7 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     parallel = data_parallel(device)  # None on a single device
     scope = parallel.scope if parallel else nullcontext
     with scope():
-        model = build_model(model_config, len(tokenizer), embedding)
+        model = build_model(model_config, len(tokenizer), embedding, training=True)
         compile_model(model, train_config.learning_rate)
 
     batch = train_config.batch_size
@@ -109,6 +116,24 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
         steps = len(sequence_data[0])
 
     budget = TimeBudget(train_config.max_minutes)
+    pretrain_history = []
+    if pretrain is not None and model_config.kind == "sequence" and train_config.pretrain_epochs:
+        pretrained = work / "pretrained.weights.h5"
+        if pretrained.exists():  # a resumed run: the pre-training phase is done
+            model.load_weights(pretrained)
+        else:
+            mixture = encode_docs(tokenizer, [d.text for d in pretrain.documents]) + train_docs
+            mixed = sequence_dataset(sequence_chunks(mixture, model_config.max_len), batch, train_config.seed + 1,
+                                     widths, rows)
+            log(f"pre-training on {len(pretrain.documents)} extra + {len(train_docs)} training abstracts")
+            fitted = model.fit(mixed, validation_data=data["validation_data"], epochs=train_config.pretrain_epochs,
+                               verbose=0, callbacks=[budget, Progress(progress_path, train_config.pretrain_epochs,
+                                                                      len(mixed), device.description, log)])
+            pretrain_history = [dict(zip(fitted.history, values)) for values in zip(*fitted.history.values())]
+            (work / "pretrain_history.json").write_text(json.dumps(pretrain_history))
+            model.save_weights(pretrained)
+            compile_model(model, train_config.learning_rate)  # fine-tuning starts with a fresh optimizer
+        pretrain_history = json.loads((work / "pretrain_history.json").read_text())
     early_stopping = keras.callbacks.EarlyStopping(patience=train_config.patience, restore_best_weights=True)
     checkpoint = keras.callbacks.ModelCheckpoint(work / "best.weights.h5", save_best_only=True,
                                                  save_weights_only=True)
@@ -133,13 +158,19 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
         model.load_weights(work / "best.weights.h5")
 
     log("evaluating on the test split ...")
-    metrics = evaluate(model, model_config, tokenizer, train_texts, [d.text for d in corpus.select(split.test)])
-    metrics["epochs_trained"] = sum(1 for _ in open(work / "history.csv")) - 1
-    clean = build_model(model_config, len(tokenizer))  # a fresh, uncompiled copy: no optimizer state
+    clean = build_model(model_config, len(tokenizer))  # inference graph, no optimizer state
     clean.set_weights(model.get_weights())
+    cache = tune_cache(clean, model_config, tokenizer, train_texts, [d.text for d in corpus.select(split.validation)])
+    log(f"continuous cache tuned on the validation split: {cache}")
+    metrics = evaluate(clean, model_config, tokenizer, train_texts, [d.text for d in corpus.select(split.test)],
+                       cache)
+    metrics["epochs_trained"] = sum(1 for _ in open(work / "history.csv")) - 1
     provenance = {
         "data": corpus.source, "data_sha256": corpus.sha256, "split_seed": train_config.seed,
         "documents": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
+        "split": "by patent family", "moved_by_family_split": split.moved,
+        "pretrain_data": pretrain and {"data": pretrain.source, "sha256": pretrain.sha256,
+                                       "documents": len(pretrain.documents), "history": pretrain_history},
         "device": device.description, "backend": device.backend,
         "batch_shapes": sorted(set().union(*(d.shapes for d in sequence_data))) or None,
         "train_seconds": round(seconds, 1), "time_budget_hit": budget.exhausted,
@@ -150,7 +181,8 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
                      "python": platform.python_version(), "numpy": np.__version__},
     }
     files = {
-        "config.json": json.dumps({"model": to_dict(model_config), "train": to_dict(train_config)}, indent=1),
+        "config.json": json.dumps({"model": to_dict(model_config), "train": to_dict(train_config),
+                                   "cache": to_dict(cache)}, indent=1),
         "tokenizer.json": json.dumps({"vocab": tokenizer.vocab}, ensure_ascii=False),
         "history.csv": (work / "history.csv").read_text(),
         "samples.json": (work / "samples.json").read_text() if (work / "samples.json").exists() else "[]",
@@ -173,13 +205,18 @@ def parse_args(argv=None):
     parser.add_argument("--out", type=Path, default=None, help="bundle directory (default: models/<preset>)")
     parser.add_argument("--progress-file", type=Path, default=None, help="JSON file updated during training")
     parser.add_argument("--threads", type=int, default=0, help="CPU cores to train on (0: all)")
+    parser.add_argument("--pretrain-data", default=None,
+                        help="a second corpus to pre-train on with the training split, e.g. extra_patent_abstracts.csv")
     for name, kind in (("epochs", int), ("batch_size", int), ("seed", int), ("max_minutes", float),
-                       ("learning_rate", float), ("batch_widths", int)):
+                       ("learning_rate", float), ("batch_widths", int), ("pretrain_epochs", int),
+                       ("patience", int)):
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
     for name, kind in (("embedding_dim", int), ("lstm_units", int), ("lstm_layers", int),
-                       ("dropout", float), ("vocab_size", int)):
+                       ("dropout", float), ("vocab_size", int), ("embedding_dropout", float), ("weight_drop", float)):
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
     parser.add_argument("--glove", action="store_true", default=None, help="initialise embeddings from GloVe")
+    parser.add_argument("--tie-embeddings", action="store_true", default=None, help="AWD-LSTM: tied input/output")
+    parser.add_argument("--locked-dropout", action="store_true", default=None, help="AWD-LSTM: one mask per sequence")
     return parser.parse_args(argv)
 
 

@@ -126,8 +126,9 @@ if result is not None:
         if not result.seed_tokens:
             st.info("No opening given: the model wrote an abstract from scratch.")
         if result.unknown_words:
+            can_copy = " It can still copy them (underlined) from the text so far." if bundle.cache.mix else ""
             st.warning("Not in the model's vocabulary (it read them as 'unknown'): "
-                       + ", ".join(f"`{w}`" for w in result.unknown_words[:20]))
+                       + ", ".join(f"`{w}`" for w in result.unknown_words[:20]) + "." + can_copy)
         machine = passage_html(result.seed_text, result.words, not result.seed_tokens, result.ended)
         written = sum(is_word(w.token) for w in result.words)
         if result.ended and words and written < words:

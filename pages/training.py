@@ -31,8 +31,9 @@ with runs:
     if shown:
         st.plotly_chart(history_figure({b.name: b.history for b in shown}), width="stretch", key="training_curves",
                         config=PLOTLY_CONFIG)
-        st.markdown("**Test results** on abstracts no model trained on, beside baselines fitted on the same "
-                    "training split and scored on the same tokens")
+        st.markdown("**Test results** on abstracts no model trained on (nor a near-duplicate of them), beside "
+                    "baselines fitted on the same training split and scored on the same tokens; ranked by bits "
+                    "per character, which is fair across vocabularies (per-token figures depend on the vocabulary)")
         st.dataframe(results_table(shown), hide_index=True, column_config={
             "top-1": st.column_config.NumberColumn(format="percent"),
             "top-5": st.column_config.NumberColumn(format="percent")})

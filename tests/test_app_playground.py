@@ -13,9 +13,10 @@ def test_landing_page_shows_links_and_headline_numbers(tiny_bundle):
     at = page()
     assert not at.exception and at.title[0].value == "Human or Machine?"
     labels = [m.label for m in at.metric]
-    assert "Next-word accuracy" in labels and "Perplexity" in labels
+    assert labels[:3] == ["Bits per character", "Next-word accuracy", "Perplexity"]
     top1 = tiny_bundle.metrics["model"]["all_tokens"]["top1"]
-    assert at.metric[0].value == f"{top1:.1%}"
+    assert at.metric[0].value == str(tiny_bundle.metrics["model"]["all_tokens"]["bits_per_char"])
+    assert at.metric[1].value == f"{top1:.1%}"
 
 
 def test_generate_streams_coloured_text_and_sets_the_link():

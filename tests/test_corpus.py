@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 
 from engine import corpus as corpus_mod
-from engine.corpus import CorpusError, clean_text, download_corpus, load_corpus, locate_corpus
+from engine.corpus import (Corpus, CorpusError, Document, clean_text, download_corpus, families, load_corpus,
+                           locate_corpus, near_duplicates, shingles)
 
 
 def test_clean_text_removes_quotes_placeholders_and_odd_spacing():
@@ -67,6 +68,50 @@ def test_split_is_by_document_deterministic_and_disjoint(invented_csv):
     assert sum(map(len, parts)) == len(corpus.documents)
     assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
     assert len(a.test) == round(0.1 * len(corpus.documents))
+
+
+FAMILY = ("A rotary coil winder draws copper wire through a tension arm and lays it on a spindle "
+          "while a stepper motor advances a guide carriage across the bobbin face at each turn.")
+
+
+def test_near_duplicates_share_a_fifth_of_their_eight_word_runs():
+    assert len(shingles("one two three four five six seven eight nine")) == 2
+    continuation = FAMILY + " A sensor counts the turns and a controller stops the spindle at the set count."
+    unrelated = "A garden hose reel rewinds itself with a spring and a ratchet that locks at any length."
+    assert near_duplicates(shingles(FAMILY), shingles(continuation))
+    assert not near_duplicates(shingles(FAMILY), shingles(unrelated))
+    texts = [FAMILY, unrelated, continuation, "Short text."]
+    assert families(texts) == [[0, 2]]
+
+
+def test_family_split_keeps_every_family_on_one_side(invented_csv):
+    base = load_corpus(invented_csv)
+    plain = base.split(seed=3)
+    # a family of three: copies of a test abstract with a different last sentence, one of them in training
+    test_doc = base.by_id()[plain.test[0]]
+    relatives = tuple(Document(f"fam{i}", f"{test_doc.text} Invented ending number {i} of this family.")
+                      for i in range(2))
+    corpus = Corpus(base.documents + relatives, "invented", "x")
+    split = corpus.split(seed=3)
+    assert split.moved >= 1 and sum(map(len, (split.train, split.validation, split.test))) == len(corpus.documents)
+    side = {i: k for k, part in enumerate((split.train, split.validation, split.test)) for i in part}
+    assert len({side[i] for i in (test_doc.doc_id, "fam0", "fam1")}) == 1
+    assert split == corpus.split(seed=3)
+
+
+def test_shared_corpus_split_leaves_no_near_duplicate_across_splits(shared_corpus_path):
+    corpus = load_corpus(shared_corpus_path)
+    split, texts = corpus.split(42), corpus.by_id()
+    train_runs = [shingles(texts[i].text) for i in split.train]
+    held_out = [shingles(texts[i].text) for i in split.validation + split.test]
+    index: dict[int, list[int]] = {}
+    for k, runs in enumerate(train_runs):
+        for r in runs:
+            index.setdefault(r, []).append(k)
+    for runs in held_out:  # brute force over every training abstract sharing at least one run
+        candidates = {k for r in runs for k in index.get(r, ())}
+        assert not any(near_duplicates(runs, train_runs[k]) for k in candidates)
+    assert 0 < split.moved < 0.1 * len(corpus.documents)
 
 
 def test_locate_prefers_explicit_then_env_then_cache(tmp_path, monkeypatch):

@@ -2,7 +2,9 @@ import json
 
 import numpy as np
 
-from engine.evaluate import TokenScores, main, most_common_scores, summarize
+from engine.charlm import SpellingModel
+from engine.evaluate import EvalText, TokenScores, eval_text, main, most_common_scores, summarize
+from engine.tokenizer import Tokenizer
 
 
 def test_summary_math():
@@ -14,7 +16,8 @@ def test_summary_math():
 
 
 def test_most_common_baseline_ranks_by_training_frequency():
-    scores = most_common_scores([[2, 5, 5, 5, 6, 3]], [[2, 5, 6, 7]], vocab_size=8)
+    text = EvalText([[2, 5, 6, 7]], [["e", "f", "g"]], np.ones(3), np.full(3, 2))
+    scores = most_common_scores([[2, 5, 5, 5, 6, 3]], text, vocab_size=8)
     assert scores.ranks.tolist()[:2] == [0, 2] and scores.ranks[2] > 2  # 5 first, 3 and 6 tie next
 
 
@@ -32,3 +35,25 @@ def test_cli_on_another_file_scores_every_row(tiny_bundle, invented_csv, tmp_pat
     assert main(["--model", str(tiny_bundle.path), "--data", str(other), "--train-data", str(invented_csv)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["evaluated_on"] == "every row" and result["documents"] == 2
+
+
+def test_an_untrained_spelling_model_is_uniform_over_its_alphabet():
+    model = SpellingModel([])  # alphabet: end of word and "other" only
+    assert np.isclose(model.log2prob("xyz"), -4 * np.log2(2))  # 3 letters + end, 1 bit each
+    model = SpellingModel(["ab"], order=1)  # unigram Witten-Bell: a, b, end seen once each (3 types, 3 tokens)
+    base = 1 / 4  # uniform over the alphabet a, b, end, other
+    assert np.isclose(2 ** model.log2prob("a"), ((1 + 3 * base) / (3 + 3)) ** 2)  # "a", then the end
+
+
+def test_bits_per_char_textbook_example():
+    """Two known words and one unknown, each with probability 1/4 under the model: with a uniform
+    spelling model over k symbols, the unknown word also costs log2(k) bits per character it spells."""
+    tok = Tokenizer(["<pad>", "<unk>", "<bos>", "<eos>", "ab", "cd"])
+    spelling = SpellingModel([])  # uniform over 2 symbols: 1 bit per character, end of word included
+    text = eval_text(tok, ["ab cd xyz"], spelling)
+    assert text.chars.tolist() == [3, 3, 4, 1]  # each token plus one separator; the end counts 1
+    assert np.allclose(text.spelling, [1, 1, 2.0 ** -4, 1])
+    probs = np.full(4, 0.25)
+    scores = TokenScores(probs, np.zeros(4, int), probs * text.spelling)
+    s = summarize(scores, chars=text.chars)
+    assert s["characters"] == 11 and np.isclose(s["bits_per_char"], (4 * 2 + 4) / 11, atol=1e-4)

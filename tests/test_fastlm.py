@@ -62,3 +62,26 @@ def test_a_batched_step_equals_single_steps(kind):
         for row, state in enumerate(singles):
             assert np.allclose(batched[row], net.log_probs(state)[0], atol=1e-5)
             assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(take(batch, slice(row, row + 1)), state))
+
+
+AWD = ModelConfig(embedding_dim=6, lstm_units=8, lstm_layers=2, vocab_size=9, tie_embeddings=True,
+                  locked_dropout=True, embedding_dropout=0.1, weight_drop=0.3)
+
+
+def test_awd_model_saves_as_a_plain_lstm_stack_that_numpy_runs(tmp_path):
+    import keras
+
+    trained = randomised(AWD, seed=2)  # the inference graph
+    regularised = build_model(AWD, 13, training=True)
+    regularised.set_weights(trained.get_weights())  # the training graph holds the same weights
+    x = np.array([IDS])
+    assert np.allclose(regularised.predict_on_batch(x), trained.predict_on_batch(x), atol=1e-6)
+    assert not np.allclose(regularised(x, training=True), trained.predict_on_batch(x), atol=1e-3)
+    trained.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", compile=False)
+    full = np.asarray(loaded.predict_on_batch(x))[0]
+    assert {type(layer).__name__ for layer in loaded.layers} <= {
+        "InputLayer", "ReversibleEmbedding", "SpatialDropout1D", "LSTM", "OutputBias", "Activation"}
+    net = NumpyLM.from_keras(loaded, AWD)
+    for t in range(len(IDS)):
+        assert np.allclose(np.exp(net.log_probs(net.start(IDS[:t + 1]))[0]), full[t], atol=1e-5)

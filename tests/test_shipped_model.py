@@ -28,7 +28,14 @@ def test_its_metrics_reproduce_on_the_test_split_and_beat_the_baselines(shipped,
     assert result["evaluated_on"] == "test split" and result["documents"] == len(shipped.split.test)
     model = result["model"]["all_tokens"]
     assert model["perplexity"] == pytest.approx(shipped.metrics["model"]["all_tokens"]["perplexity"], rel=1e-3)
+    assert model["bits_per_char"] == pytest.approx(shipped.metrics["model"]["all_tokens"]["bits_per_char"], rel=1e-3)
     assert result["unk_share"] < 0.05
     for baseline in result["baselines"].values():
+        assert model["bits_per_char"] < baseline["all_tokens"]["bits_per_char"]
         assert model["perplexity"] < baseline["all_tokens"]["perplexity"]
         assert model["top1"] > baseline["all_tokens"]["top1"]
+
+
+def test_it_is_evaluated_on_the_family_split_and_can_copy(shipped):
+    assert shipped.provenance["split"] == "by patent family" and shipped.split.moved > 0
+    assert shipped.cache.mix > 0  # tuned on the family split's validation abstracts

@@ -185,3 +185,23 @@ def test_run_state_restores_best_value_patience_and_time(tmp_path):
     after.on_train_begin()
     assert (early.best, early.best_epoch, early.wait, checkpoint.best) == (1.5, 2, 1, 1.5)
     assert after.elapsed_s >= 100
+
+
+def test_awd_model_pretrained_on_a_second_corpus(invented_csv, tmp_path):
+    import pandas as pd
+
+    from tests.conftest import invented_documents
+
+    extra = tmp_path / "extra.csv"
+    pd.DataFrame({"patent_abstract": invented_documents(30, seed=9), "search_topic": "invented"}).to_csv(extra)
+    model, train_config = configs_from_args(parse_args(
+        ["--preset", "tiny", "--lstm-layers", "2", "--tie-embeddings", "--locked-dropout", "--weight-drop", "0.2",
+         "--embedding-dropout", "0.1", "--epochs", "1", "--pretrain-data", str(extra), "--pretrain-epochs", "1"]))
+    lines = []
+    bundle = load_bundle(train(load_corpus(invented_csv), model, train_config, tmp_path / "awd", log=lines.append))
+    assert any(line.startswith("pre-training on 30 extra") for line in lines)
+    assert bundle.model_config.tie_embeddings and bundle.model_config.weight_drop == 0.2
+    assert len(bundle.provenance["pretrain_data"]["history"]) == 1 and len(bundle.history) == 1
+    assert bundle.provenance["moved_by_family_split"] == bundle.split.moved
+    assert bundle.metrics["model"]["all_tokens"]["bits_per_char"] > 0
+    assert bundle.cache.mix == bundle.metrics["cache"]["mix"]  # tuned on the validation split, saved with it

@@ -13,6 +13,13 @@ def test_words_are_escaped_coloured_and_joined_like_text():
     assert 'title="probability 50.00% · rank 1"' in out
 
 
+def test_a_copied_word_is_marked_and_escaped():
+    out = words_html([Word("<memristive>", 0.4, 2, copied=True), Word("synapse", 0.3, 0)])
+    assert '<span class="tok r10 copied" title="probability 40.00% · rank 3 · copied from the text so far">' \
+           '&lt;memristive&gt;</span>' in out
+    assert out.count("copied") == 2 and "copied from the text so far" in legend_html()
+
+
 def test_passage_marks_the_seed_and_the_end():
     out = passage_html('He said "<b>"', [Word("yes", 0.3, 1)], sentence_start=False, ended=True)
     assert '<span class="seed">He said &quot;&lt;b&gt;&quot;</span>' in out and "■" in out

@@ -10,6 +10,7 @@ from engine.bank import RoundBank
 from engine.bundle import Bundle, BundleError, active_bundle, active_bundle_path, list_bundles, load_bundle
 from engine.config import CORPUS_ENV
 from engine.corpus import Corpus, CorpusError, load_corpus
+from engine.results import ranked
 from engine.sanitise import hide_paths
 from engine.store import Store
 from ui.render import CSS
@@ -63,7 +64,7 @@ def style() -> None:
 
 def model_picker() -> None:
     """Sidebar: choose the bundle for this session (default: the active one) and show its numbers."""
-    names = [p.name for p in list_bundles()]
+    names = [p.name for p in ranked(list_bundles())]  # best first by bits per character
     active, problem = active_bundle()
     active = active.name
     with st.sidebar:
@@ -91,7 +92,8 @@ def model_caption(bundle: Bundle) -> str:
     m = bundle.metrics.get("model", {}).get("all_tokens", {})
     p = bundle.provenance
     date = p.get("finished", "")[:10]
-    return (f"Test perplexity **{m.get('perplexity', '–')}** · top-1 **{m.get('top1', 0):.1%}**  \n"
+    return (f"Test **{m.get('bits_per_char', '–')}** bits per character (open vocabulary)  \n"
+            f"Per token: perplexity {m.get('perplexity', '–')} · top-1 {m.get('top1', 0):.1%}  \n"
             f"Trained on {p.get('device', '?')} · {date}")
 
 

@@ -20,12 +20,15 @@ def bucket(rank: int) -> str:
 
 
 def words_html(words, sentence_start: bool = True) -> str:
-    """Coloured spans for generated words (objects with token, prob, rank); hover shows the numbers."""
+    """Coloured spans for generated words (objects with token, prob, rank and optionally copied); hover
+    shows the numbers. A word the model copied from the text so far is underlined."""
     pieces = detokenize_pieces([w.token for w in words], sentence_start)
     spans = []
     for (sep, text), word in zip(pieces, words):
-        tip = f"probability {word.prob:.2%} · rank {word.rank + 1}"
-        spans.append(f'{sep}<span class="tok {bucket(word.rank)}" title="{tip}">{html.escape(text)}</span>')
+        copied = getattr(word, "copied", False)
+        tip = f"probability {word.prob:.2%} · rank {word.rank + 1}" + (" · copied from the text so far" if copied else "")
+        css = f"tok {bucket(word.rank)}" + (" copied" if copied else "")
+        spans.append(f'{sep}<span class="{css}" title="{tip}">{html.escape(text)}</span>')
     return "".join(spans)
 
 
@@ -38,7 +41,8 @@ def passage_html(seed: str, words, sentence_start: bool = True, ended: bool = Fa
 
 def legend_html() -> str:
     items = "".join(f'<span class="tok {css}">{label}</span>' for _, css, label in BUCKETS)
-    return f'<div class="legend">How likely the model thought each word: {items}</div>'
+    copied = '<span class="tok copied">copied from the text so far</span>'
+    return f'<div class="legend">How likely the model thought each word: {items} {copied}</div>'
 
 
 def plain_html(text: str, css: str = "passage") -> str:

@@ -11,7 +11,7 @@ from engine import jobs
 from engine.auth import NotAllowed, authorise
 from engine.bundle import BundleError, set_active_bundle
 from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, RETRAIN_TOKEN_ENV
-from engine.corpus import CorpusError
+from engine.corpus import CorpusError, locate_pretrain_corpus
 from engine.sanitise import hide_paths
 from ui.charts import history_figure
 
@@ -94,11 +94,19 @@ def retrain_form() -> None:
                                 key=key + "epochs")
         batch = c.number_input("Batch size", *RETRAIN_RANGES["batch_size"], train.batch_size,
                                key=key + "batch")
+        extra = locate_pretrain_corpus()
+        pretrain = c.toggle("Pre-train on the extra patent abstracts", False, key=key + "pretrain",
+                            disabled=extra is None or model.kind != "sequence",
+                            help="First train on 4,863 more patent abstracts with the training split, then "
+                                 "fine-tune on the training split." if extra else
+                                 "Set PATENT_PRETRAIN_CORPUS to extra_patent_abstracts.csv to offer this.")
         submitted = st.form_submit_button("Retrain", type="primary", icon=":material/model_training:")
     if not submitted or not allowed():
         return
     overrides = {"epochs": int(epochs), "batch_size": int(batch), "embedding_dim": int(embedding_dim),
                  "lstm_units": int(units), "lstm_layers": int(layers), "dropout": float(dropout), "glove": glove}
+    if pretrain and extra is not None:
+        overrides["pretrain_data"] = str(extra)
     try:
         data = jobs.save_upload(upload.getvalue(), upload.name, column) if upload is not None else None
         job = jobs.start(jobs.JobRequest(name=name.strip(), preset=preset, overrides=overrides,

@@ -1,0 +1,106 @@
+"""A continuous cache (Grave et al. 2017): the model may copy any word of the text so far.
+
+Every past position i leaves (h_i, the word that followed it); at position t the cache proposes
+those words with weights softmax(theta * h_t . h_i), and the model's distribution becomes
+
+    p(w) = (1 - mix) * p_vocab(w) + mix * sum of the weights of the positions followed by w.
+
+Words are compared by their surface string, so a word outside the vocabulary (read as <unk>) can be
+copied and written out verbatim. ``Memory`` serves the generator one position at a time;
+``document`` scores a whole document at once from the Keras model's hidden states; a test checks
+that the two agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import CacheConfig
+
+
+def attention(h: np.ndarray, keys: np.ndarray, theta: float) -> np.ndarray:
+    """softmax(theta * keys @ h) over the past positions (empty when there are none)."""
+    if not len(keys):
+        return np.zeros(0)
+    z = theta * (keys.astype(np.float64) @ h.astype(np.float64))
+    w = np.exp(z - z.max())
+    return w / w.sum()
+
+
+def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list[str],
+             cache: CacheConfig, full: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Every position of one document at once.
+
+    probs (T, V): the model's distribution at each position; hidden (T, d): its hidden states;
+    ids (T,): the next token at each position (<unk> for unknown words); words: their surface strings.
+    Returns (mixed, kept, copied): (T, V) probabilities over ids (cache mass on unknown words goes to
+    <unk>); (T,) the share left to the model (1 - mix, or 1 where the cache is empty); (T,) the
+    cache's probability of the actual next word, matched by its surface string. So the probability
+    of the actual next word is kept * p_vocab(word) + copied, with p_vocab(word) = p(<unk>) * p(spelling)
+    for a word outside the vocabulary. ``full=False`` skips the (T, V) array (returns None for it).
+    """
+    n = len(ids)
+    past = np.arange(n)[None, :]
+    now = np.arange(n)[:, None]
+    visible = (past < now) & (past >= now - cache.window)
+    if not cache.mix or n < 2:
+        return probs, np.ones(n), np.zeros(n)
+    h = hidden.astype(np.float64)
+    z = np.where(visible, cache.theta * (h @ h.T), -np.inf)
+    z -= np.where(visible.any(1), z.max(1), 0)[:, None]
+    w = np.where(visible, np.exp(z), 0.0)
+    w /= np.maximum(w.sum(1, keepdims=True), 1e-300)
+    mix = np.where(visible.any(1), cache.mix, 0.0)[:, None]
+    codes = np.unique(np.array(words, dtype=object), return_inverse=True)[1]
+    same = codes[None, :] == codes[:, None]
+    copied = mix[:, 0] * (w * same).sum(1)
+    if not full:
+        return None, 1 - mix[:, 0], copied
+    mixed = (1 - mix) * probs
+    np.add.at(mixed, (np.repeat(np.arange(n), n), np.tile(ids, n)), (mix * w).ravel())
+    return mixed, 1 - mix[:, 0], copied
+
+
+@dataclass
+class Memory:
+    """The cache of one generation: the hidden state at each past position and the word that followed,
+    the word kept as its vocabulary id, or as vocabulary size + k for the k-th distinct unknown word."""
+
+    cache: CacheConfig
+    index: dict[str, int]  # the tokenizer's vocabulary
+    unknown: list = field(default_factory=list)
+    keys: np.ndarray | None = None
+    codes: list = field(default_factory=list)
+
+    def add(self, h: np.ndarray, word: str) -> None:
+        n = len(self.codes)
+        if self.keys is None or n == len(self.keys):  # grow by doubling: no copy at every step
+            grown = np.empty((max(64, 2 * n), len(h)), np.float32)
+            if self.keys is not None:
+                grown[:n] = self.keys
+            self.keys = grown
+        self.keys[n] = h
+        code = self.index.get(word)
+        if code is None:
+            if word not in self.unknown:
+                self.unknown.append(word)
+            code = len(self.index) + self.unknown.index(word)
+        self.codes.append(code)
+
+    def copy(self) -> "Memory":
+        """An independent copy to write on (a forked generation)."""
+        return Memory(self.cache, self.index, list(self.unknown), None if self.keys is None else self.keys.copy(),
+                      list(self.codes))
+
+    def mix(self, probs: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        """(probabilities over ids, probabilities of words outside the vocabulary): (1 - mix) * probs
+        plus the cache; together they sum to 1 less the model's <unk> mass (words spelled out afresh)."""
+        n = len(self.codes)
+        if not self.cache.mix or not n:
+            return probs, {}
+        start = max(0, n - self.cache.window)
+        weights = self.cache.mix * attention(h, self.keys[start:n], self.cache.theta)
+        votes = np.bincount(self.codes[start:n], weights, minlength=len(self.index) + len(self.unknown))
+        mixed = (1 - self.cache.mix) * probs + votes[:len(probs)]
+        return mixed, {w: float(v) for w, v in zip(self.unknown, votes[len(probs):]) if v > 0}
