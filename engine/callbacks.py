@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -85,6 +86,8 @@ class SampleWriter(keras.callbacks.Callback):
         from .fastlm import NumpyLM
         from .generate import Snapshot, generate
 
+        if not math.isfinite((logs or {}).get("loss", 0.0)):
+            return  # a diverged epoch (TerminateOnNaN stops the run): nothing to write with
         snapshot = Snapshot(self.tokenizer, NumpyLM.from_keras(self.model, self.config))
         for diversity in self.diversities:
             text = generate(snapshot, "", self.words, diversity=diversity, rng_seed=epoch).text

@@ -125,6 +125,8 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
     state = stack([rows[i].state for i in active]) if active else ()
     while active:
         log_probs = net.log_probs(state)
+        if np.isnan(log_probs).any():  # no token can be drawn; a row might never reach its word count
+            raise ValueError("the model's probabilities are not numbers (NaN): its weights are damaged")
         copying = [j for j, i in enumerate(active) if rows[i].memory is not None]
         hidden, outside = net.hidden(state) if copying else None, {}  # outside: {j: unknown words' probs}
         model_log_probs = log_probs[copying].copy()  # before the cache: was a word copied?

@@ -143,3 +143,14 @@ def test_the_command_line_warns_about_a_broken_active_marker(tiny_bundle, tmp_pa
     monkeypatch.setattr(config, "MODELS_DIR", tmp_path)
     assert main(["--words", "3", "--rng-seed", "1"]) == 0
     assert "ACTIVE names 'ghost'" in capsys.readouterr().err
+
+
+def test_damaged_weights_raise_instead_of_writing_forever(tiny_bundle):
+    """NaN probabilities drew <pad> for ever (never a word), so generation never ended."""
+    from dataclasses import replace
+
+    from engine.generate import Snapshot
+
+    net = replace(tiny_bundle.net, output=(tiny_bundle.net.output[0] * np.nan, tiny_bundle.net.output[1]))
+    with pytest.raises(ValueError, match="NaN"):
+        generate(Snapshot(tiny_bundle.tokenizer, net), "The system", 5, rng_seed=0)
