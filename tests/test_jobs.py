@@ -64,6 +64,7 @@ def log(job, jobs_dir):
 
 def test_a_job_runs_to_a_new_bundle_and_releases_the_lock(invented_csv, dirs, fake):
     jobs_dir, models_dir = dirs
+    fake(epoch_s=1)  # still running when the second start comes, however slow the machine
     job = jobs.start(request("fresh", invented_csv, epochs=3), jobs_dir, models_dir)
     assert jobs.running_job(jobs_dir) == job and jobs.status(job, jobs_dir).state == "running"
     with pytest.raises(JobError, match="already running"):
