@@ -30,7 +30,9 @@ def presenter_view() -> bool:
 
 def scroll_to(anchor: str) -> None:
     """Bring the element with id ``anchor`` into view (a result that just appeared below the fold)."""
-    st.html(f'<div id="{anchor}-scroll"></div><script>'
+    n = st.session_state["layout_scrolls"] = st.session_state.get("layout_scrolls", 0) + 1
+    # a new element each time: Streamlit would not run an identical script again on the next request
+    st.html(f'<div id="{anchor}-scroll" data-n="{n}"></div><script>'
             f'setTimeout(() => document.getElementById("{anchor}")?.scrollIntoView({{behavior: "smooth", '
             f'block: "start"}}), 150);</script>', unsafe_allow_javascript=True)
 
