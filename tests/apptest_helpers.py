@@ -19,7 +19,8 @@ def page(path: str = "streamlit_app.py", query: dict | None = None) -> AppTest:
 
 
 def html_bodies(at: AppTest) -> str:
-    return "\n".join(el.proto.body for el in at.get("html"))
+    """The page's HTML elements, less the scroll-into-view scripts (they differ on every request)."""
+    return "\n".join(el.proto.body for el in at.get("html") if "scrollIntoView" not in el.proto.body)
 
 
 def errors(at: AppTest) -> list[str]:
