@@ -53,7 +53,9 @@ def test_playground_controls_come_first_and_results_scroll_into_view(screen, bas
     expect(page.locator(".passage .tok").first).to_be_visible()
     wait_idle(page)
     assert in_view(page, page.get_by_role("button", name="Generate"))
-    assert page.locator(".passage").first.bounding_box()["y"] < page.viewport_size["height"] * 0.6  # text below
+    # the scroll is asynchronous (a short delay, then a smooth scroll): wait for the text to arrive below the buttons
+    page.wait_for_function("() => document.querySelector('.passage').getBoundingClientRect().top"
+                           " < window.innerHeight * 0.6", timeout=15_000)
     page.screenshot(path=str(screenshot_dir / f"playground-{name}.png"))
     page.get_by_role("button", name="Compare").click()
     heading = page.get_by_text("Same opening, same random seed, four diversities")
