@@ -1,111 +1,134 @@
-"""How convincing is the machine? Simple judges play quiz rounds and we count how often they find the human.
+"""Can the game be lost? Judges play quiz rounds blind and we count how often they find the human.
 
-    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds-per-diversity 100]
+    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0]
 
-(a) surface: a logistic regression on surface features only (characters, punctuation, capitals,
-    digits), cross-fitted over two halves of the rounds. It must sit at chance (33%), or the
-    formatting gives the answer away.
-(b) n-gram: picks the continuation with the lowest perplexity under a Kneser-Ney trigram model
-    fitted on the same training split (independent of the LSTM).
-Each row: accuracy with a 95% Wilson interval, beside the 1-in-3 chance level.
+Rounds are made from the abstracts no model trained on (the quiz's pool), at every rung of the
+difficulty scale (engine.config.QUIZ_LEVELS) and, side by side on the same abstracts, by the old
+round maker (three diversity ranges, best of 16 by closeness in surprise, no critic). Judges that
+learn are cross-fitted by abstract (grouped folds: a round is judged by a judge that never saw it):
+(a) white-box: a logistic regression on the model's own per-token log-probabilities, rank buckets
+    (top 1/10/100/1000) and surface features (engine.critic.features, without the critic's
+    lexicon: the text judge learns its own words), fitted on these rounds;
+(b) text: a logistic regression on TF-IDF word (1-2) and character (2-5) n-grams of the option;
+(c) topic: picks the option that reuses most of the opening's content words (no fitting).
+Each cell: share of rounds where the judge picked the human, with a 95% Wilson interval; chance
+is 33%. The strongest judge per row is the figure a difficulty is held to.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import string
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline, make_union
+from sklearn.preprocessing import StandardScaler
 
 from engine.bundle import active_bundle_path, load_bundle
+from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS, QuizLevel
 from engine.corpus import load_corpus
-from engine.evaluate import encode_docs
-from engine.ngram import KneserNeyTrigram
-from engine.quiz import make_round
+from engine.critic import common_words, features
+from engine.quiz import make_rounds, quiz_pool
 from engine.store import wilson
 from engine.tokenizer import split_words
 
-DIVERSITIES = (0.5, 0.8, 1.0, 1.2, 1.5)
+OLD_LEVELS = (QuizLevel((1.3, 1.7), 1.0, 16, "easy"), QuizLevel((0.9, 1.3), 1.0, 16, "medium"),
+              QuizLevel((0.5, 0.9), 1.0, 16, "hard"))
+FOLDS = 5
+BATCH = 8  # rounds written together
 
 
-def surface_features(text: str) -> list[float]:
-    return [len(text), sum(c in string.punctuation for c in text), sum(c.isupper() for c in text),
-            sum(c.isdigit() for c in text)]
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 2000, lr: float = 0.1) -> np.ndarray:
-    """Plain logistic regression by gradient descent on standardised features (with a bias term)."""
-    w = np.zeros(x.shape[1])
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-x @ w))
-        w -= lr * x.T @ (p - y) / len(y)
-    return w
-
-
-def surface_judge(rounds) -> np.ndarray:
-    """For each round, whether the surface classifier (trained on the other half) picks the human."""
-    feats = np.array([[surface_features(o.text) for o in r.options] for r in rounds], float)  # (R, 3, F)
-    mean, std = feats.reshape(-1, feats.shape[-1]).mean(0), feats.reshape(-1, feats.shape[-1]).std(0) + 1e-9
-    x = np.concatenate([(feats - mean) / std, np.ones(feats.shape[:2] + (1,))], axis=-1)
-    y = np.array([[o.human for o in r.options] for r in rounds], float)
-    halves = np.arange(len(rounds)) % 2
+def cross_fitted(rounds, fit_predict) -> np.ndarray:
+    """For each round, whether a judge fitted on the other folds' rounds scores the human highest.
+    ``fit_predict(train_options, train_labels, test_options) -> scores``; options are (round, index)."""
+    groups = np.array([r.doc_id for r in rounds])
     right = np.zeros(len(rounds), bool)
-    for half in (0, 1):
-        train, test = halves != half, halves == half
-        w = fit_logistic(x[train].reshape(-1, x.shape[-1]), y[train].ravel())
-        right[test] = np.argmax(x[test] @ w, axis=1) == np.argmax(y[test], axis=1)
+    for train, test in GroupKFold(FOLDS).split(rounds, groups=groups):
+        options = [(rounds[i], k) for i in train for k in range(3)]
+        labels = np.array([r.options[k].human for r, k in options], int)
+        scores = fit_predict(options, labels, [(rounds[i], k) for i in test for k in range(3)]).reshape(-1, 3)
+        right[test] = scores.argmax(axis=1) == [rounds[i].human_index for i in test]
     return right
 
 
-def ngram_judge(rounds, kn: KneserNeyTrigram, tokenizer) -> np.ndarray:
-    def perplexity(opening: str, continuation: str) -> float:
-        context = tokenizer.encode(opening)
-        probs, _ = kn.doc_predictions(context + [tokenizer.index.get(t, tokenizer.unk_id)
-                                                 for t in split_words(continuation)])
-        return float(np.exp(-np.mean(np.log(probs[len(context):]))))
+def white_box(rounds, common) -> np.ndarray:
+    def x(options):
+        return np.array([features(split_words(r.opening), r.options[k].words, common, {}) for r, k in options])
 
-    return np.array([int(np.argmin([perplexity(r.opening, o.text) for o in r.options])) == r.human_index
-                     for r in rounds])
+    def fit_predict(train, labels, test):
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced"))
+        return model.fit(x(train), labels).decision_function(x(test))
+
+    return cross_fitted(rounds, fit_predict)
+
+
+def text_judge(rounds) -> np.ndarray:
+    def fit_predict(train, labels, test):
+        vectors = make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+                             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2))
+        model = make_pipeline(vectors, LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced"))
+        return model.fit([r.options[k].text for r, k in train], labels).decision_function(
+            [r.options[k].text for r, k in test])
+
+    return cross_fitted(rounds, fit_predict)
+
+
+def pick_max(rounds, score) -> np.ndarray:
+    return np.array([int(np.argmax([score(r, o) for o in r.options])) == r.human_index for r in rounds])
+
+
+def topic_reuse(round_, option, common) -> float:
+    opening = {t for t in split_words(round_.opening) if t not in common and t.isalpha()}
+    return len(opening & set(split_words(option.text))) / max(len(opening), 1)
+
+
+def cell(right: np.ndarray) -> str:
+    low, high = wilson(int(right.sum()), len(right))
+    return f"{right.mean():.0%} [{low:.0%}, {high:.0%}]"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--data", default=None)
-    parser.add_argument("--rounds-per-diversity", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=150, help="rounds per rung (distinct abstracts)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     bundle = load_bundle(args.model or active_bundle_path())
-    corpus = load_corpus(args.data)
-    tests = bundle.test_documents(corpus)
-    if not tests:
+    pool = quiz_pool(bundle, load_corpus(args.data))
+    if not pool.documents:
         sys.exit("the corpus is not the one this bundle was trained on")
-    train = [ids[1:] for ids in encode_docs(bundle.tokenizer, [d.text for d in corpus.select(bundle.split.train)])]
-    kn = KneserNeyTrigram(train, len(bundle.tokenizer), bundle.tokenizer.bos_id)
+    if bundle.critic is None:
+        sys.exit(f"{bundle.name} has no critic: fit one with python -m engine.fit_critic --model {bundle.path}")
+    common = common_words(bundle.tokenizer)
     rng = np.random.default_rng(args.seed)
-    print(f"bundle {bundle.name}: {args.rounds_per_diversity} rounds per diversity from {len(tests)} test abstracts; "
-          "chance = 33.3%\n")
-    print("| diversity | rounds | surface-feature judge | n-gram perplexity judge |")
-    print("|---|---|---|---|")
-    totals = {"surface": [], "ngram": []}
-    for diversity in DIVERSITIES:
-        rounds = [make_round(bundle, tests, rng, diversity) for _ in range(args.rounds_per_diversity)]
-        results = {"surface": surface_judge(rounds), "ngram": ngram_judge(rounds, kn, bundle.tokenizer)}
-        cells = []
-        for name, right in results.items():
-            totals[name].append(right)
-            low, high = wilson(int(right.sum()), len(right))
-            cells.append(f"{right.mean():.1%} [{low:.1%}, {high:.1%}]")
-        print(f"| {diversity:g} | {len(rounds)} | {cells[0]} | {cells[1]} |")
-    cells = []
-    for right in totals.values():
-        right = np.concatenate(right)
-        low, high = wilson(int(right.sum()), len(right))
-        cells.append(f"{right.mean():.1%} [{low:.1%}, {high:.1%}]")
-    print(f"| all | {sum(len(r) for r in totals['surface'])} | {cells[0]} | {cells[1]} |")
+    names = {level: name for name, level in QUIZ_DIFFICULTIES.items()}
+    makers = [(f"rung {k}" + (f" ({names[k]})" if k in names else ""), k, True, QUIZ_LEVELS)
+              for k in range(len(QUIZ_LEVELS))]
+    makers += [(f"old {rung.words}", k, False, OLD_LEVELS) for k, rung in enumerate(OLD_LEVELS)]
+    print(f"bundle {bundle.name}; pool of {len(pool.documents)} held-out abstracts; up to {args.rounds} rounds "
+          f"per row, one per abstract; chance = 33%\n")
+    print("| round maker | settings | rounds | white-box | text (TF-IDF) | topic | strongest |")
+    print("|---|---|---|---|---|---|---|")
+    for label, level, critic, levels in makers:
+        started = time.time()
+        docs = [pool.documents[i] for i in rng.permutation(len(pool.documents))[:args.rounds]]
+        rounds = [r for k in range(0, len(docs), BATCH)
+                  for r in make_rounds(bundle, pool, docs[k:k + BATCH], level, rng, critic, levels)]
+        results = [white_box(rounds, common), text_judge(rounds),
+                   pick_max(rounds, lambda r, o: topic_reuse(r, o, common))]
+        rung = levels[level]
+        settings = (f"diversity {rung.diversity[0]:g}-{rung.diversity[1]:g}, top-p {rung.top_p:g}, "
+                    f"best 2 of {rung.candidates} by {'critic' if critic else 'surprise'}")
+        print(f"| {label} | {settings} | {len(rounds)} | {' | '.join(map(cell, results))} | "
+              f"{max(r.mean() for r in results):.0%} |", flush=True)
+        print(f"  ({time.time() - started:.0f} s)", file=sys.stderr)
 
 
 if __name__ == "__main__":

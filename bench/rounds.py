@@ -1,15 +1,16 @@
-"""Time to prepare a quiz round: today's best-of-16 round against the plain round made before, in one run.
+"""Time to prepare a quiz round at each rung of the difficulty scale, beside the plain round made before, in one run.
 
-    PATENT_CORPUS=../shared/data/neural_network_patent_query.csv python bench/rounds.py [--rounds 20]
+    PATENT_CORPUS=../shared/data/neural_network_patent_query.csv python bench/rounds.py [--rounds 12]
 
 "before": the round as engine/quiz.py made it until the batched generator: two continuations,
 each from a fresh read of the opening, then all three options re-scored from fresh reads (the
 opening went through the network five times). It is rebuilt here from the engine's single-row
 functions, which are at least as fast as the old ones.
-"now": engine.quiz.make_round: the opening read once, 16 candidates written together as one batch
-with each word's probability and rank kept, the real continuation scored once, the best two kept.
-Rounds alternate between the ways on the same documents; the figures are medians. The bank of
-prepared rounds writes QUIZ_BANK_BATCH rounds together when it refills; that cost is shown per round.
+"rung k": engine.quiz.make_rounds: the opening read once, the rung's candidates written together
+as one batch with each word's probability and rank kept, the real continuation scored once, copies
+of training text dropped, the two nearest the real one in the critic's features kept. Alone (a
+player waiting for a round written for them) and QUIZ_BANK_BATCH together (the bank's refills,
+shown per round). Rounds alternate between the ways on the same documents; figures are medians.
 """
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 from engine.bundle import active_bundle_path, load_bundle
-from engine.config import (QUIZ_BANK_BATCH, QUIZ_CANDIDATES, QUIZ_CONTINUATION_WORDS, QUIZ_PROMPT_WORDS,
+from engine.config import (QUIZ_BANK_BATCH, QUIZ_CONTINUATION_WORDS, QUIZ_LEVELS, QUIZ_PROMPT_WORDS,
                            QUIZ_REPETITION_GUARD)
 from engine.corpus import load_corpus
 from engine.generate import generate, prepare_seed, score
-from engine.quiz import cut_words, make_round, make_rounds, opening_end
+from engine.quiz import cut_words, make_rounds, opening_end, quiz_pool
 from engine.tokenizer import detokenize, split_words
 
 
@@ -49,40 +50,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--data", default=None)
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--diversity", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=12)
     args = parser.parse_args()
     bundle = load_bundle(args.model or active_bundle_path())
-    documents = bundle.test_documents(load_corpus(args.data))
-    if not documents:
+    pool = quiz_pool(bundle, load_corpus(args.data))
+    if not pool.documents:
         sys.exit("the corpus is not the one this bundle was trained on")
-    usable = [(d, t, e) for d in documents for t in [split_words(d.text)]
-              for e in [opening_end(t, bundle.tokenizer.index, QUIZ_PROMPT_WORDS, QUIZ_CONTINUATION_WORDS)] if e]
     rng = np.random.default_rng(0)
-    make_round(bundle, [usable[0][0]], rng, args.diversity)  # warm-up
-    before, now, plain, batched = [], [], [], []
+    make_rounds(bundle, pool, list(pool.documents[:1]), 0, rng)  # warm-up
+    before, alone, batched = [], {k: [] for k in range(len(QUIZ_LEVELS))}, {k: [] for k in range(len(QUIZ_LEVELS))}
     for i in range(args.rounds):
-        doc, tokens, end = usable[i % len(usable)]
+        doc = pool.documents[i % len(pool.documents)]
+        tokens = split_words(doc.text)
+        end = opening_end(tokens, bundle.tokenizer.index, QUIZ_PROMPT_WORDS, QUIZ_CONTINUATION_WORDS)
         started = time.perf_counter()
-        round_before(bundle, tokens, end, rng, args.diversity)
+        round_before(bundle, tokens, end, rng, 1.0)
         before.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        make_round(bundle, [doc], rng, args.diversity)
-        now.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        make_round(bundle, [doc], rng, args.diversity, candidates=2)
-        plain.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        make_rounds(bundle, [doc], rng, [args.diversity] * QUIZ_BANK_BATCH)
-        batched.append((time.perf_counter() - started) / QUIZ_BANK_BATCH)
-    print(f"bundle: {bundle.name}, {args.rounds} rounds of each kind, diversity {args.diversity:g}, "
-          f"{QUIZ_CONTINUATION_WORDS} words per option, {os.cpu_count()} CPU cores")
-    print(f"plain round as made before (2 candidates, opening read 5 times): {median_ms(before):7.1f} ms")
-    print(f"plain round now (2 candidates, opening read once):                {median_ms(plain):7.1f} ms")
-    print(f"best-of-{QUIZ_CANDIDATES} round now (the quiz's rounds):                   {median_ms(now):7.1f} ms")
-    print(f"best-of-{QUIZ_CANDIDATES} rounds, {QUIZ_BANK_BATCH} written together (the bank's refills): "
-          f"{median_ms(batched):7.1f} ms a round")
-    print(f"best-of-{QUIZ_CANDIDATES} now / plain before: {median_ms(now) / median_ms(before):.2f}x (target <= 1.5x)")
+        for k in alone:
+            started = time.perf_counter()
+            make_rounds(bundle, pool, [doc], k, rng)
+            alone[k].append(time.perf_counter() - started)
+            docs = [pool.documents[(i * QUIZ_BANK_BATCH + j) % len(pool.documents)] for j in range(QUIZ_BANK_BATCH)]
+            started = time.perf_counter()
+            make_rounds(bundle, pool, docs, k, rng)
+            batched[k].append((time.perf_counter() - started) / QUIZ_BANK_BATCH)
+    print(f"bundle: {bundle.name}, {args.rounds} rounds of each kind, {QUIZ_CONTINUATION_WORDS} words per option, "
+          f"{os.cpu_count()} CPU cores\n")
+    print(f"plain round as made before (2 candidates at diversity 1, opening read 5 times): {median_ms(before):.0f} ms\n")
+    print(f"| rung | candidates | one round alone | per round, {QUIZ_BANK_BATCH} together | alone / before |")
+    print("|---|---|---|---|---|")
+    for k, rung in enumerate(QUIZ_LEVELS):
+        print(f"| {k} | {rung.candidates} | {median_ms(alone[k]):.0f} ms | {median_ms(batched[k]):.0f} ms | "
+              f"{median_ms(alone[k]) / median_ms(before):.2f}x |")
 
 
 if __name__ == "__main__":

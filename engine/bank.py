@@ -1,9 +1,10 @@
 """A bank of prepared quiz rounds: "Next round" takes one that is ready; background threads refill it.
 
-Rounds are kept per model and diversity range (a difficulty, or the adaptive player's current
-diversity), QUIZ_BANK_STOCK of each, and each round is handed out once. When a crowd empties the
-stock, players wait in turn (first come, first served) for the rounds being made rather than each
-making one at once (which would slow every one of them down). The bank lives in one process: every session of an app server
+Rounds are kept per model and rung of the difficulty scale, QUIZ_BANK_STOCK of each, made from
+the pool's abstracts in a shuffled cycle, and each round is handed out once. A player takes a round
+only from an abstract still in their deck; when none of the stock is, one is written for them. When
+a crowd empties the stock, players wait in turn (first come, first served) for the rounds being made
+rather than each making one at once (which would slow every one of them down). The bank lives in one process: every session of an app server
 shares it, and each server of a multi-server deploy has its own (the answers still all go to the
 shared database).
 """
@@ -12,13 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
 
 from .config import QUIZ_BANK_BATCH, QUIZ_BANK_STOCK, QUIZ_BANK_WORKERS
-from .quiz import Round, make_rounds
+from .quiz import Pool, Round, make_rounds
 
 log = logging.getLogger(__name__)
 
@@ -27,68 +28,105 @@ class RoundBank:
     def __init__(self, stock: int = QUIZ_BANK_STOCK, workers: int = QUIZ_BANK_WORKERS):
         self.stock = stock
         self._rounds: dict[tuple, deque[Round]] = {}
-        self._makers: dict[tuple, Callable[[], Round]] = {}
+        self._makers: dict[tuple, Callable[[list], list[Round]]] = {}
+        self._next_documents: dict[tuple, Callable[[int], list]] = {}
         self._pending = Counter()
         self._queues: dict[tuple, deque] = {}  # players waiting for a round, first come first served
         self._failed: dict[tuple, Exception] = {}
+        self._barren: dict[tuple, set[str]] = {}  # abstracts that gave no round (every try copied training text)
         self._changed = threading.Condition()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="round-bank")
 
-    def take(self, bundle, documents, low: float, high: float) -> Round:
-        """A round of ``bundle`` at a diversity drawn from [low, high]: a prepared one when there is
-        one, else the next one made; either way the stock is topped up in the background."""
-        key = (id(bundle), low, high)  # the maker keeps the bundle alive, so its id stays its own
-
-        def make(n: int) -> list[Round]:
-            rng = np.random.default_rng()
-            return make_rounds(bundle, documents, rng, [round(float(d), 2) for d in rng.uniform(low, high, n)])
-
+    def take(self, bundle, pool: Pool, level: int, deck: frozenset[str]) -> Round:
+        """A round of ``bundle`` at rung ``level`` of QUIZ_LEVELS from an abstract in ``deck`` (the
+        player's unseen ones): a prepared one when there is one, else one made for this player;
+        either way the stock is topped up in the background."""
+        if not deck & pool.ids:
+            raise ValueError("no abstract is left to make a round from")
+        key = (id(bundle), id(pool), level)  # the maker keeps bundle and pool alive, so their ids stay theirs
         with self._changed:
             ready = self._rounds.setdefault(key, deque())
             queue = self._queues.setdefault(key, deque())
-            self._makers.setdefault(key, make)
-            ticket = object()
+            if key not in self._makers:
+                self._makers[key] = lambda docs: make_rounds(bundle, pool, docs, level, np.random.default_rng())
+                self._next_documents[key] = _cycle(pool.documents)
+                self._barren[key] = set()
+            ticket, order = object(), None
             queue.append(ticket)
             try:
                 self._refill(key)
-                while not (ready and queue[0] is ticket):
+                while True:
+                    wanted = self._wanted(key, pool, deck)
+                    mine = next((r for r in ready if r.doc_id in wanted), None) if queue[0] is ticket else None
+                    if mine is not None:
+                        ready.remove(mine)
+                        return mine
                     if key in self._failed and not self._pending[key]:
                         raise self._failed.pop(key)
-                    self._changed.wait()
-                return ready.popleft()
+                    if queue[0] is ticket and (order is None or order.done()):  # nothing fits: write one
+                        choice = sorted(wanted)[np.random.default_rng().integers(len(wanted))]
+                        order = self._submit(key, [next(d for d in pool.documents if d.doc_id == choice)])
+                    self._changed.wait(0.5)  # a finished order is marked done just after it notifies
             finally:
                 queue.remove(ticket)
                 self._refill(key)
                 self._changed.notify_all()  # the next in line may take a round now
 
+    def _wanted(self, key, pool: Pool, deck: frozenset[str]) -> frozenset[str]:
+        """The abstracts of ``deck`` that may give a round; when every one of them gave none before,
+        any other of the pool (a repeat beats a player waiting for ever)."""
+        for choices in (deck & pool.ids - self._barren[key], pool.ids - self._barren[key]):
+            if choices:
+                return choices
+        raise ValueError("no abstract gives a round at this difficulty: every try copied a training abstract")
+
     def prepared(self) -> list[Round]:
-        """The rounds ready to be taken, of every model and range."""
+        """The rounds ready to be taken, of every model and rung."""
         with self._changed:
             return [r for ready in self._rounds.values() for r in ready]
 
     def _refill(self, key) -> None:
-        covered = len(self._rounds[key]) + self._pending[key]
-        missing = self.stock + len(self._queues[key]) - covered
-        first = len(self._queues[key]) - covered  # players waiting with no round on its way: a small batch first
+        missing = self.stock - len(self._rounds[key]) - self._pending[key]
         while missing > 0:  # in batches: several rounds written together cost little more than one
-            n = min(missing, QUIZ_BANK_BATCH, first if first > 0 else QUIZ_BANK_BATCH)
-            first = 0
-            self._pending[key] += n
-            self._pool.submit(self._make, key, n)
+            n = min(missing, QUIZ_BANK_BATCH)
+            self._submit(key, self._next_documents[key](n))
             missing -= n
 
-    def _make(self, key, n: int) -> None:
+    def _submit(self, key, documents: list) -> Future:
+        self._pending[key] += len(documents)
+        return self._pool.submit(self._make, key, documents)
+
+    def _make(self, key, documents: list) -> None:
         rounds, error = [], None
         try:
-            rounds = self._makers[key](n)
+            rounds = self._makers[key](documents)
         except Exception as exc:  # handed to whoever waits for these rounds; the worker lives on
             log.exception("preparing quiz rounds failed")
             error = exc
         with self._changed:
-            self._pending[key] -= n
+            self._pending[key] -= len(documents)
             self._rounds[key].extend(rounds)
+            if error is None:
+                self._barren[key] |= {d.doc_id for d in documents} - {r.doc_id for r in rounds}
             if rounds:
                 self._failed.pop(key, None)
-            else:
+            elif error is not None:
                 self._failed[key] = error
             self._changed.notify_all()
+
+
+def _cycle(documents) -> Callable[[int], list]:
+    """Hands out ``documents`` a few at a time in a shuffled order, reshuffled after each pass, so
+    the stock spans the whole pool rather than repeating a few abstracts."""
+    order: deque = deque()
+    rng = np.random.default_rng()
+
+    def take(n: int) -> list:
+        out = []
+        while len(out) < n:
+            if not order:
+                order.extend(documents[i] for i in rng.permutation(len(documents)))
+            out.append(order.popleft())
+        return out
+
+    return take

@@ -8,6 +8,7 @@
     samples.json      text written after each epoch at a few diversities
     split.json        which documents went to train / validation / test
     provenance.json   data hash, split seed, time taken, device, date
+    critic.json       the quiz's human-likeness critic (engine.fit_critic), when one was fitted
 
 Bundles are written to a temporary directory and renamed into place, so a directory that exists
 is complete. The Keras model (training, evaluation) is rebuilt from config.json and weights.npz.
@@ -38,6 +39,7 @@ from .tokenizer import Tokenizer
 REQUIRED = ("tokenizer.json", "config.json")
 WEIGHTS = "weights.npz"  # "<layer>/<index>" -> array, plus "_source/sha256" when converted from LEGACY_MODEL
 LEGACY_MODEL = "model.keras"
+CRITIC = "critic.json"
 ACTIVE_FILE = "ACTIVE"  # in the models directory: the name of the bundle the app uses
 
 
@@ -110,10 +112,22 @@ class Bundle:
         return model
 
     def test_documents(self, corpus) -> list:
-        """The corpus's abstracts this bundle never trained on (its test split); [] for another corpus."""
-        if self.split is None or corpus.sha256 != self.provenance.get("data_sha256"):
-            return []
-        return corpus.select(self.split.test)
+        """The corpus's abstracts this bundle is scored on (its test split); [] for another corpus."""
+        return corpus.select(self.split.test) if self._trained_on(corpus) else []
+
+    def held_out_documents(self, corpus) -> list:
+        """Every abstract of the corpus this bundle never trained on (validation and test splits)."""
+        return corpus.select(self.split.validation + self.split.test) if self._trained_on(corpus) else []
+
+    def _trained_on(self, corpus) -> bool:
+        return self.split is not None and corpus.sha256 == self.provenance.get("data_sha256")
+
+    @cached_property
+    def critic(self):
+        """The human-likeness critic fitted for this bundle (engine.critic), or None."""
+        from .critic import Critic
+
+        return Critic.load(self.path / CRITIC)
 
     def parameter_count(self) -> int:
         return sum(int(w.size) for ws in self.weights.values() for w in ws)

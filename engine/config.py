@@ -198,12 +198,33 @@ def from_dict(cls, data: dict):
 QUIZ_PROMPT_WORDS = 30  # words of the real abstract shown as the opening
 QUIZ_CONTINUATION_WORDS = 30  # words in each of the three continuations
 QUIZ_REPETITION_GUARD = 3
-QUIZ_CANDIDATES = 16  # continuations written per round (together); the two closest in surprise to the real one are kept
 QUIZ_BANK_STOCK = 4  # rounds kept ready per model and difficulty (engine.bank)
 QUIZ_BANK_WORKERS = 2  # threads making rounds in the background (NumPy releases the GIL in its products)
 QUIZ_BANK_BATCH = 4  # rounds a worker writes together in one batch when the stock runs low
-QUIZ_DIFFICULTIES = {"easy": (1.3, 1.7), "medium": (0.9, 1.3), "hard": (0.5, 0.9)}  # diversity ranges
-QUIZ_ADAPTIVE = (0.3, 1.8, 0.1)  # adaptive difficulty: lowest and highest diversity, step per answer
+QUIZ_REWRITES = 3  # times a round whose candidates all copy from training abstracts is written again
+NOVELTY_RUN = 8  # a text copying this many words in a row from a training abstract is a copy (engine.novelty)
+
+
+@dataclass(frozen=True)
+class QuizLevel:
+    """A rung of the quiz's difficulty scale: how the machine's continuations are written and chosen."""
+
+    diversity: tuple[float, float]  # each round's diversity is drawn from this range
+    top_p: float
+    candidates: int  # continuations written per round; the critic keeps the two most human-like
+    words: str  # what it means, in plain words
+
+
+# Easiest first; set by measurement (bench/quiz_judges.py): judges find the human less often at each rung.
+QUIZ_LEVELS = (
+    QuizLevel((1.5, 1.8), 1.0, 2, "The machine writes wildly: slips in grammar and sense give it away."),
+    QuizLevel((1.2, 1.6), 1.0, 4, "The machine writes loosely; of 4 tries, the 2 most human-like are shown."),
+    QuizLevel((0.8, 1.4), 1.0, 16, "The machine writes with care; of 16 tries, the 2 most human-like are shown."),
+    QuizLevel((0.7, 1.4), 1.0, 32, "The machine writes with care; of 32 tries, the 2 most human-like are shown."),
+    QuizLevel((0.7, 1.4), 1.0, 48, "The machine writes with care; of 48 tries, the 2 most human-like are shown."),
+)
+QUIZ_DIFFICULTIES = {"easy": 0, "medium": 2, "hard": 4}  # name -> rung of QUIZ_LEVELS
+QUIZ_ADAPTIVE_STEP = 0.5  # rungs an adaptive player moves per answer: harder when right, easier when wrong
 QUIZ_REASONS = ("grammar", "repetition", "off-topic", "contradiction", "generic", "other")
 NICKNAME_MAX = 30
 DATABASE_URL_ENV = "DATABASE_URL"  # e.g. postgresql+psycopg://user:pass@host/db; default: SQLite in DATA_DIR

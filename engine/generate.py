@@ -106,7 +106,8 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
     words: word tokens to write (None: until the model ends the abstract, at most MAX_GENERATED_WORDS).
     diversity: one value, or one per row. rng_seeds: one per row (None: fresh randomness); a row
     with a given seed writes what it would write alone.
-    repetition_guard: n > 1 forbids repeating any n-gram of tokens already in the text.
+    repetition_guard: n > 1 forbids repeating any n-gram of tokens already in the text, and any token
+    twice in a row.
     forced: {row: text tokens} for rows that read given text instead of sampling; their words get
     the model's probability and rank just as written words do.
     A row with a cache (``Generation.memory``) mixes it in: it may copy any word of its text so far,
@@ -190,7 +191,8 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
 
 
 class _RepetitionGuard:
-    """For n > 1: the tokens that already followed each (n-1)-gram of a text, so none repeats."""
+    """For n > 1: the tokens that already followed each (n-1)-gram of a text, so none repeats, and
+    the last token, so none comes twice in a row ("a a": the copy step's favourite slip)."""
 
     def __init__(self, n: int, ids: list[int]):
         self.n, self.seen = n, {}
@@ -198,7 +200,7 @@ class _RepetitionGuard:
             self.seen.setdefault(tuple(ids[i - n + 1:i]), set()).add(ids[i])
 
     def banned(self, ids: list[int]) -> list[int]:
-        return sorted(self.seen.get(tuple(ids[-(self.n - 1):]), ())) if self.n > 1 else []
+        return sorted(self.seen.get(tuple(ids[-(self.n - 1):]), set()) | {ids[-1]}) if self.n > 1 else []
 
     def record(self, ids: list[int], token: int) -> None:
         if self.n > 1:

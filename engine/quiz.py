@@ -1,26 +1,34 @@
-"""The "Human or Machine?" game: rounds built from test abstracts, and a player's running score.
+"""The "Human or Machine?" game: rounds built from abstracts no model trained on, and a player's session.
 
-A round shows the opening of a real abstract the model never trained on and three continuations of
-the same number of words: the real one and two the model wrote from the same opening. All three go
-through the same tokenizer, detokenizer and cut, then are shuffled.
+A round shows the opening of a real abstract and three continuations of the same number of words:
+the real one and two the model wrote from the same opening. All three go through the same
+tokenizer, detokenizer and cut, then are shuffled.
 
-The model reads the opening once and writes QUIZ_CANDIDATES continuations of it together (one
-batch through the network); the two kept are those whose surprise (mean negative log-probability
-under the model) is closest to the real continuation's, so that no option stands out as the only
-predictable or the only strange one. Rounds are prepared ahead by ``engine.bank``.
+How hard a round is, is a rung of QUIZ_LEVELS (set by measurement): the model reads the opening once
+and writes the rung's number of candidates together (one batch through the network), at a diversity
+drawn from its range. Candidates that copy NOVELTY_RUN words in a row from a training abstract are
+dropped; of the rest, those whose length in characters is close to the real continuation's are
+ranked by the bundle's human-likeness critic (``engine.critic``; without one, by how close their
+surprise is to the real continuation's) and the two most human-like are kept. Rounds are prepared ahead by
+``engine.bank``; each player draws abstracts from a deck, without repeats until every one was seen.
 """
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import (QUIZ_ADAPTIVE, QUIZ_CANDIDATES, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES,
-                     QUIZ_PROMPT_WORDS, QUIZ_REPETITION_GUARD)
+from .config import (NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_PROMPT_WORDS,
+                     QUIZ_REPETITION_GUARD, QUIZ_REWRITES, QuizLevel)
+from .corpus import Document
+from .critic import common_words
 from .generate import Word, advance, fork, prepare_seed
+from .novelty import TrainingRuns
 from .tokenizer import detokenize, is_word, split_words
+
+LENGTH_TOLERANCE = 0.1  # machine options are kept within 10% of the real continuation's characters when possible
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,10 @@ class Round:
     bundle: str
     settings: dict
     created: float
+
+    @property
+    def level(self) -> int:
+        return self.settings.get("level", 0)
 
     @property
     def human_index(self) -> int:
@@ -78,56 +90,108 @@ def surprise(words) -> float:
     return -float(np.mean(np.log([w.prob for w in words]))) if words else 0.0
 
 
-def make_round(bundle, documents, rng: np.random.Generator, diversity: float,
-               prompt_words: int = QUIZ_PROMPT_WORDS, length: int = QUIZ_CONTINUATION_WORDS,
-               candidates: int = QUIZ_CANDIDATES) -> Round:
-    """One round from a random usable document (the caller passes test-split documents only); the
-    two machine options are the best two of ``candidates`` continuations (see the module docstring)."""
-    return make_rounds(bundle, documents, rng, [diversity], prompt_words, length, candidates)[0]
+@dataclass(frozen=True)
+class Pool:
+    """What rounds are made from: the abstracts no model trained on (validation and test splits)
+    that have a usable opening, and the training abstracts' word runs for the memorisation guard."""
+
+    documents: tuple[Document, ...]
+    training: TrainingRuns
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(d.doc_id for d in self.documents)
 
 
-def make_rounds(bundle, documents, rng: np.random.Generator, diversities: list[float],
-                prompt_words: int = QUIZ_PROMPT_WORDS, length: int = QUIZ_CONTINUATION_WORDS,
-                candidates: int = QUIZ_CANDIDATES) -> list[Round]:
-    """One round per diversity, each from its own random document, all their candidates written in
-    one batch (a batch of 70 rows costs little more than one of 17: the weights are read once)."""
-    picks = [_pick_opening(bundle, documents, rng, prompt_words, length) for _ in diversities]
+def quiz_pool(bundle, corpus) -> Pool:
+    """The quiz's pool for ``bundle`` over ``corpus``; no documents when it is not the bundle's corpus."""
+    usable = tuple(d for d in bundle.held_out_documents(corpus) if opening_of(bundle, d) is not None)
+    training = corpus.select(bundle.split.train) if usable else []
+    return Pool(usable, TrainingRuns.of(d.text for d in training))
+
+
+def opening_of(bundle, doc: Document, prompt_words: int = QUIZ_PROMPT_WORDS,
+             length: int = QUIZ_CONTINUATION_WORDS) -> tuple[list[str], list[str]] | None:
+    """(opening tokens, real continuation tokens) of ``doc``; None when it has no usable opening."""
+    tokens = split_words(doc.text)
+    end = opening_end(tokens, bundle.tokenizer.index, prompt_words, length)
+    return None if end is None else (tokens[:end], cut_words(tokens[end:], length))
+
+
+def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: np.random.Generator,
+                critic: bool = True, levels: tuple[QuizLevel, ...] = QUIZ_LEVELS) -> list[Round]:
+    """One round per document (each from the pool) at rung ``level`` of ``levels``, all their
+    candidates written in one batch (a batch of 70 rows costs little more than one of 17: the
+    weights are read once). ``critic=False`` ranks by surprise even when the bundle has a critic.
+    A document whose candidates all copy from training abstracts, QUIZ_REWRITES times over, gets no round."""
+    rung = levels[level]
+    picks = [(doc, *opening_of(bundle, doc)) for doc in documents]
+    judge = bundle.critic if critic else None
+    rounds = {}
+    for _ in range(QUIZ_REWRITES):
+        todo = [k for k in range(len(picks)) if k not in rounds]
+        diversities = rng.uniform(*rung.diversity, (len(todo), rung.candidates)).round(2)
+        written = write_continuations(bundle, [picks[k][1:] for k in todo], diversities, rung.top_p, rng)
+        for k, (human, machine), tried in zip(todo, written, diversities):
+            doc, opening, _ = picks[k]
+            novel = [i for i, m in enumerate(machine)
+                     if pool.training.longest_copy(opening, [w.token for w in m]) < NOVELTY_RUN]
+            if len(novel) >= 2:
+                chosen = [novel[i] for i in _most_human(opening, human, [machine[i] for i in novel], judge,
+                                                        bundle.tokenizer)]
+                rounds[k] = _round(bundle, doc, opening, human, [machine[i] for i in chosen],
+                                   float(tried[chosen].mean()), level, rung, judge, rng)
+        if len(rounds) == len(picks):
+            break
+    return [rounds[k] for k in sorted(rounds)]
+
+
+def write_continuations(bundle, openings, diversities: np.ndarray, top_p: float,
+                        rng) -> list[tuple[list[Word], list[list[Word]]]]:
+    """For each (opening tokens, real continuation tokens): the real continuation scored by the model
+    and the model's continuations at each of its row of ``diversities``, all written together."""
+    n = diversities.shape[1] + 1
     rows, forced = [], {}
-    for doc, opening, real in picks:
-        forced[len(rows) + candidates] = real  # the last row of each round reads the real text
-        rows += fork(prepare_seed(bundle, detokenize(opening)), candidates + 1)
-    for _ in advance(bundle, rows, length, np.repeat(diversities, candidates + 1),
+    for opening, real in openings:
+        forced[len(rows) + n - 1] = real  # the last row of each opening reads the real text
+        rows += fork(prepare_seed(bundle, detokenize(opening)), n)
+    row_diversities = np.concatenate([diversities, np.ones((len(openings), 1))], axis=1).ravel()
+    for _ in advance(bundle, rows, QUIZ_CONTINUATION_WORDS, row_diversities, top_p=top_p,
                      rng_seeds=[int(s) for s in rng.integers(2**31, size=len(rows))], stop_at_eos=False,
                      repetition_guard=QUIZ_REPETITION_GUARD, forced=forced):
         pass
-    settings = {"words": length, "repetition_guard": QUIZ_REPETITION_GUARD, "top_k": 0, "top_p": 1.0,
-                "candidates": candidates}
-    rounds = []
-    for n, ((doc, opening, real), diversity) in enumerate(zip(picks, diversities)):
-        mine = rows[n * (candidates + 1):(n + 1) * (candidates + 1)]
-        human = mine[-1].words
-        target = surprise(human)
-        fakes = sorted(mine[:-1], key=lambda g: abs(surprise(g.words) - target))[:2]
-        starts_sentence = opening[-1] in ".!?"
-        options = [Option(detokenize(real, starts_sentence), True, tuple(human))]
-        options += [Option(detokenize([w.token for w in g.words], starts_sentence), False, tuple(g.words))
-                    for g in fakes]
-        order = rng.permutation(3)
-        rounds.append(Round(uuid.uuid4().hex, doc.doc_id, doc.title, doc.date, detokenize(opening),
-                            tuple(options[i] for i in order), float(diversity), getattr(bundle, "name", ""),
-                            settings, time.time()))
-    return rounds
+    return [(rows[k * n + n - 1].words, [g.words for g in rows[k * n:k * n + n - 1]]) for k in range(len(openings))]
 
 
-def _pick_opening(bundle, documents, rng, prompt_words: int, length: int):
-    """(document, opening tokens, real continuation tokens) from a random usable document."""
-    for i in rng.permutation(len(documents)):
-        doc, tokens = documents[i], split_words(documents[i].text)
-        end = opening_end(tokens, bundle.tokenizer.index, prompt_words, length)
-        if end is not None:
-            return doc, tokens[:end], cut_words(tokens[end:], length)
-    raise ValueError(f"no abstract has {length} known words in a row after an opening of "
-                     f"about {prompt_words} words")
+def _most_human(opening, human, machine, critic, tokenizer) -> list[int]:
+    """Which two candidates to show: among those close in length to the real continuation (all, when
+    fewer than two are), the two the critic finds most human, or without a critic the two closest
+    to the real continuation in surprise."""
+    def chars(words):
+        return len(detokenize([w.token for w in words]))
+
+    target = chars(human)
+    close = [i for i, m in enumerate(machine) if abs(chars(m) - target) <= LENGTH_TOLERANCE * target]
+    if len(close) < 2:
+        close = sorted(range(len(machine)), key=lambda i: abs(chars(machine[i]) - target))[:2]
+    if critic is None:
+        return sorted(close, key=lambda i: abs(surprise(machine[i]) - surprise(human)))[:2]
+    common = common_words(tokenizer)
+    scores = critic.score(np.array([critic.features(opening, machine[i], common) for i in close]))
+    return [close[i] for i in np.argsort(-scores, kind="stable")[:2]]
+
+
+def _round(bundle, doc, opening, human, fakes, diversity, level, rung, critic, rng) -> Round:
+    starts_sentence = opening[-1] in ".!?"
+    options = [Option(detokenize([w.token for w in human], starts_sentence), True, tuple(human))]
+    options += [Option(detokenize([w.token for w in f], starts_sentence), False, tuple(f)) for f in fakes]
+    settings = {"level": level, "words": QUIZ_CONTINUATION_WORDS, "repetition_guard": QUIZ_REPETITION_GUARD,
+                "top_k": 0, "top_p": rung.top_p, "candidates": rung.candidates,
+                "chosen_by": "critic" if critic is not None else "surprise"}
+    order = rng.permutation(3)
+    return Round(uuid.uuid4().hex, doc.doc_id, doc.title, doc.date, detokenize(opening),
+                 tuple(options[i] for i in order), float(diversity), getattr(bundle, "name", ""), settings,
+                 time.time())
 
 
 @dataclass
@@ -142,32 +206,48 @@ class Answer:
 
 @dataclass
 class Game:
-    """One player's session: difficulty, score, streak and the current round."""
+    """One player's session: difficulty, the deck of abstracts, score, streak and the current round.
+
+    Adaptive play is a staircase on QUIZ_LEVELS: QUIZ_ADAPTIVE_STEP of a rung harder after a right
+    answer, as much easier after a wrong one, so it settles where the player is right about half
+    the time (a step under a rung keeps it from wandering far). Only adaptive rounds move it.
+    """
 
     difficulty: str = "medium"  # a key of QUIZ_DIFFICULTIES, or "adaptive"
-    adaptive_diversity: float = 1.0
+    adaptive_position: float = QUIZ_DIFFICULTIES["medium"]  # on the scale of rungs; played at the nearest
     score: int = 0
     streak: int = 0
     best_streak: int = 0
     rounds: int = 0
     correct: int = 0
+    seen: set[str] = field(default_factory=set)  # abstracts shown since the deck was last reshuffled
     current: Round | None = None
+    current_adaptive: bool = False
     shown_at: float = 0.0
     last: Answer | None = None  # the answer to the current round, once given
 
-    def diversity_range(self) -> tuple[float, float]:
-        """The diversities the next round may be written at."""
+    def level(self) -> int:
+        """The rung of QUIZ_LEVELS the next round is written at."""
         if self.difficulty == "adaptive":
-            return (round(self.adaptive_diversity, 2),) * 2
+            return int(round(self.adaptive_position))
         return QUIZ_DIFFICULTIES[self.difficulty]
 
+    def deal(self, bank, bundle, pool: Pool) -> Round:
+        """The next round from ``bank`` (engine.bank) at this player's rung, from an abstract of the
+        deck: one not yet seen, or any once every one was (the deck is then reshuffled)."""
+        if not pool.ids - self.seen:
+            self.seen.clear()
+        round_ = bank.take(bundle, pool, self.level(), pool.ids - self.seen)
+        self.seen.add(round_.doc_id)
+        return round_
+
     def points(self) -> int:
-        """Harder rounds (lower diversity: more fluent machine text) are worth more: one point, plus one
-        for each difficulty range that starts above this round's diversity."""
-        return 1 + sum(low > self.current.diversity for low, _ in QUIZ_DIFFICULTIES.values())
+        """Harder rounds are worth more: 1 on the easiest rung, 3 on the hardest."""
+        return 1 + round(2 * self.current.level / (len(QUIZ_LEVELS) - 1))
 
     def start(self, round_: Round) -> None:
         self.current, self.last, self.shown_at = round_, None, time.time()
+        self.current_adaptive = self.difficulty == "adaptive"
 
     def answer(self, round_id: str, choice: int, reasons=()) -> Answer | None:
         """Score an answer; None when it is late (another round is showing) or a repeat (double click)."""
@@ -182,8 +262,9 @@ class Game:
         self.score += points
         self.streak = self.streak + 1 if correct else 0
         self.best_streak = max(self.best_streak, self.streak)
-        low, high, step = QUIZ_ADAPTIVE  # a staircase: right -> more fluent machine text, wrong -> less
-        self.adaptive_diversity = min(high, max(low, self.adaptive_diversity + (-step if correct else step)))
+        if self.current_adaptive:
+            step = QUIZ_ADAPTIVE_STEP if correct else -QUIZ_ADAPTIVE_STEP
+            self.adaptive_position = min(len(QUIZ_LEVELS) - 1, max(0, self.adaptive_position + step))
         self.last = Answer(self.current, choice, correct, points, int((time.time() - self.shown_at) * 1000),
                            tuple(reasons))
         return self.last

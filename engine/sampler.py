@@ -43,7 +43,7 @@ def adjust(log_probs: np.ndarray, diversity, top_k: int = 0, top_p: float = 1.0,
     greedy = d < GREEDY_BELOW
     z = z / np.where(greedy, 1, d)  # the tutorial's temperature: p ∝ exp(log p / diversity); a new array
     if top_k and top_k < z.shape[-1]:
-        z[z < np.partition(z, -top_k, axis=-1)[..., -top_k:-top_k + 1]] = -np.inf
+        z[z < np.partition(z, -top_k, axis=-1)[..., [-top_k]]] = -np.inf  # the k-th largest, kept as an axis
     z -= z.max(axis=-1, keepdims=True)
     p = np.exp(z, out=z)
     p /= p.sum(axis=-1, keepdims=True)

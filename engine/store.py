@@ -150,6 +150,15 @@ class Store:
         with _unavailable("read the leaderboard"), self.engine.connect() as conn:
             return [dict(r._mapping, accuracy=float(r.accuracy)) for r in conn.execute(query)]
 
+    def others_on(self, doc_id: str, player_id: str) -> tuple[int, int]:
+        """(answers, of which found the human) that other players gave on rounds from this abstract."""
+        c = answers.c
+        query = (select(func.count(), func.coalesce(func.sum(func.cast(c.correct, Integer)), 0))
+                 .where(c.doc_id == doc_id, c.player_id != player_id))
+        with _unavailable("read how others answered"), self.engine.connect() as conn:
+            n, k = conn.execute(query).one()
+        return int(n), int(k)
+
     def accuracy_by_diversity(self, width: float = 0.2) -> list[dict]:
         """How often players found the human text, per diversity bin, with 95% Wilson intervals."""
         c = answers.c

@@ -6,7 +6,7 @@ import streamlit as st
 from engine.config import LIVE_MAX_ROUNDS, LIVE_POLL_SECONDS, QUIZ_DIFFICULTIES
 from engine.quiz import Game
 from engine.rooms import LABELS, RoomError
-from ui.common import current_bundle, round_bank, test_documents_or_stop
+from ui.common import current_bundle, round_bank, quiz_pool_or_stop
 from ui.live import in_background, join_link, qr_png, rooms, steady
 from ui.navigation import require_entry
 from ui.render import leaderboard_html, names_html, plain_html, tally_html, words_html
@@ -14,7 +14,7 @@ from ui.render import leaderboard_html, names_html, plain_html, tally_html, word
 require_entry()
 steady()
 bundle = current_bundle()
-tests = test_documents_or_stop(bundle)
+pool = quiz_pool_or_stop(bundle)
 state = st.session_state
 query = st.query_params
 if query.get("room") and query.get("key"):  # a presenter link: take the room over, keep the key off screen
@@ -46,8 +46,10 @@ def create():
 
 def prepare_round():
     """Take the next round from the bank in the background (it may still be being written) while this one plays."""
-    game = Game(difficulty=rooms().room(state.live_room[0]).difficulty or "medium")
-    state.live_upcoming = in_background(round_bank().take, bundle, tests, *game.diversity_range())
+    code = state.live_room[0]
+    if state.get("live_game", (None,))[0] != code:  # one deck per room: no abstract twice in a show
+        state.live_game = (code, Game(difficulty=rooms().room(code).difficulty or "medium"))
+    state.live_upcoming = in_background(state.live_game[1].deal, round_bank(), bundle, pool)
 
 
 def next_round():

@@ -4,11 +4,11 @@ import time
 
 import streamlit as st
 
-from engine.config import MAX_SEED_CHARS, QUIZ_PROMPT_WORDS
+from engine.config import MAX_SEED_CHARS, NOVELTY_RUN, QUIZ_PROMPT_WORDS
 from engine.generate import candidates, generate_many, prepare_seed, stream
 from engine.tokenizer import is_word
 from ui.charts import candidates_figure
-from ui.common import corpus, corpus_hint, current_bundle
+from ui.common import corpus, corpus_hint, current_bundle, quiz_pool_or_none
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.navigation import require_entry
 from ui.render import legend_html, passage_html, plain_html
@@ -41,6 +41,20 @@ def pick_real_abstract():
     state.update(playground_seed=" ".join(words[:cut]), playground_until_end=False,
                  playground_words=max(WORDS_RANGE[0], min(len(words) - cut, WORDS_RANGE[1])),
                  playground_real=(doc, " ".join(words[:cut]), " ".join(words[cut:])), playground_run="generate")
+
+
+def novelty_note(result) -> None:
+    """Did the model write something new, or recite a training abstract? (needs the corpus)"""
+    pool, _ = quiz_pool_or_none(bundle)
+    if pool is None or not result.words:
+        return
+    copied = pool.training.longest_copy(result.seed_tokens, [w.token for w in result.words])
+    if copied:
+        st.caption(f":material/content_copy: **Memorised:** {copied} words in a row come straight from an "
+                   "abstract the model trained on.")
+    else:
+        st.caption(f":material/verified: **Novel:** no run of {NOVELTY_RUN} words in this text comes from an "
+                   "abstract the model trained on.")
 
 
 def request(kind):
@@ -142,6 +156,7 @@ if result is not None:
         else:
             st.html(machine)
         st.html(legend_html())
+        novelty_note(result)
         if not presenter_view():
             st.download_button("Download text", result.text, file_name="machine-abstract.txt",
                                key="playground_download")

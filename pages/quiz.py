@@ -3,18 +3,18 @@ import uuid
 
 import streamlit as st
 
-from engine.config import NICKNAME_MAX, QUIZ_DIFFICULTIES, QUIZ_REASONS
+from engine.config import NICKNAME_MAX, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_REASONS
 from engine.quiz import Game
 from engine.store import Outbox, StoreError
 from ui.charts import accuracy_figure
-from ui.common import current_bundle, round_bank, store, test_documents_or_stop
+from ui.common import current_bundle, round_bank, store, quiz_pool_or_stop
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.navigation import require_entry
 from ui.render import legend_html, plain_html, words_html
 
 require_entry()
 bundle = current_bundle()
-tests = test_documents_or_stop(bundle)
+pool = quiz_pool_or_stop(bundle)
 state = st.session_state
 game: Game = state.setdefault("quiz_game", Game())
 player = state.setdefault("quiz_player", uuid.uuid4().hex)
@@ -22,7 +22,7 @@ outbox: Outbox = state.setdefault("quiz_outbox", Outbox())  # answers kept until
 
 
 def next_round():
-    game.start(round_bank().take(bundle, tests, *game.diversity_range()))  # prepared ahead: a read
+    game.start(game.deal(round_bank(), bundle, pool))  # prepared ahead: a read
     state.quiz_reasons = []
 
 
@@ -31,6 +31,14 @@ def choose(round_id: str, index: int):
     if answer is not None:  # None: a double click, or a click on a round that is gone
         outbox.send(store, answer, player, state.get("quiz_nickname"))
         state.quiz_scroll = True  # the verdict may be above the button the player scrolled down to
+
+
+def difficulty_words(game: Game) -> str:
+    """What the chosen difficulty means, in plain words."""
+    if game.difficulty == "adaptive":
+        return (f"Adapts to you: each right answer makes the machine harder to spot, each miss easier, so you "
+                f"stay near 50%. Now: {QUIZ_LEVELS[game.level()].words}")
+    return QUIZ_LEVELS[game.level()].words
 
 
 def change_difficulty():
@@ -58,7 +66,7 @@ if game.last is None:
     if not presenter_view():
         st.pills("Why? (optional, tick before choosing)", QUIZ_REASONS, selection_mode="multi", key="quiz_reasons")
     for col, option, label in zip(st.columns(3), r.options, labels):
-        with col.container(border=True):
+        with col.container(border=True, key=f"quiz_option_{label}"):  # equal heights: see assets/style.css
             st.button(f"{label}: a human wrote this", key=f"quiz_pick_{label}", width="stretch",
                       on_click=choose, args=(r.round_id, labels.index(label)))
             st.html(plain_html("… " + option.text + " …", "passage option"))
@@ -73,8 +81,14 @@ else:  # the verdict and the way on first, then the coloured texts
                  icon=":material/smart_toy:")
     st.button("Next round", type="primary", key="quiz_next", on_click=next_round, icon=":material/arrow_forward:")
     st.markdown(f"US patent **{r.doc_id}** · *{r.title}* · granted {r.date} · machine diversity **{r.diversity:g}**")
+    try:
+        others, found = store().others_on(r.doc_id, player)
+        if others:
+            st.caption(f"Other players on this abstract: {found} of {others} found the human ({found / others:.0%}).")
+    except StoreError:
+        pass  # the page already says when the database is away
     for col, option, label in zip(st.columns(3), r.options, labels):
-        with col.container(border=True):
+        with col.container(border=True, key=f"quiz_option_{label}"):
             st.markdown(f"**{label} · {'Human' if option.human else 'Machine'}**")
             st.html(f'<div class="passage">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')
     st.html(legend_html())
@@ -90,8 +104,8 @@ if not presenter_view():
     c1, c2 = st.columns(2)
     c1.selectbox("Difficulty", [*QUIZ_DIFFICULTIES, "adaptive"], key="quiz_difficulty", on_change=change_difficulty,
                  index=[*QUIZ_DIFFICULTIES, "adaptive"].index(game.difficulty),
-                 help="Harder rounds use a lower diversity, so the machine writes more fluently. "
-                      "Adaptive keeps you near 50%.")
+                 help="Each difficulty was set by measuring how often judges find the human text.")
+    c1.caption(difficulty_words(game))
     c2.text_input("Nickname for the leaderboard", key="quiz_nickname", max_chars=NICKNAME_MAX, placeholder="optional")
 
 st.divider()

@@ -77,3 +77,15 @@ def app_setup(tiny_bundle, invented_csv, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'answers.sqlite'}")
     corpus.clear()
     store.clear()
+
+
+@pytest.fixture(scope="session")
+def tiny_pool(tiny_bundle, invented_csv):
+    """The tiny bundle's quiz pool without the memorisation guard: the tiny model, trained on a few
+    templates, copies its training sentences all the time (tests/test_quiz_game.py tests the guard)."""
+    from engine.corpus import load_corpus
+    from engine.novelty import TrainingRuns
+    from engine.quiz import Pool, opening_of
+
+    held_out = tiny_bundle.held_out_documents(load_corpus(invented_csv))
+    return Pool(tuple(d for d in held_out if opening_of(tiny_bundle, d) is not None), TrainingRuns.of([]))

@@ -29,6 +29,8 @@ def test_generate_streams_coloured_text_and_sets_the_link():
     assert 'class="tok r10"' in body and "rank 1" in body
     assert at.query_params["seed"] == "The system receives <b>input</b>" and at.query_params["guard"] == "3"
     assert at.get("plotly_chart") and at.get("download_button")
+    notes = [c.value for c in at.caption if "**Novel:**" in c.value or "**Memorised:**" in c.value]
+    assert len(notes) == 1  # the memorisation guard's verdict on what was written
 
 
 def test_a_shared_link_reproduces_the_text():

@@ -49,6 +49,22 @@ def test_answer_reveal_score_and_next(quiz):
     assert at.dataframe  # rendered as data, never as HTML
 
 
+def test_the_reveal_says_how_other_players_did_on_the_same_abstract(quiz):
+    from dataclasses import replace
+
+    from engine.quiz import Answer
+    from ui.common import store
+
+    at = quiz
+    current = at.session_state["quiz_game"].current
+    for n, correct in enumerate([True, False, True]):  # three others played this abstract before
+        other = replace(current, round_id=f"other-{n}")
+        store().record(Answer(other, other.human_index if correct else (other.human_index + 1) % 3, correct, 1, 900, ()),
+                       f"player-{n}")
+    at.button(key="quiz_pick_A").click().run()
+    assert "Other players on this abstract: 2 of 3 found the human (67%)." in [c.value for c in at.caption]
+
+
 def test_a_repeated_or_late_answer_counts_once(quiz):
     from ui.common import store
 
@@ -61,11 +77,18 @@ def test_a_repeated_or_late_answer_counts_once(quiz):
     assert store().count() == 1 and game.rounds == 1
 
 
-def test_difficulty_sets_the_diversity(quiz):
+def test_difficulty_sets_the_rung_and_says_what_it_means(quiz):
+    from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS
+
     at = quiz
     at.selectbox(key="quiz_difficulty").select("hard").run()
     game = at.session_state["quiz_game"]
-    assert game.difficulty == "hard" and 0.5 <= game.current.diversity <= 0.9
+    rung = QUIZ_LEVELS[QUIZ_DIFFICULTIES["hard"]]
+    assert game.difficulty == "hard" and game.current.level == QUIZ_DIFFICULTIES["hard"]
+    assert rung.diversity[0] <= game.current.diversity <= rung.diversity[1]
+    assert rung.words in [c.value for c in at.caption]
+    at.selectbox(key="quiz_difficulty").select("adaptive").run()
+    assert any(c.value.startswith("Adapts to you") for c in at.caption)
     at.button(key="quiz_pick_A").click().run()
     assert any(t.label == "How convincing is the machine?" for t in at.tabs)
     assert at.get("plotly_chart")

@@ -19,12 +19,15 @@ import numpy as np
 import ui.common, ui.retrain  # the app's loading path, and the training page's job control
 from engine.bundle import load_bundle
 from engine.corpus import load_corpus
-from engine.quiz import make_round
+from engine.novelty import TrainingRuns
+from engine.quiz import Pool, make_rounds, opening_of
 from threadpoolctl import threadpool_info
 
 bundle, documents = load_bundle(sys.argv[1]), load_corpus(sys.argv[2]).documents
+pool = Pool(tuple(d for d in documents if opening_of(bundle, d)), TrainingRuns.of([]))
 rounds = []
-players = [threading.Thread(target=lambda i=i: rounds.append(make_round(bundle, documents, np.random.default_rng(i), 1.0)))
+players = [threading.Thread(target=lambda i=i: rounds.extend(make_rounds(bundle, pool, [pool.documents[i]], 2,
+                                                                         np.random.default_rng(i))))
            for i in range(int(sys.argv[3]))]
 for player in players:
     player.start()

@@ -10,6 +10,7 @@ from engine.bank import RoundBank
 from engine.bundle import Bundle, BundleError, active_bundle, active_bundle_path, list_bundles, load_bundle
 from engine.config import CORPUS_ENV
 from engine.corpus import Corpus, CorpusError, load_corpus
+from engine.quiz import Pool, quiz_pool
 from engine.results import ranked
 from engine.sanitise import hide_paths
 from engine.store import Store
@@ -97,14 +98,30 @@ def model_caption(bundle: Bundle) -> str:
             f"Trained on {p.get('device', '?')} · {date}")
 
 
-def test_documents_or_stop(bundle: Bundle) -> list:
-    """The bundle's test abstracts from the corpus; without them, say how to get them and stop."""
+@st.cache_resource(show_spinner="Preparing the quiz's abstracts…", max_entries=4)
+def _quiz_pool(_bundle: Bundle, _corpus: Corpus, bundle_id: int, corpus_sha: str) -> Pool:
+    """One pool per bundle and corpus (the ids key the cache; the bundles it holds are kept alive)."""
+    return permanent(quiz_pool(_bundle, _corpus))
+
+
+def quiz_pool_or_none(bundle: Bundle) -> tuple[Pool | None, str]:
+    """(the bundle's quiz pool, "") or (None, why there is none)."""
     docs, message = corpus()
-    tests = bundle.test_documents(docs) if docs else []
-    if not tests:
-        corpus_hint(message or f"The corpus at {docs.source} is not the one {bundle.name} was trained on.")
+    if docs is None:
+        return None, message
+    pool = _quiz_pool(bundle, docs, id(bundle), docs.sha256)
+    if not pool.documents:
+        return None, f"The corpus at {docs.source} is not the one {bundle.name} was trained on."
+    return pool, ""
+
+
+def quiz_pool_or_stop(bundle: Bundle) -> Pool:
+    """The bundle's quiz pool (engine.quiz.Pool); without one, say how to get the corpus and stop."""
+    pool, message = quiz_pool_or_none(bundle)
+    if pool is None:
+        corpus_hint(message)
         st.stop()
-    return tests
+    return pool
 
 
 def current_bundle(stop: bool = True) -> Bundle:

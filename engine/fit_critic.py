@@ -1,0 +1,133 @@
+"""Fit a bundle's human-likeness critic (engine.critic) and save it as the bundle's critic.json.
+
+    python -m engine.fit_critic [--model DIR] [--data CSV] [--critic-data CSV] [--documents 1500]
+
+Examples: for each of ``--documents`` abstracts, the real continuation (human) and two the model
+writes from the same opening (machine), at diversities spread over the quiz's whole scale. The
+abstracts are never quiz abstracts: they come from the pre-training corpus (``--critic-data``,
+default: the one engine.corpus.locate_pretrain_corpus finds) when the model never trained on it,
+else from the training split. The model has learnt its training split, so there people's words
+look far likelier to it than on new text (mean log-probability -3.4 against -4.1 on held-out
+abstracts, and almost never an unlikely word): a critic fitted there learns that people never
+surprise, which is false on the quiz's abstracts. The critic is then tried on validation abstracts,
+which it never saw: how often it ranks the real continuation first among three (chance 33%),
+beside a judge that only looks at surprise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .bundle import BundleError, active_bundle_path, load_bundle
+from .config import QUIZ_LEVELS
+from .corpus import CorpusError, load_corpus, locate_pretrain_corpus
+from .critic import FEATURES, Critic, common_words, features, fit, lexicon
+from .quiz import opening_of, write_continuations
+
+MACHINE_PER_OPENING = 2
+BATCH = 16  # openings written together
+
+
+@dataclass(frozen=True)
+class Example:
+    opening: list[str]
+    words: list  # engine.generate.Word
+    human: bool
+    group: int  # the abstract it continues
+
+
+def examples(bundle, documents, rng: np.random.Generator) -> list[Example]:
+    """Per document its real continuation and MACHINE_PER_OPENING of the model's, each batch of
+    documents at a random rung of the quiz's scale."""
+    openings = [o for o in (opening_of(bundle, d) for d in documents) if o is not None]
+    out = []
+    for start in range(0, len(openings), BATCH):
+        batch = openings[start:start + BATCH]
+        rung = QUIZ_LEVELS[int(rng.integers(len(QUIZ_LEVELS)))]
+        diversities = rng.uniform(*rung.diversity, (len(batch), MACHINE_PER_OPENING))
+        for k, ((opening, _), (human, machine)) in enumerate(zip(batch, write_continuations(
+                bundle, batch, diversities, rung.top_p, rng))):
+            out += [Example(opening, human, True, start + k)] + [Example(opening, m, False, start + k) for m in machine]
+    return out
+
+
+def lexicon_of(samples: list[Example]) -> dict[str, float]:
+    tokens = [[w.token for w in e.words] for e in samples]
+    return lexicon([t for t, e in zip(tokens, samples) if e.human], [t for t, e in zip(tokens, samples) if not e.human])
+
+
+def featurise(samples: list[Example], common, words: dict[str, float]) -> np.ndarray:
+    return np.array([features(e.opening, e.words, common, words) for e in samples])
+
+
+def cross_featurise(samples: list[Example], common) -> np.ndarray:
+    """Features with each half's lexicon taken from the other half, so that the regression weighs
+    the lexicon as it will do on continuations it never saw."""
+    half = np.array([e.group % 2 for e in samples])
+    x = np.zeros((len(samples), len(FEATURES)))
+    for h in (0, 1):
+        words = lexicon_of([e for e, k in zip(samples, half) if k != h])
+        x[half == h] = featurise([e for e, k in zip(samples, half) if k == h], common, words)
+    return x
+
+
+def round_accuracy(scores: np.ndarray, y: np.ndarray, group: np.ndarray) -> float:
+    """How often the real continuation has the highest score among its opening's continuations."""
+    return float(np.mean([np.argmax(scores[group == g]) == np.argmax(y[group == g]) for g in np.unique(group)]))
+
+
+def critic_documents(bundle, corpus, extra) -> tuple[list, str]:
+    """(abstracts to fit the critic on, where they come from): ``extra`` (a corpus) unless the model
+    trained on it, else the training split of ``corpus``."""
+    pretrained = bundle.provenance.get("pretrain_data") or {}
+    if extra is not None and extra.sha256 != pretrained.get("sha256"):
+        return list(extra.documents), "pre-training corpus (never trained on)"
+    return corpus.select(bundle.split.train), "training split"
+
+
+def fit_bundle_critic(bundle, corpus, documents: int, rng: np.random.Generator, extra=None) -> Critic:
+    pool, source = critic_documents(bundle, corpus, extra)
+    chosen = [pool[i] for i in rng.permutation(len(pool))[:documents]]
+    common = common_words(bundle.tokenizer)
+    samples = examples(bundle, chosen, rng)
+    y = np.array([e.human for e in samples], int)
+    critic = fit(cross_featurise(samples, common), y, lexicon_of(samples), {"abstracts": source, "openings": int(y.sum())})
+    held = examples(bundle, corpus.select(bundle.split.validation), rng)
+    held_x, held_y = featurise(held, common, critic.lexicon), np.array([e.human for e in held], int)
+    held_group = np.array([e.group for e in held])
+    checked = {"validation_openings": int(held_y.sum()),
+               "critic_finds_human": round(round_accuracy(critic.score(held_x), held_y, held_group), 3),
+               "surprise_finds_human": round(round_accuracy(-held_x[:, 0], held_y, held_group), 3),
+               "chance": round(1 / (1 + MACHINE_PER_OPENING), 3)}
+    return replace(critic, fitted_on={**critic.fitted_on, **checked})
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="bundle directory (default: the active bundle)")
+    parser.add_argument("--data", default=None, help="the corpus the bundle was trained on")
+    parser.add_argument("--critic-data", default=None,
+                        help="abstracts to learn from (default: the pre-training corpus, if found)")
+    parser.add_argument("--documents", type=int, default=1500, help="abstracts to learn from (at most)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        bundle = load_bundle(args.model or active_bundle_path())
+        corpus = load_corpus(args.data)
+        found = args.critic_data or locate_pretrain_corpus()
+        extra = load_corpus(found) if found else None
+    except (BundleError, CorpusError) as exc:
+        parser.exit(2, f"error: {exc}\n")
+    if not bundle.held_out_documents(corpus):
+        parser.exit(2, f"error: {corpus.source} is not the corpus {bundle.name} was trained on\n")
+    critic = fit_bundle_critic(bundle, corpus, args.documents, np.random.default_rng(args.seed), extra)
+    critic.save(bundle.path / "critic.json")
+    print(json.dumps(critic.fitted_on, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""The game's rules: a deck without repeats, adaptive difficulty on its own staircase, the
+memorisation guard, and the human-likeness critic."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from engine.bank import RoundBank
+from engine.config import NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_DIFFICULTIES
+from engine.corpus import load_corpus
+from engine.critic import FEATURES, Critic
+from engine.fit_critic import fit_bundle_critic
+from engine.generate import Word
+from engine.novelty import TrainingRuns
+from engine.quiz import Game, Option, Round, make_rounds, quiz_pool
+from engine.tokenizer import split_words
+
+
+def fake_round(level: int, doc_id: str = "d") -> Round:
+    options = tuple(Option(t, t == "h", (Word(t, 0.5, 0),)) for t in "hmm")
+    return Round(f"r{np.random.random()}", doc_id, "", "", "opening", options, 1.0, "b", {"level": level}, 0.0)
+
+
+def test_the_deck_deals_every_abstract_once_before_any_repeats(tiny_bundle, tiny_pool):
+    game, bank = Game(difficulty="easy"), RoundBank(stock=2)
+    n = len(tiny_pool.documents)
+    dealt = [game.deal(bank, tiny_bundle, tiny_pool).doc_id for _ in range(n + 3)]
+    assert n >= 8 and sorted(dealt[:n]) == sorted(tiny_pool.ids)  # the whole deck, each abstract once
+    assert len(set(dealt[n:])) == 3  # then a fresh pass, again without repeats
+
+
+def test_scoring_streaks_and_points_by_rung():
+    game = Game(difficulty="hard")
+    hard = fake_round(QUIZ_DIFFICULTIES["hard"])
+    game.start(hard)
+    assert game.answer(hard.round_id, hard.human_index).correct
+    assert (game.score, game.streak) == (3, 1)  # the hardest rung is worth 3
+    assert game.answer(hard.round_id, 0) is None  # already answered
+    easy = fake_round(0)
+    game.start(easy)
+    assert not game.answer(easy.round_id, (easy.human_index + 1) % 3, ["grammar"]).correct
+    assert (game.score, game.streak, game.best_streak, game.rounds, game.accuracy) == (3, 0, 1, 2, 0.5)
+    game.start(easy)
+    with pytest.raises(ValueError):
+        game.answer(easy.round_id, 7)
+
+
+def test_fixed_difficulty_rounds_leave_the_adaptive_staircase_alone():
+    game = Game(difficulty="easy")
+    before = game.adaptive_position
+    for _ in range(5):  # a winning streak at a fixed difficulty
+        r = fake_round(0)
+        game.start(r)
+        game.answer(r.round_id, r.human_index)
+    assert game.adaptive_position == before
+    game.difficulty = "adaptive"
+    r = fake_round(game.level())
+    game.start(r)
+    game.difficulty = "easy"  # changed while the adaptive round was showing: it still counts as adaptive
+    game.answer(r.round_id, r.human_index)
+    assert game.adaptive_position == before + QUIZ_ADAPTIVE_STEP
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_adaptive_play_stays_within_a_rung_of_where_the_player_is_right_half_the_time(seed):
+    """A simulated player is right with a probability that falls with the rung; after a few rounds
+    the staircase stays within one rung of rung 3, where that probability is nearest 50%."""
+    right = [0.95, 0.85, 0.65, 0.45, 0.3]
+    target = {2, 3, 4}
+    rng, game, visited = np.random.default_rng(seed), Game(difficulty="adaptive"), []
+    for n in range(600):
+        r = fake_round(game.level())
+        game.start(r)
+        game.answer(r.round_id, r.human_index if rng.random() < right[r.level] else (r.human_index + 1) % 3)
+        if n >= 10:
+            visited.append(r.level)
+    assert np.isin(visited, list(target)).mean() > 0.9
+    assert 0.4 < np.mean([right[k] for k in visited]) < 0.65
+
+
+def test_the_guard_finds_runs_copied_from_training_text():
+    runs = TrainingRuns.of(["The sensor array converts light pulses into a stream of binary weights for the "
+                            "recurrent layer of the chip."])
+    copied = split_words("pulses into a stream of binary weights for the recurrent layer")
+    assert runs.longest_copy([], copied) == 11
+    assert runs.longest_copy([], split_words("pulses into a stream of binary weights")) == 0  # 7 words
+    opening = split_words("A sensor array converts light")  # a run that starts in the opening counts too
+    assert runs.longest_copy(opening, split_words("pulses into a stream of a wholly new kind")) == 9
+    assert runs.longest_copy(opening, split_words("waves onto a plate of glass")) == 0
+
+
+def longest_machine_copy(rounds, pool) -> int:
+    return max(pool.training.longest_copy(split_words(r.opening), split_words(o.text))
+               for r in rounds for o in r.options if not o.human)
+
+
+def test_no_machine_option_copies_a_training_abstract(tiny_bundle, tiny_pool, invented_csv):
+    """The tiny model learnt a few templates by heart: the guard must throw those copies out."""
+    pool = quiz_pool(tiny_bundle, load_corpus(invented_csv))
+    unguarded = make_rounds(tiny_bundle, tiny_pool, list(pool.documents), 2, np.random.default_rng(0))
+    assert longest_machine_copy(unguarded, pool) >= NOVELTY_RUN  # the model does copy
+    guarded = make_rounds(tiny_bundle, pool, list(pool.documents), 2, np.random.default_rng(0))
+    assert guarded and longest_machine_copy(guarded, pool) < NOVELTY_RUN
+
+
+def test_a_fitted_critic_is_saved_loaded_and_chooses_the_machine_options(tiny_bundle, tiny_pool, invented_csv,
+                                                                         tmp_path):
+    critic = fit_bundle_critic(tiny_bundle, load_corpus(invented_csv), 30, np.random.default_rng(0))
+    assert len(critic.weights) == len(FEATURES) and critic.fitted_on["abstracts"] == "training split"
+    critic.save(tmp_path / "critic.json")
+    assert Critic.load(tmp_path / "critic.json") == critic
+    (tmp_path / "bad.json").write_text('{"features": ["something else"]}')
+    assert Critic.load(tmp_path / "bad.json") is None and Critic.load(tmp_path / "missing.json") is None
+    judged = replace(tiny_bundle)
+    judged.__dict__["critic"] = critic  # the cached property, as if read from the bundle
+    rounds = make_rounds(judged, tiny_pool, list(tiny_pool.documents[:4]), 2, np.random.default_rng(1))
+    assert rounds and {r.settings["chosen_by"] for r in rounds} == {"critic"}
+    plain = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:2]), 2, np.random.default_rng(1))
+    assert {r.settings["chosen_by"] for r in plain} == {"surprise"}  # a bundle without a critic still plays
