@@ -15,12 +15,12 @@ def home() -> None:
         "new ones, one word at a time. Play with how it writes, try to tell its text from a real "
         "inventor's, and watch how it learned."
     )
-    cols = st.columns(4)
     links = [("quiz", "Three continuations of a real abstract, one by its inventors. **Can you tell?**"),
+             ("boundary", "A real abstract, sentence by sentence. **Spot where the machine takes over.**"),
              ("playground", "Give it an opening and a **diversity**, and watch it write."),
              ("live", "Play with a **whole room**: phones vote, the projector counts."),
              ("training", "See how it learned, how it compares with simpler models, and **retrain** it.")]
-    for col, (key, text) in zip(cols, links):
+    for col, (key, text) in zip(st.columns(len(links)), links):
         with col.container(border=True):
             st.page_link(PAGES[key], icon=PAGES[key].icon)
             st.markdown(text)

@@ -26,15 +26,22 @@ from .quiz import Answer
 from .sanitise import spreadsheet_safe, visible_text
 
 metadata = MetaData()
+
+
+def _answer_columns() -> list[Column]:
+    """The columns every game's answers start with: one row per round (new objects for each table)."""
+    return [Column("id", Integer, primary_key=True),
+            Column("created_at", DateTime(timezone=True), nullable=False),
+            Column("round_id", String(32), nullable=False, unique=True),
+            Column("player_id", String(64), nullable=False, index=True),
+            Column("nickname", String(NICKNAME_MAX)),
+            Column("bundle", String(200)),
+            Column("doc_id", String(64))]
+
+
 answers = Table(
     "answers", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("round_id", String(32), nullable=False, unique=True),
-    Column("player_id", String(64), nullable=False, index=True),
-    Column("nickname", String(NICKNAME_MAX)),
-    Column("bundle", String(200)),
-    Column("doc_id", String(64)),
+    *_answer_columns(),
     Column("opening", Text),
     Column("continuations", JSON),  # the three texts in the order shown
     Column("human_index", Integer),
@@ -310,13 +317,7 @@ room_votes = Table(
 # The boundary game (engine/boundary.py): one row per round played.
 boundary_answers = Table(
     "boundary_answers", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("round_id", String(32), nullable=False, unique=True),
-    Column("player_id", String(64), nullable=False, index=True),
-    Column("nickname", String(NICKNAME_MAX)),
-    Column("bundle", String(200)),
-    Column("doc_id", String(64)),
+    *_answer_columns(),
     Column("sentences", JSON),  # the texts shown, in order
     Column("n_sentences", Integer),
     Column("boundary", Integer),  # the first sentence the machine wrote (0-based); n_sentences: never

@@ -12,7 +12,7 @@ from engine.config import CORPUS_ENV
 from engine.corpus import Corpus, CorpusError, load_corpus
 from engine.results import ranked
 from engine.sanitise import hide_paths
-from engine.store import Store
+from engine.store import Outbox, Store
 from ui.render import CSS
 
 MODEL_KEY = "model_name"  # plain session key (widget keys are dropped on pages without the widget)
@@ -97,10 +97,11 @@ def model_caption(bundle: Bundle) -> str:
             f"Trained on {p.get('device', '?')} · {date}")
 
 
-def test_documents_or_stop(bundle: Bundle) -> list:
-    """The bundle's test abstracts from the corpus; without them, say how to get them and stop."""
+def test_documents_or_stop(bundle: Bundle, select=Bundle.test_documents) -> list:
+    """The bundle's abstracts from the corpus that ``select(bundle, corpus)`` picks (default: its test
+    split); without them, say how to get them and stop."""
     docs, message = corpus()
-    tests = bundle.test_documents(docs) if docs else []
+    tests = select(bundle, docs) if docs else []
     if not tests:
         corpus_hint(message or f"The corpus at {docs.source} is not the one {bundle.name} was trained on.")
         st.stop()
@@ -128,3 +129,13 @@ def corpus_hint(message: str) -> None:
     st.info(f"{hide_paths(message)}\n\nReal abstracts need the corpus CSV: start the app with "
             f"`{CORPUS_ENV}=/path/to/neural_network_patent_query.csv streamlit run streamlit_app.py`.",
             icon=":material/description:")
+
+
+def outbox_notice(outbox: Outbox, key: str) -> None:
+    """Retry the session's unsaved answers; while some remain, say so and offer "Retry saving" (button ``key``)."""
+    if outbox.waiting:
+        outbox.send(store)  # retry on every run
+    if outbox.waiting:
+        st.warning(f"{outbox.problem} Your {len(outbox.waiting)} unsaved answer(s) are kept in this session and "
+                   "will be saved when it is back.", icon=":material/cloud_off:")
+        st.button("Retry saving", key=key, on_click=outbox.send, args=(store,))
