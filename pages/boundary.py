@@ -32,7 +32,7 @@ def say(round_id: str, sentence: int, machine: bool):
     answer = game.say(round_id, sentence, machine)
     if answer is not None:  # the round is over (a double click or a stale button gives None)
         outbox.send(store, answer, player, state.get("boundary_nickname"))
-        state.boundary_scroll = True
+    state.boundary_scroll = "boundary-verdict" if game.last else "current-sentence"  # with its buttons below
 
 
 def next_abstract(round_id: str):
@@ -66,7 +66,8 @@ if game.last is None:
 else:  # the verdict and the way on first, then the whole abstract coloured
     anchor("boundary-verdict")
     answer = game.last
-    (st.success if answer.points else st.error)(f"{verdict(answer)} **+{answer.points} points**",
+    earned = f"+{answer.points}" if answer.points else "0"
+    (st.success if answer.points else st.error)(f"{verdict(answer)} **{earned} points**",
                                                 icon=":material/check:" if answer.points else ":material/smart_toy:")
     st.button("Next abstract", type="primary", key="boundary_next", on_click=next_abstract, args=(r.round_id,),
               icon=":material/arrow_forward:")
@@ -74,8 +75,8 @@ else:  # the verdict and the way on first, then the whole abstract coloured
     if not r.never:
         st.html(legend_html())
     st.caption(f"US patent {r.doc_id} · machine diversity {r.diversity:g} · model {r.bundle}")
-    if state.pop("boundary_scroll", False):
-        scroll_to("boundary-verdict")
+if state.get("boundary_scroll"):
+    scroll_to(state.pop("boundary_scroll"))
 
 with st.container(horizontal=True, gap="medium"):
     st.metric("Score", game.score, width="content")

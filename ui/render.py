@@ -76,12 +76,13 @@ def leaderboard_html(rows, rounds: int) -> str:
 def sentences_html(sentences, shown: int, boundary: int | None = None, guess: int | None = None) -> str:
     """The first ``shown`` sentences of a boundary round (objects with text, human and words) as one
     passage. While playing (``boundary`` None) the text is plain and the last sentence is marked as
-    the one to judge; at the reveal the machine's sentences are coloured, where it took over is
+    the one to judge (id ``current-sentence``, to scroll to); at the reveal the machine's sentences are coloured, where it took over is
     marked, and so is the sentence the player named (``guess``)."""
     parts = []
     for i, s in enumerate(sentences[:shown]):
         if boundary is None:
-            parts.append(f'<span class="sentence{" current" if i == shown - 1 else ""}">{html.escape(s.text)}</span>')
+            current = ' id="current-sentence" class="sentence current anchor"' if i == shown - 1 else ' class="sentence"'
+            parts.append(f"<span{current}>{html.escape(s.text)}</span>")
             continue
         if i == boundary:
             parts.append('<span class="takeover">machine from here</span>')
