@@ -17,13 +17,14 @@ def home() -> None:
     )
     links = [("quiz", "Three continuations of a real abstract, one by its inventors. **Can you tell?**"),
              ("boundary", "A real abstract, sentence by sentence. **Spot where the machine takes over.**"),
-             ("playground", "Give it an opening and a **diversity**, and watch it write."),
              ("live", "Play with a **whole room**: phones vote, the projector counts."),
+             ("playground", "Give it an opening and a **diversity**, and watch it write."),
              ("training", "See how it learned, how it compares with simpler models, and **retrain** it.")]
-    for col, (key, text) in zip(st.columns(len(links)), links):
-        with col.container(border=True):
-            st.page_link(PAGES[key], icon=PAGES[key].icon)
-            st.markdown(text)
+    for row in (links[:3], links[3:]):  # the games, then the model
+        for col, (key, text) in zip(st.columns(3), row):
+            with col.container(border=True):
+                st.page_link(PAGES[key], icon=PAGES[key].icon)
+                st.markdown(text)
     bundle = current_bundle()
     metrics = bundle.metrics
     model = metrics.get("model", {}).get("all_tokens", {})

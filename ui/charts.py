@@ -96,16 +96,19 @@ def boundary_figure(rows: list[dict]) -> go.Figure:
     """Sentences late before players said "machine" (0: at the first machine sentence), per model
     and diversity, with 95% intervals; each point labelled with how many noticed out of all answers."""
     fig = go.Figure()
-    for n, bundle in enumerate(dict.fromkeys(r["bundle"] for r in rows)):
+    bundles = list(dict.fromkeys(r["bundle"] for r in rows))
+    for n, bundle in enumerate(bundles):
         mine = [r for r in rows if r["bundle"] == bundle]
+        shift = (n - (len(bundles) - 1) / 2) * 0.03  # models side by side within a diversity bin
         fig.add_trace(go.Scatter(
-            x=[r["diversity"] for r in mine], y=[r["mean_late"] for r in mine], mode="markers+lines+text",
+            x=[r["diversity"] + shift for r in mine], y=[r["mean_late"] for r in mine], mode="markers+lines+text",
             name=bundle, line=dict(color=PALETTE[n % len(PALETTE)]), textposition="top center",
             text=[f"{r['noticed']}/{r['answers']}" for r in mine],
-            error_y=dict(type="data", array=[r["half_width"] for r in mine]),
-            customdata=[[r["answers"], r["noticed"], r["too_early"], r["missed"]] for r in mine],
-            hovertemplate="diversity %{x}<br>sentences late: %{y:.1f}<br>%{customdata[0]} answers: "
-                          "%{customdata[1]} noticed, %{customdata[2]} too early, %{customdata[3]} missed"
+            error_y=dict(type="data", symmetric=False, array=[r["half_width"] for r in mine],  # never below 0
+                         arrayminus=[min(r["half_width"], r["mean_late"]) if r["half_width"] else None for r in mine]),
+            customdata=[[r["diversity"], r["answers"], r["noticed"], r["too_early"], r["missed"]] for r in mine],
+            hovertemplate="diversity %{customdata[0]}<br>sentences late: %{y:.1f}<br>%{customdata[1]} answers: "
+                          "%{customdata[2]} noticed, %{customdata[3]} too early, %{customdata[4]} missed"
                           "<extra>%{fullData.name}</extra>"))
     fig.update_traces(cliponaxis=False)
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=16, b=10),
