@@ -30,8 +30,11 @@ def play(page, machine_at: int | None, screenshot=None) -> int:
         expect(page.locator(".sentences .sentence")).to_have_count(shown)
         expect(page.locator(".sentences .sentence.current")).to_have_count(1)
         expect(page.locator(".sentences .tok")).to_have_count(0)  # no colours before the reveal
-        expect(page.get_by_role("button", name="Still human")).to_be_in_viewport()  # scrolled to, on a phone too
-        expect(page.locator("#current-sentence")).to_be_in_viewport()
+        sentence = page.locator("#current-sentence")
+        expect(sentence).to_be_in_viewport()
+        if sentence.bounding_box()["height"] < page.viewport_size["height"] / 2:  # a long one pushes the buttons down
+            expect(sentence).to_be_in_viewport(ratio=1)  # scrolled to, on a phone too, with its buttons
+            expect(page.get_by_role("button", name="Still human")).to_be_in_viewport()
         if screenshot and shown == 2:
             page.wait_for_timeout(800)  # the end of the smooth scroll
             page.screenshot(path=screenshot)
