@@ -3,12 +3,13 @@ import csv
 import io
 import sqlite3
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from engine.boundary import (BoundaryAnswer, BoundaryGame, BoundaryRound, Sentence, boundary_documents, draw_boundary,
-                             make_boundary_round, points, split_sentences, verdict)
+                             make_boundary_round, points, split_sentences, verdict, write_sentences)
 from engine.config import BOUNDARY_POINTS
 from engine.corpus import Document, load_corpus
 from engine.store import Outbox, Store, StoreError, boundary_answers
@@ -68,6 +69,16 @@ def test_a_round_keeps_the_human_sentences_and_the_model_writes_the_rest(tiny_bu
         assert all(s.text[-1] in ".!?" for s in machine)  # whole sentences
         assert len(r.sentences) == len(real)  # as many as the real abstract (the tiny model always ends them)
         assert 0.5 <= r.diversity <= 1.5 and r.settings["diversity"] == r.diversity and r.bundle == "tiny"
+
+
+def test_the_machine_stops_at_whole_sentences(tiny_bundle):
+    opening = "A neural network stores input signals."
+    for n, max_words in [(3, 250), (50, 12)]:  # enough words; too few for 50 sentences
+        written = write_sentences(tiny_bundle, opening, n, 1.0, rng_seed=4, max_words=max_words)
+        assert all(words[-1].token in ".!?" for words in written) and 1 <= len(written) <= n
+    assert len(write_sentences(tiny_bundle, opening, 3, 1.0, rng_seed=4)) == 3
+    [unfinished] = write_sentences(tiny_bundle, opening, 2, 1.0, rng_seed=4, max_words=2)  # kept: the only one
+    assert len(unfinished) >= 2 and unfinished[-1].token not in ".!?"
 
 
 def test_one_sentence_abstracts_are_skipped(tiny_bundle):
@@ -158,9 +169,12 @@ def test_answers_are_stored_once_exported_formula_safe_and_summarised(tmp_path):
     assert rows[0]["bundle"] == "tiny" and '"diversity": 0.8' in rows[0]["settings"]
     assert "<b>0</b>" in rows[3]["sentences"]  # kept as written; escaped only where shown
     assert store.count() == 0  # the quiz's table is apart
-    [stats] = store.boundary_stats()  # the "never" round has nothing to notice
-    assert stats == {"bundle": "tiny", "diversity": 0.9, "answers": 4, "noticed": 2, "too_early": 1, "missed": 1,
-                     "mean_late": 1.0, "half_width": pytest.approx(1.96)}
+    store.record_boundary(play(game, replace(invented_round(1, 4), bundle="other", diversity=1.25), 1), "p2")
+    other, tiny = store.boundary_stats()  # by model name; the "never" round has nothing to notice
+    assert tiny == {"bundle": "tiny", "diversity": 0.9, "answers": 4, "noticed": 2, "too_early": 1, "missed": 1,
+                    "mean_late": 1.0, "half_width": pytest.approx(1.96)}
+    assert other == {"bundle": "other", "diversity": 1.3, "answers": 1, "noticed": 1, "too_early": 0, "missed": 0,
+                     "mean_late": 0.0, "half_width": None}  # no interval from one answer
 
 
 def test_an_older_database_gets_the_new_table_and_columns(tmp_path):
