@@ -1,11 +1,16 @@
 """"Where does the machine take over?" (after RoFT, Dugan et al. 2020): a real abstract, shown one
 sentence at a time; from a random sentence on (sometimes never) the model writes the rest.
 
-Abstracts come from the validation and test splits (never trained on). The first sentence is
-always the inventors'; the boundary (the first sentence the machine writes) is drawn from the
-second sentence to the last, or "never" in BOUNDARY_NEVER of the rounds. The model reads the
-human sentences once and writes as many sentences as the real abstract has after them. Human and
-machine sentences go through the same tokenizer and detokenizer, so formatting gives nothing away.
+Abstracts come from the validation and test splits (never trained on), cut to their first
+BOUNDARY_MAX_SENTENCES sentences, and cut before the first later sentence holding a word the model
+could not write there (outside its vocabulary, and not in the text so far for its cache to copy):
+such a word would mark the sentence as the inventors'. The first sentence is always the
+inventors'. The boundary (the first sentence the machine writes) is drawn first, uniformly from
+the second sentence to the last possible one, or "never" in BOUNDARY_NEVER of the rounds; an
+abstract long enough for it is chosen after, so that short abstracts do not make early boundaries
+likely (the page does not say how many sentences a round has). The model reads the human
+sentences once and writes as many sentences as the cut abstract has after them. Human and machine
+sentences go through the same tokenizer and detokenizer, so formatting gives nothing away.
 
 After each sentence the player says "still human" or "the machine wrote this one". Points:
 - BOUNDARY_POINTS (5) for saying "machine" at the first sentence the machine wrote;
@@ -25,7 +30,7 @@ import numpy as np
 from .config import (BOUNDARY_DIVERSITY, BOUNDARY_MAX_SENTENCES, BOUNDARY_MAX_WORDS, BOUNDARY_NEVER,
                      BOUNDARY_POINTS, BOUNDARY_REPETITION_GUARD)
 from .generate import Word, prepare_seed, stream
-from .tokenizer import detokenize, split_words
+from .tokenizer import detokenize, is_word, split_words
 
 SENTENCE_END = frozenset(".!?")
 _ABBREVIATIONS = frozenset({"fig", "figs", "no", "nos", "sub", "sup"})  # FIG. 1, No. 5, x.sub.1: no end after these
@@ -51,6 +56,18 @@ def split_sentences(text: str) -> list[list[str]]:
     """The tokens of each sentence of ``text``."""
     tokens = split_words(text)
     return [tokens[a:b] for a, b in sentence_spans(tokens)]
+
+
+def writable_prefix(bundle, sentences: list[list[str]]) -> int:
+    """How many leading ``sentences`` the game may show: the first, then each one holding only words
+    the model could write there (in its vocabulary, or copied by its cache from the text before)."""
+    vocabulary, copies = bundle.tokenizer.index, bundle.cache.mix > 0 and not bundle.net.windowed
+    seen = set(sentences[0]) if copies and sentences else set()
+    for i, tokens in enumerate(sentences[1:], 1):
+        if any(is_word(t) and t not in vocabulary and t not in seen for t in tokens):
+            return i
+        seen.update(tokens if copies else ())
+    return len(sentences)
 
 
 def boundary_documents(bundle, corpus) -> list:
@@ -121,10 +138,15 @@ def write_sentences(bundle, opening_text: str, n: int, diversity: float, rng_see
 
 def make_boundary_round(bundle, documents, rng: np.random.Generator, diversity_range=BOUNDARY_DIVERSITY,
                         played=(), max_sentences: int = BOUNDARY_MAX_SENTENCES) -> BoundaryRound:
-    """A round from a random document of ``documents`` with two sentences or more (one the player
-    has not ``played`` while there are any); ValueError when none has two sentences."""
-    doc, human = _pick(documents, rng, set(played), max_sentences)
-    boundary = draw_boundary(len(human), rng)
+    """A round: the boundary is drawn first (see ``draw_boundary``, over ``max_sentences``), so every
+    sentence is as likely as any other whatever the abstracts' lengths; then a random document of
+    ``documents`` with sentences enough before and after it (see ``writable_prefix``; one the player
+    has not ``played`` while there are any; the longest there is when none is that long).
+    ValueError when no document has two sentences the model could have written."""
+    boundary = draw_boundary(max_sentences, rng)
+    never = boundary >= max_sentences
+    doc, human = _pick(bundle, documents, rng, set(played), max_sentences, 2 if never else boundary + 1)
+    boundary = len(human) if never else min(boundary, len(human) - 1)
     diversity = round(float(rng.uniform(*diversity_range)), 2)
     sentences = [Sentence(detokenize(tokens), True) for tokens in human[:boundary]]
     if boundary < len(human):
@@ -137,14 +159,20 @@ def make_boundary_round(bundle, documents, rng: np.random.Generator, diversity_r
                          getattr(bundle, "name", ""), settings)
 
 
-def _pick(documents, rng, played: set, max_sentences: int):
-    """(document, its first ``max_sentences`` sentences as tokens), unplayed documents first."""
+def _pick(bundle, documents, rng, played: set, max_sentences: int, wanted: int):
+    """(document, the sentences the game may show, as tokens): ``wanted`` sentences or more, unplayed
+    documents first; else the document with the most."""
     order = sorted(rng.permutation(len(documents)), key=lambda i: documents[i].doc_id in played)  # stable
+    best = (None, [])
     for i in order:
-        sentences = split_sentences(documents[i].text)
-        if len(sentences) >= 2:
-            return documents[i], sentences[:max_sentences]
-    raise ValueError("no abstract here has two sentences or more")
+        sentences = split_sentences(documents[i].text)[:max_sentences]
+        sentences = sentences[:writable_prefix(bundle, sentences)]
+        if len(sentences) >= wanted:
+            return documents[i], sentences
+        best = max(best, (documents[i], sentences), key=lambda pick: len(pick[1]))
+    if len(best[1]) < 2:
+        raise ValueError("no abstract here has two sentences or more that the model could have written")
+    return best
 
 
 @dataclass

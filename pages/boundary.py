@@ -57,7 +57,7 @@ if r.title:
     st.html(plain_html(r.title, "abstract-title"))
 if game.last is None:
     st.html(sentences_html(r.sentences, game.shown))
-    st.caption(f"Sentence {game.shown} of {len(r.sentences)}: who wrote the highlighted one?")
+    st.caption(f"Sentence {game.shown}: who wrote the highlighted one?")  # not "of n": the length would tell
     with st.container(horizontal=True):
         args = (r.round_id, game.shown - 1)
         st.button("Still human", key="boundary_human", on_click=say, args=(*args, False), icon=":material/person:")

@@ -31,10 +31,10 @@ def test_a_whole_abstract_reveal_points_and_next(boundary):
     at.text_input(key="boundary_nickname").input("<b>Ada</b>").run()
     game = at.session_state["boundary_game"]
     r = game.current
-    assert "Sentence 1 of" in at.caption[1].value and html_bodies(at).count('id="current-sentence"') == 1
+    assert at.caption[1].value.startswith("Sentence 1:") and html_bodies(at).count('id="current-sentence"') == 1
     assert r.sentences[0].text.split()[0] in html_bodies(at) and 'class="tok' not in html_bodies(at)  # no colours yet
     at.button(key="boundary_human").click().run()
-    assert game.shown == 2 and "Sentence 2 of" in at.caption[1].value
+    assert game.shown == 2 and at.caption[1].value.startswith("Sentence 2:")
     play_to_the_end(at, machine_at=r.boundary if not r.never else None)
     assert game.last.points == 5 and "+5 points" in at.success[0].value
     assert ("machine from here" in html_bodies(at)) != r.never and at.metric[0].value == "5"

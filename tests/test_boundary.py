@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from engine.boundary import (BoundaryAnswer, BoundaryGame, BoundaryRound, Sentence, boundary_documents, draw_boundary,
-                             make_boundary_round, points, split_sentences, verdict, write_sentences)
-from engine.config import BOUNDARY_POINTS
+                             make_boundary_round, points, split_sentences, verdict, writable_prefix,
+                             write_sentences)
+from engine.config import BOUNDARY_NEVER, BOUNDARY_POINTS
 from engine.corpus import Document, load_corpus
 from engine.store import Outbox, Store, StoreError, boundary_answers
 from engine.tokenizer import detokenize
@@ -81,12 +82,40 @@ def test_the_machine_stops_at_whole_sentences(tiny_bundle):
     assert len(unfinished) >= 2 and unfinished[-1].token not in ".!?"
 
 
+@pytest.mark.parametrize("mix, expected", [(0.3, 3), (0.0, 2)])
+def test_an_abstract_ends_before_a_word_the_model_could_not_write(tiny_bundle, mix, expected):
+    from types import SimpleNamespace
+
+    from engine.config import CacheConfig
+
+    model = SimpleNamespace(tokenizer=tiny_bundle.tokenizer, cache=CacheConfig(mix=mix),
+                            net=SimpleNamespace(windowed=False))
+    sentences = split_sentences("The zorbulator receives sensor data. The system updates a weight matrix. "
+                                "The zorbulator stores input signals. A flumox compares output values. "
+                                "The system updates a weight matrix.")
+    assert "zorbulator" not in tiny_bundle.tokenizer.index
+    # with a cache the model may copy "zorbulator" from the first sentence, never write "flumox"
+    assert writable_prefix(model, sentences) == expected
+
+
+def test_the_boundary_is_drawn_before_the_abstract_so_short_ones_do_not_make_it_early(tiny_bundle):
+    short = [Document(f"s{i}", "A neural network stores input signals. The system compares output values.")
+             for i in range(8)]
+    long = [Document("long", " ".join(["The processor updates a weight matrix."] * 5))]
+    rng = np.random.default_rng(5)
+    rounds = [make_boundary_round(tiny_bundle, short + long, rng, max_sentences=5) for _ in range(300)]
+    drawn = Counter(r.boundary if not r.never else "never" for r in rounds)
+    assert all(drawn[k] / 300 == pytest.approx((1 - BOUNDARY_NEVER) / 4, abs=0.06) for k in range(1, 5))  # not mostly 1
+    assert all(r.doc_id == "long" for r in rounds if not r.never and r.boundary > 1)
+
+
 def test_one_sentence_abstracts_are_skipped(tiny_bundle):
     rng = np.random.default_rng(2)
-    one, two = Document("1", "A neural network stores input signals."), Document("2", "A neural network. It learns.")
-    assert make_boundary_round(tiny_bundle, [one, two], rng).doc_id == "2"
+    one, two = Document("1", "A neural network stores input signals."), Document("2", "A neural network. The system stores input signals.")
+    flumox = Document("3", "A neural network. A flumox stores input signals.")  # a word it could never write
+    assert make_boundary_round(tiny_bundle, [one, two, flumox], rng).doc_id == "2"
     with pytest.raises(ValueError, match="two sentences"):
-        make_boundary_round(tiny_bundle, [one], rng)
+        make_boundary_round(tiny_bundle, [one, flumox], rng)
 
 
 def test_unplayed_abstracts_come_first(tiny_bundle, documents):
