@@ -20,8 +20,8 @@ from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, MetaDat
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from .config import DATA_DIR, DATABASE_URL_ENV, NICKNAME_MAX
 from .boundary import BoundaryAnswer
+from .config import DATA_DIR, DATABASE_URL_ENV, NICKNAME_MAX
 from .quiz import Answer
 from .sanitise import spreadsheet_safe, visible_text
 
@@ -110,7 +110,7 @@ class Store:
     def migrate(self) -> None:
         """Create missing tables, then add columns that newer code expects to an older table.
 
-        Several servers may start at once: a step that loses the race to another is fine.
+        Several servers may start at once: a step that loses the race to another is retried or skipped.
         """
         attempts = len(metadata.tables) + 1
         for attempt in range(attempts):  # each lost race means another server created one more table

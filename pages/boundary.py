@@ -104,4 +104,4 @@ elif stats is not None:
     st.caption("No answers yet in abstracts the machine took over.")
 if stats is not None:  # the CSV is built only when someone asks for it
     st.download_button("Download all answers to this game (CSV)", lambda: store().export_csv(boundary_answers),
-                       "boundary-answers.csv", key="boundary_export")
+                       "boundary-answers.csv", key="boundary_export", on_click="ignore")  # no rerun for a download

@@ -62,8 +62,11 @@ def test_play_a_whole_abstract_then_download_the_answers(browser: Browser, base_
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(page.get_by_test_id("stMetric").filter(has_text="Rounds")).to_contain_text("1")
 
+    export = page.get_by_role("button", name="Download all answers to this game (CSV)")
+    export.scroll_into_view_if_needed()
+    wait_idle(page)
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download all answers to this game (CSV)").click()
+        export.click()
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
     mine = [r for r in rows if r["nickname"] == "'=Playwright"]  # a spreadsheet shows it as text
     assert len(mine) == 1 and mine[0]["guess"] == "" and int(mine[0]["n_sentences"]) == shown
