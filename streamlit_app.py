@@ -15,15 +15,16 @@ def home() -> None:
         "new ones, one word at a time. Play with how it writes, try to tell its text from a real "
         "inventor's, and watch how it learned."
     )
-    cols = st.columns(4)
     links = [("quiz", "Three continuations of a real abstract, one by its inventors. **Can you tell?**"),
-             ("playground", "Give it an opening and a **diversity**, and watch it write."),
+             ("boundary", "A real abstract, sentence by sentence. **Spot where the machine takes over.**"),
              ("live", "Play with a **whole room**: phones vote, the projector counts."),
+             ("playground", "Give it an opening and a **diversity**, and watch it write."),
              ("training", "See how it learned, how it compares with simpler models, and **retrain** it.")]
-    for col, (key, text) in zip(cols, links):
-        with col.container(border=True):
-            st.page_link(PAGES[key], icon=PAGES[key].icon)
-            st.markdown(text)
+    for row in (links[:3], links[3:]):  # the games, then the model
+        for col, (key, text) in zip(st.columns(3), row):
+            with col.container(border=True):
+                st.page_link(PAGES[key], icon=PAGES[key].icon)
+                st.markdown(text)
     bundle = current_bundle()
     metrics = bundle.metrics
     model = metrics.get("model", {}).get("all_tokens", {})

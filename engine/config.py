@@ -228,6 +228,12 @@ QUIZ_ADAPTIVE_STEP = 0.5  # rungs an adaptive player moves per answer: harder wh
 QUIZ_REASONS = ("grammar", "repetition", "off-topic", "contradiction", "generic", "other")
 NICKNAME_MAX = 30
 DATABASE_URL_ENV = "DATABASE_URL"  # e.g. postgresql+psycopg://user:pass@host/db; default: SQLite in DATA_DIR
+BOUNDARY_MAX_SENTENCES = 6  # "Where does the machine take over?": abstracts are cut to their first 6 sentences
+BOUNDARY_NEVER = 0.15  # share of rounds the inventors wrote whole (the machine never takes over)
+BOUNDARY_DIVERSITY = (0.6, 1.3)  # the machine writes at a diversity drawn uniformly from this range
+BOUNDARY_REPETITION_GUARD = 3
+BOUNDARY_MAX_WORDS = 250  # the machine's words in a round at most (an unfinished last sentence is dropped)
+BOUNDARY_POINTS = 5  # for the exact sentence; one less per sentence late
 
 # Training jobs started from the dashboard
 JOBS_DIR = DATA_DIR / "jobs"

@@ -13,26 +13,35 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, create_engine, event, func, inspect, select, text)
+                        UniqueConstraint, case, create_engine, event, func, inspect, select, text)
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from .boundary import BoundaryAnswer
 from .config import DATA_DIR, DATABASE_URL_ENV, NICKNAME_MAX
 from .quiz import Answer
 from .sanitise import spreadsheet_safe, visible_text
 
 metadata = MetaData()
+
+
+def _answer_columns() -> list[Column]:
+    """The columns every game's answers start with: one row per round (new objects for each table)."""
+    return [Column("id", Integer, primary_key=True),
+            Column("created_at", DateTime(timezone=True), nullable=False),
+            Column("round_id", String(32), nullable=False, unique=True),
+            Column("player_id", String(64), nullable=False, index=True),
+            Column("nickname", String(NICKNAME_MAX)),
+            Column("bundle", String(200)),
+            Column("doc_id", String(64))]
+
+
 answers = Table(
     "answers", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("round_id", String(32), nullable=False, unique=True),
-    Column("player_id", String(64), nullable=False, index=True),
-    Column("nickname", String(NICKNAME_MAX)),
-    Column("bundle", String(200)),
-    Column("doc_id", String(64)),
+    *_answer_columns(),
     Column("opening", Text),
     Column("continuations", JSON),  # the three texts in the order shown
     Column("human_index", Integer),
@@ -101,24 +110,28 @@ class Store:
     def migrate(self) -> None:
         """Create missing tables, then add columns that newer code expects to an older table.
 
-        Several servers may start at once: a step that loses the race to another is fine.
+        Several servers may start at once: a step that loses the race to another is retried or skipped.
         """
-        try:
-            metadata.create_all(self.engine)
-        except DBAPIError:
-            if not inspect(self.engine).has_table("answers"):
-                raise
-        present = {c["name"] for c in inspect(self.engine).get_columns("answers")}
-        for column in answers.columns:
-            if column.name in present:
-                continue
-            kind = column.type.compile(dialect=self.engine.dialect)
+        attempts = len(metadata.tables) + 1
+        for attempt in range(attempts):  # each lost race means another server created one more table
             try:
-                with self.engine.begin() as conn:
-                    conn.execute(text(f'ALTER TABLE answers ADD COLUMN "{column.name}" {kind}'))
+                metadata.create_all(self.engine)
+                break
             except DBAPIError:
-                if column.name not in {c["name"] for c in inspect(self.engine).get_columns("answers")}:
+                if attempt == attempts - 1:
                     raise
+        for table in (answers, boundary_answers):
+            present = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                kind = column.type.compile(dialect=self.engine.dialect)
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+                except DBAPIError:
+                    if column.name not in {c["name"] for c in inspect(self.engine).get_columns(table.name)}:
+                        raise
 
     def record(self, answer: Answer, player_id: str, nickname: str | None = None) -> bool:
         """Keep one answer; False when this round was already answered (nothing is double-counted)."""
@@ -173,16 +186,60 @@ class Store:
                              "found_human": int(r.k), "rate": r.k / r.n, "low": low, "high": high})
         return rows
 
-    def export_csv(self) -> str:
-        """All answers as CSV, oldest first; JSON columns as JSON text; no cell a spreadsheet would run."""
+    def export_csv(self, table: Table | None = None) -> str:
+        """All answers (of the quiz, or of ``table``: ``boundary_answers``) as CSV, oldest first; JSON
+        columns as JSON text; no cell a spreadsheet would run."""
+        table = answers if table is None else table
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow([c.name for c in answers.columns])
+        writer.writerow([c.name for c in table.columns])
         with _unavailable("export the answers"), self.engine.connect() as conn:
-            for row in conn.execute(select(answers).order_by(answers.c.id)):
+            for row in conn.execute(select(table).order_by(table.c.id)):
                 writer.writerow([spreadsheet_safe(json.dumps(v) if isinstance(v, (list, dict)) else v)
                                  for v in row])
         return out.getvalue()
+
+    def record_boundary(self, answer: BoundaryAnswer, player_id: str, nickname: str | None = None) -> bool:
+        """Keep one answer of the boundary game; False when this round was already answered."""
+        r = answer.round
+        row = dict(created_at=datetime.now(timezone.utc), round_id=r.round_id, player_id=player_id,
+                   nickname=clean_nickname(nickname), bundle=r.bundle, doc_id=r.doc_id,
+                   sentences=[s.text for s in r.sentences], n_sentences=len(r.sentences), boundary=r.boundary,
+                   guess=answer.guess, late=answer.late, points=answer.points, diversity=r.diversity,
+                   settings=r.settings, response_ms=answer.response_ms)
+        with _unavailable("save the answer"):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(boundary_answers.insert().values(**row))
+            except IntegrityError:
+                return False
+        return True
+
+    def boundary_stats(self, width: float = 0.2) -> list[dict]:
+        """For rounds the machine took over, per model and diversity bin: answers, how many noticed
+        (said "machine" at or after the boundary), were too early or missed it, and the mean number
+        of sentences late among those who noticed (0: exact) with the half-width of its 95% normal
+        interval (None below two)."""
+        c = boundary_answers.c
+        bin_ = func.floor(c.diversity / width)
+        noticed = c.guess >= c.boundary
+        query = (select(c.bundle, bin_.label("bin"), func.count().label("n"),
+                        func.sum(case((noticed, 1), else_=0)).label("noticed"),
+                        func.sum(case((c.guess < c.boundary, 1), else_=0)).label("early"),
+                        func.sum(case((noticed, c.late), else_=0)).label("late"),
+                        func.sum(case((noticed, c.late * c.late), else_=0)).label("late2"))
+                 .where(c.boundary < c.n_sentences).group_by(c.bundle, bin_).order_by(c.bundle, bin_))
+        rows = []
+        with _unavailable("read the statistics"), self.engine.connect() as conn:
+            for r in conn.execute(query):
+                n, k = int(r.n), int(r.noticed)
+                mean = r.late / k if k else None
+                variance = max(r.late2 - k * mean * mean, 0) / (k - 1) if k > 1 else None  # sample variance
+                half = 1.96 * math.sqrt(variance / k) if variance is not None else None
+                rows.append({"bundle": r.bundle, "diversity": round((int(r.bin) + 0.5) * width, 3), "answers": n,
+                             "noticed": k, "too_early": int(r.early), "missed": n - k - int(r.early),
+                             "mean_late": mean, "half_width": half})
+        return rows
 
 
 @dataclass
@@ -191,6 +248,7 @@ class Outbox:
 
     waiting: list = field(default_factory=list)  # (answer, player_id, nickname)
     problem: str | None = None  # why the last attempt failed
+    record: Callable = Store.record  # how one answer is stored (Store.record_boundary for the boundary game)
 
     def send(self, open_store, answer: Answer | None = None, player_id: str = "", nickname: str | None = None):
         """Queue ``answer`` (if any), then store every waiting answer in order; ``open_store()``
@@ -199,7 +257,7 @@ class Outbox:
             self.waiting.append((answer, player_id, nickname))
         while self.waiting:
             try:
-                open_store().record(*self.waiting[0])
+                self.record(open_store(), *self.waiting[0])
             except StoreError as exc:
                 self.problem = str(exc)
                 return
@@ -262,4 +320,20 @@ room_votes = Table(
     Column("response_ms", Integer),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("room_code", "number", "player_id"),  # one vote per person per round
+)
+
+
+# The boundary game (engine/boundary.py): one row per round played.
+boundary_answers = Table(
+    "boundary_answers", metadata,
+    *_answer_columns(),
+    Column("sentences", JSON),  # the texts shown, in order
+    Column("n_sentences", Integer),
+    Column("boundary", Integer),  # the first sentence the machine wrote (0-based); n_sentences: never
+    Column("guess", Integer),  # the sentence the player said the machine wrote; empty: never said it
+    Column("late", Integer),  # guess - boundary when the player noticed; empty otherwise
+    Column("points", Integer),
+    Column("diversity", Float, index=True),
+    Column("settings", JSON),
+    Column("response_ms", Integer),
 )

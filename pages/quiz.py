@@ -7,7 +7,7 @@ from engine.config import NICKNAME_MAX, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_REA
 from engine.quiz import Game
 from engine.store import Outbox, StoreError
 from ui.charts import accuracy_figure
-from ui.common import current_bundle, round_bank, store, quiz_pool_or_stop
+from ui.common import current_bundle, outbox_notice, quiz_pool_or_stop, round_bank, store
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.navigation import require_entry
 from ui.render import legend_html, plain_html, words_html
@@ -52,12 +52,7 @@ if game.current is None or game.current.bundle != bundle.name:
 st.title("Human or Machine?")
 st.caption("A real patent abstract begins below. One continuation is what its inventors wrote; "
            "two are the model's. Find the human.")
-if outbox.waiting:
-    outbox.send(store)  # retry on every run
-if outbox.waiting:
-    st.warning(f"{outbox.problem} Your {len(outbox.waiting)} unsaved answer(s) are kept in this session and "
-               "will be saved when it is back.", icon=":material/cloud_off:")
-    st.button("Retry saving", key="quiz_retry", on_click=outbox.send, args=(store,))
+outbox_notice(outbox, "quiz_retry")
 
 r = game.current
 st.html(plain_html(r.opening + " …"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 TEAL, SAND = "#0f766e", "#d6a45a"
+PALETTE = [TEAL, SAND, "#7c3aed", "#dc2626", "#2563eb", "#65a30d"]  # one colour per model
 
 
 def candidates_figure(rows: list[dict], diversity: float) -> go.Figure:
@@ -43,9 +44,8 @@ def history_figure(histories: dict[str, list[dict]]) -> go.Figure:
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss (cross-entropy)", "next-word accuracy"))
-    palette = [TEAL, SAND, "#7c3aed", "#dc2626", "#2563eb", "#65a30d"]
     for n, (name, rows) in enumerate(histories.items()):
-        color = palette[n % len(palette)]
+        color = PALETTE[n % len(PALETTE)]
         epochs = [r["epoch"] for r in rows]
         for col, metric in ((1, "loss"), (2, "accuracy")):
             for prefix, dash in (("", "solid"), ("val_", "dash")):
@@ -89,4 +89,30 @@ def embedding_figure(words: list[str], xy, highlight: str = "") -> go.Figure:
         hovertemplate="%{customdata}<extra></extra>"))
     fig.update_layout(height=560, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(title="PC 1"),
                       yaxis=dict(title="PC 2"), dragmode="zoom")
+    return fig
+
+
+def boundary_figure(rows: list[dict]) -> go.Figure:
+    """Sentences late before players said "machine" (0: at the first machine sentence), per model
+    and diversity, with 95% intervals; each point labelled with how many noticed out of all answers."""
+    fig = go.Figure()
+    bundles = list(dict.fromkeys(r["bundle"] for r in rows))
+    for n, bundle in enumerate(bundles):
+        mine = [r for r in rows if r["bundle"] == bundle]
+        shift = (n - (len(bundles) - 1) / 2) * 0.03  # models side by side within a diversity bin
+        fig.add_trace(go.Scatter(
+            x=[r["diversity"] + shift for r in mine], y=[r["mean_late"] for r in mine], mode="markers+lines+text",
+            name=bundle, line=dict(color=PALETTE[n % len(PALETTE)]), textposition="top center",
+            text=[f"{r['noticed']}/{r['answers']}" for r in mine],
+            error_y=dict(type="data", symmetric=False, array=[r["half_width"] for r in mine],  # never below 0
+                         arrayminus=[min(r["half_width"], r["mean_late"]) if r["half_width"] else None for r in mine]),
+            customdata=[[r["diversity"], r["answers"], r["noticed"], r["too_early"], r["missed"]] for r in mine],
+            hovertemplate="diversity %{customdata[0]}<br>sentences late: %{y:.1f}<br>%{customdata[1]} answers: "
+                          "%{customdata[2]} noticed, %{customdata[3]} too early, %{customdata[4]} missed"
+                          "<extra>%{fullData.name}</extra>"))
+    fig.update_traces(cliponaxis=False)
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=16, b=10),
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
+                      xaxis=dict(title="diversity of the machine's text"),
+                      yaxis=dict(title="sentences late (0 = exact)", rangemode="tozero"))
     return fig

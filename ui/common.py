@@ -13,7 +13,7 @@ from engine.corpus import Corpus, CorpusError, load_corpus
 from engine.quiz import Pool, quiz_pool
 from engine.results import ranked
 from engine.sanitise import hide_paths
-from engine.store import Store
+from engine.store import Outbox, Store
 from ui.render import CSS
 
 MODEL_KEY = "model_name"  # plain session key (widget keys are dropped on pages without the widget)
@@ -124,6 +124,16 @@ def quiz_pool_or_stop(bundle: Bundle) -> Pool:
     return pool
 
 
+def held_out_or_stop(bundle: Bundle) -> list:
+    """The corpus's abstracts the bundle never trained on; without them, say how to get them and stop."""
+    docs, message = corpus()
+    held_out = bundle.held_out_documents(docs) if docs else []
+    if not held_out:
+        corpus_hint(message or f"The corpus at {docs.source} is not the one {bundle.name} was trained on.")
+        st.stop()
+    return held_out
+
+
 def current_bundle(stop: bool = True) -> Bundle:
     """The session's bundle; when it cannot be loaded, explain why and how to fix it, then stop."""
     name = st.session_state.get(MODEL_KEY)
@@ -145,3 +155,13 @@ def corpus_hint(message: str) -> None:
     st.info(f"{hide_paths(message)}\n\nReal abstracts need the corpus CSV: start the app with "
             f"`{CORPUS_ENV}=/path/to/neural_network_patent_query.csv streamlit run streamlit_app.py`.",
             icon=":material/description:")
+
+
+def outbox_notice(outbox: Outbox, key: str) -> None:
+    """Retry the session's unsaved answers; while some remain, say so and offer "Retry saving" (button ``key``)."""
+    if outbox.waiting:
+        outbox.send(store)  # retry on every run
+    if outbox.waiting:
+        st.warning(f"{outbox.problem} Your {len(outbox.waiting)} unsaved answer(s) are kept in this session and "
+                   "will be saved when it is back.", icon=":material/cloud_off:")
+        st.button("Retry saving", key=key, on_click=outbox.send, args=(store,))

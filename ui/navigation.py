@@ -10,6 +10,8 @@ def pages(home) -> dict[str, st.Page]:
     return {
         "home": st.Page(home, title="Home", icon=":material/home:", default=True),
         "quiz": st.Page("pages/quiz.py", title="Human or Machine?", icon=":material/psychology_alt:", url_path="quiz"),
+        "boundary": st.Page("pages/boundary.py", title="Where does it take over?", icon=":material/timeline:",
+                            url_path="boundary"),
         "playground": st.Page("pages/playground.py", title="Playground", icon=":material/edit_note:",
                               url_path="playground"),
         "training": st.Page("pages/training.py", title="Training", icon=":material/monitoring:", url_path="training"),

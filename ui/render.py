@@ -71,3 +71,25 @@ def leaderboard_html(rows, rounds: int) -> str:
     body = "".join(f'<tr><td>{r["rank"]}</td><td class="name">{html.escape(r["nickname"])}</td>'
                    f'<td>{r["right"]} of {rounds}</td></tr>' for r in rows)
     return f'<table class="board"><tr><th>#</th><th>nickname</th><th>right</th></tr>{body}</table>'
+
+
+def sentences_html(sentences, shown: int, boundary: int | None = None, guess: int | None = None) -> str:
+    """The first ``shown`` sentences of a boundary round (objects with text, human and words) as one
+    passage. While playing (``boundary`` None) the text is plain and the last sentence is marked as
+    the one to judge (id ``current-sentence``, to scroll to); at the reveal the machine's sentences are coloured, where it took over is
+    marked, and so is the sentence the player named (``guess``)."""
+    parts = []
+    for i, s in enumerate(sentences[:shown]):
+        if boundary is None:
+            current = ' id="current-sentence" class="sentence current anchor"' if i == shown - 1 else ' class="sentence"'
+            parts.append(f"<span{current}>{html.escape(s.text)}</span>")
+            continue
+        if i == boundary:
+            parts.append('<span class="takeover">machine from here</span>')
+        body = html.escape(s.text) if s.human else words_html(s.words)
+        mark = '<span class="guess-mark">you said machine</span>' if i == guess else ""
+        parts.append(f'<span class="sentence {"human" if s.human else "machine"}{" guess" if i == guess else ""}">'
+                     f"{mark}{body}</span>")
+    if boundary is not None and boundary >= len(sentences):
+        parts.append('<span class="takeover never">the inventors wrote every sentence</span>')
+    return f'<div class="passage sentences">{" ".join(parts)}</div>'
