@@ -38,8 +38,8 @@ from engine.quiz import make_rounds, quiz_pool
 from engine.store import wilson
 from engine.tokenizer import split_words
 
-OLD_LEVELS = (QuizLevel((1.3, 1.7), 1.0, 16, "easy"), QuizLevel((0.9, 1.3), 1.0, 16, "medium"),
-              QuizLevel((0.5, 0.9), 1.0, 16, "hard"))
+OLD_LEVELS = (QuizLevel((1.3, 1.7), 1.0, 16, 30, "easy"), QuizLevel((0.9, 1.3), 1.0, 16, 30, "medium"),
+              QuizLevel((0.5, 0.9), 1.0, 16, 30, "hard"))
 FOLDS = 5
 BATCH = 8  # rounds written together
 
@@ -111,7 +111,7 @@ def main() -> None:
     names = {level: name for name, level in QUIZ_DIFFICULTIES.items()}
     makers = [(f"rung {k}" + (f" ({names[k]})" if k in names else ""), k, True, QUIZ_LEVELS)
               for k in range(len(QUIZ_LEVELS))]
-    makers += [(f"old {rung.words}", k, False, OLD_LEVELS) for k, rung in enumerate(OLD_LEVELS)]
+    makers += [(f"old {rung.meaning}", k, False, OLD_LEVELS) for k, rung in enumerate(OLD_LEVELS)]
     print(f"bundle {bundle.name}; pool of {len(pool.documents)} held-out abstracts; up to {args.rounds} rounds "
           f"per row, one per abstract; chance = 33%\n")
     print("| round maker | settings | rounds | white-box | text (TF-IDF) | topic | strongest |")
@@ -124,7 +124,7 @@ def main() -> None:
         results = [white_box(rounds, common), text_judge(rounds),
                    pick_max(rounds, lambda r, o: topic_reuse(r, o, common))]
         rung = levels[level]
-        settings = (f"diversity {rung.diversity[0]:g}-{rung.diversity[1]:g}, top-p {rung.top_p:g}, "
+        settings = (f"{rung.length} words, diversity {rung.diversity[0]:g}-{rung.diversity[1]:g}, "
                     f"best 2 of {rung.candidates} by {'critic' if critic else 'surprise'}")
         print(f"| {label} | {settings} | {len(rounds)} | {' | '.join(map(cell, results))} | "
               f"{max(r.mean() for r in results):.0%} |", flush=True)

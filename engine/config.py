@@ -196,7 +196,7 @@ def from_dict(cls, data: dict):
 
 # "Human or Machine?" quiz
 QUIZ_PROMPT_WORDS = 30  # words of the real abstract shown as the opening
-QUIZ_CONTINUATION_WORDS = 30  # words in each of the three continuations
+QUIZ_CONTINUATION_WORDS = 30  # words in each of the three continuations at most (a rung may use fewer)
 QUIZ_REPETITION_GUARD = 3
 QUIZ_BANK_STOCK = 4  # rounds kept ready per model and difficulty (engine.bank)
 QUIZ_BANK_WORKERS = 2  # threads making rounds in the background (NumPy releases the GIL in its products)
@@ -212,16 +212,17 @@ class QuizLevel:
     diversity: tuple[float, float]  # each round's diversity is drawn from this range
     top_p: float
     candidates: int  # continuations written per round; the critic keeps the two most human-like
-    words: str  # what it means, in plain words
+    length: int  # words in each option (at most QUIZ_CONTINUATION_WORDS): less text, fewer clues
+    meaning: str  # what it means, in plain words
 
 
 # Easiest first; set by measurement (bench/quiz_judges.py): judges find the human less often at each rung.
 QUIZ_LEVELS = (
-    QuizLevel((1.5, 1.8), 1.0, 2, "The machine writes wildly: slips in grammar and sense give it away."),
-    QuizLevel((1.2, 1.6), 1.0, 4, "The machine writes loosely; of 4 tries, the 2 most human-like are shown."),
-    QuizLevel((0.8, 1.4), 1.0, 16, "The machine writes with care; of 16 tries, the 2 most human-like are shown."),
-    QuizLevel((0.7, 1.4), 1.0, 32, "The machine writes with care; of 32 tries, the 2 most human-like are shown."),
-    QuizLevel((0.7, 1.4), 1.0, 48, "The machine writes with care; of 48 tries, the 2 most human-like are shown."),
+    QuizLevel((1.5, 1.8), 1.0, 2, 30, "30 words each; the machine writes wildly, and slips in grammar and sense give it away."),
+    QuizLevel((1.2, 1.6), 1.0, 4, 25, "25 words each; the machine writes loosely, the 2 most human-like of 4 tries are shown."),
+    QuizLevel((0.8, 1.4), 1.0, 24, 18, "18 words each; the machine writes with care, the 2 most human-like of 24 tries are shown."),
+    QuizLevel((0.7, 1.4), 1.0, 32, 16, "16 words each; the machine writes with care, the 2 most human-like of 32 tries are shown."),
+    QuizLevel((0.7, 1.4), 1.0, 48, 12, "12 words each, so fewer clues; the 2 most human-like of 48 machine tries are shown."),
 )
 QUIZ_DIFFICULTIES = {"easy": 0, "medium": 2, "hard": 4}  # name -> rung of QUIZ_LEVELS
 QUIZ_ADAPTIVE_STEP = 0.5  # rungs an adaptive player moves per answer: harder when right, easier when wrong

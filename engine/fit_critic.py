@@ -42,14 +42,14 @@ class Example:
 def examples(bundle, documents, rng: np.random.Generator) -> list[Example]:
     """Per document its real continuation and MACHINE_PER_OPENING of the model's, each batch of
     documents at a random rung of the quiz's scale."""
-    openings = [o for o in (opening_of(bundle, d) for d in documents) if o is not None]
+    documents = [d for d in documents if opening_of(bundle, d) is not None]
     out = []
-    for start in range(0, len(openings), BATCH):
-        batch = openings[start:start + BATCH]
+    for start in range(0, len(documents), BATCH):
         rung = QUIZ_LEVELS[int(rng.integers(len(QUIZ_LEVELS)))]
+        batch = [opening_of(bundle, d, length=rung.length) for d in documents[start:start + BATCH]]
         diversities = rng.uniform(*rung.diversity, (len(batch), MACHINE_PER_OPENING))
         for k, ((opening, _), (human, machine)) in enumerate(zip(batch, write_continuations(
-                bundle, batch, diversities, rung.top_p, rng))):
+                bundle, batch, diversities, rung.top_p, rung.length, rng))):
             out += [Example(opening, human, True, start + k)] + [Example(opening, m, False, start + k) for m in machine]
     return out
 

@@ -1,6 +1,7 @@
 """The "Human or Machine?" game: rounds built from abstracts no model trained on, and a player's session.
 
-A round shows the opening of a real abstract and three continuations of the same number of words:
+A round shows the opening of a real abstract and three continuations of the same number of words
+(the rung's length; the pool holds abstracts with QUIZ_CONTINUATION_WORDS known words to spare):
 the real one and two the model wrote from the same opening. All three go through the same
 tokenizer, detokenizer and cut, then are shuffled.
 
@@ -125,13 +126,13 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
     weights are read once). ``critic=False`` ranks by surprise even when the bundle has a critic.
     A document whose candidates all copy from training abstracts, QUIZ_REWRITES times over, gets no round."""
     rung = levels[level]
-    picks = [(doc, *opening_of(bundle, doc)) for doc in documents]
+    picks = [(doc, *opening_of(bundle, doc, length=rung.length)) for doc in documents]
     judge = bundle.critic if critic else None
     rounds = {}
     for _ in range(QUIZ_REWRITES):
         todo = [k for k in range(len(picks)) if k not in rounds]
         diversities = rng.uniform(*rung.diversity, (len(todo), rung.candidates)).round(2)
-        written = write_continuations(bundle, [picks[k][1:] for k in todo], diversities, rung.top_p, rng)
+        written = write_continuations(bundle, [picks[k][1:] for k in todo], diversities, rung.top_p, rung.length, rng)
         for k, (human, machine), tried in zip(todo, written, diversities):
             doc, opening, _ = picks[k]
             novel = [i for i, m in enumerate(machine)
@@ -146,17 +147,18 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
     return [rounds[k] for k in sorted(rounds)]
 
 
-def write_continuations(bundle, openings, diversities: np.ndarray, top_p: float,
+def write_continuations(bundle, openings, diversities: np.ndarray, top_p: float, length: int,
                         rng) -> list[tuple[list[Word], list[list[Word]]]]:
     """For each (opening tokens, real continuation tokens): the real continuation scored by the model
-    and the model's continuations at each of its row of ``diversities``, all written together."""
+    and the model's continuations of ``length`` words at each of its row of ``diversities``, all
+    written together."""
     n = diversities.shape[1] + 1
     rows, forced = [], {}
     for opening, real in openings:
         forced[len(rows) + n - 1] = real  # the last row of each opening reads the real text
         rows += fork(prepare_seed(bundle, detokenize(opening)), n)
     row_diversities = np.concatenate([diversities, np.ones((len(openings), 1))], axis=1).ravel()
-    for _ in advance(bundle, rows, QUIZ_CONTINUATION_WORDS, row_diversities, top_p=top_p,
+    for _ in advance(bundle, rows, length, row_diversities, top_p=top_p,
                      rng_seeds=[int(s) for s in rng.integers(2**31, size=len(rows))], stop_at_eos=False,
                      repetition_guard=QUIZ_REPETITION_GUARD, forced=forced):
         pass
@@ -185,7 +187,7 @@ def _round(bundle, doc, opening, human, fakes, diversity, level, rung, critic, r
     starts_sentence = opening[-1] in ".!?"
     options = [Option(detokenize([w.token for w in human], starts_sentence), True, tuple(human))]
     options += [Option(detokenize([w.token for w in f], starts_sentence), False, tuple(f)) for f in fakes]
-    settings = {"level": level, "words": QUIZ_CONTINUATION_WORDS, "repetition_guard": QUIZ_REPETITION_GUARD,
+    settings = {"level": level, "words": rung.length, "repetition_guard": QUIZ_REPETITION_GUARD,
                 "top_k": 0, "top_p": rung.top_p, "candidates": rung.candidates,
                 "chosen_by": "critic" if critic is not None else "surprise"}
     order = rng.permutation(3)

@@ -37,8 +37,8 @@ def difficulty_words(game: Game) -> str:
     """What the chosen difficulty means, in plain words."""
     if game.difficulty == "adaptive":
         return (f"Adapts to you: each right answer makes the machine harder to spot, each miss easier, so you "
-                f"stay near 50%. Now: {QUIZ_LEVELS[game.level()].words}")
-    return QUIZ_LEVELS[game.level()].words
+                f"stay near 50%. Now: {QUIZ_LEVELS[game.level()].meaning}")
+    return QUIZ_LEVELS[game.level()].meaning
 
 
 def change_difficulty():

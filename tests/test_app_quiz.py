@@ -86,7 +86,7 @@ def test_difficulty_sets_the_rung_and_says_what_it_means(quiz):
     rung = QUIZ_LEVELS[QUIZ_DIFFICULTIES["hard"]]
     assert game.difficulty == "hard" and game.current.level == QUIZ_DIFFICULTIES["hard"]
     assert rung.diversity[0] <= game.current.diversity <= rung.diversity[1]
-    assert rung.words in [c.value for c in at.caption]
+    assert rung.meaning in [c.value for c in at.caption]
     at.selectbox(key="quiz_difficulty").select("adaptive").run()
     assert any(c.value.startswith("Adapts to you") for c in at.caption)
     at.button(key="quiz_pick_A").click().run()

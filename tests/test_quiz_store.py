@@ -27,7 +27,7 @@ def test_a_round_is_fair(rounds, tiny_bundle, invented_csv):
     for r in rounds:
         assert r.doc_id in held_out
         assert sum(o.human for o in r.options) == 1
-        assert {sum(map(is_word, split_words(o.text))) for o in r.options} == {30}
+        assert {sum(map(is_word, split_words(o.text))) for o in r.options} == {r.settings["words"]}
         assert all(len(o.words) == len(split_words(o.text)) for o in r.options)
         assert all(t in tiny_bundle.tokenizer.index for t in split_words(r.options[r.human_index].text))
         positions.add(r.human_index)
