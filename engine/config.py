@@ -198,7 +198,7 @@ def from_dict(cls, data: dict):
 QUIZ_PROMPT_WORDS = 30  # words of the real abstract shown as the opening
 QUIZ_CONTINUATION_WORDS = 30  # words in each of the three continuations at most (a rung may use fewer)
 QUIZ_REPETITION_GUARD = 3
-QUIZ_BANK_STOCK = 4  # rounds kept ready per model and difficulty (engine.bank)
+QUIZ_BANK_STOCK = 8  # rounds kept ready per model and rung (engine.bank): a crowd clicking fast empties 4
 QUIZ_BANK_WORKERS = 2  # threads making rounds in the background (NumPy releases the GIL in its products)
 QUIZ_BANK_BATCH = 4  # rounds a worker writes together in one batch when the stock runs low
 QUIZ_REWRITES = 3  # times a round whose candidates all copy from training abstracts is written again
