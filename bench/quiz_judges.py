@@ -1,6 +1,6 @@
 """Can the game be lost? Judges play quiz rounds blind and we count how often they find the human.
 
-    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0]
+    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0] [--rungs 2 4]
 
 Rounds are made from the abstracts no model trained on (the quiz's pool), at every rung of the
 difficulty scale (engine.config.QUIZ_LEVELS) and, side by side on the same abstracts, by the old
@@ -99,6 +99,7 @@ def main() -> None:
     parser.add_argument("--data", default=None)
     parser.add_argument("--rounds", type=int, default=150, help="rounds per rung (distinct abstracts)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rungs", type=int, nargs="*", default=None, help="rungs to play (default: all)")
     args = parser.parse_args()
     bundle = load_bundle(args.model or active_bundle_path())
     pool = quiz_pool(bundle, load_corpus(args.data))
@@ -110,7 +111,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     names = {level: name for name, level in QUIZ_DIFFICULTIES.items()}
     makers = [(f"rung {k}" + (f" ({names[k]})" if k in names else ""), k, True, QUIZ_LEVELS)
-              for k in range(len(QUIZ_LEVELS))]
+              for k in (range(len(QUIZ_LEVELS)) if args.rungs is None else args.rungs)]
     makers += [(f"old {rung.meaning}", k, False, OLD_LEVELS) for k, rung in enumerate(OLD_LEVELS)]
     print(f"bundle {bundle.name}; pool of {len(pool.documents)} held-out abstracts; up to {args.rounds} rounds "
           f"per row, one per abstract; chance = 33%\n")

@@ -222,7 +222,7 @@ QUIZ_LEVELS = (
     QuizLevel((1.2, 1.6), 1.0, 4, 25, "25 words each; the machine writes loosely, the 2 most human-like of 4 tries are shown."),
     QuizLevel((0.8, 1.4), 1.0, 24, 18, "18 words each; the machine writes with care, the 2 most human-like of 24 tries are shown."),
     QuizLevel((0.7, 1.4), 1.0, 32, 16, "16 words each; the machine writes with care, the 2 most human-like of 32 tries are shown."),
-    QuizLevel((0.7, 1.4), 1.0, 48, 12, "12 words each, so fewer clues; the 2 most human-like of 48 machine tries are shown."),
+    QuizLevel((0.7, 1.4), 1.0, 64, 10, "10 words each, so fewer clues; the 2 most human-like of 64 machine tries are shown."),
 )
 QUIZ_DIFFICULTIES = {"easy": 0, "medium": 2, "hard": 4}  # name -> rung of QUIZ_LEVELS
 QUIZ_ADAPTIVE_STEP = 0.5  # rungs an adaptive player moves per answer: harder when right, easier when wrong
