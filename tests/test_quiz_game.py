@@ -115,5 +115,12 @@ def test_a_fitted_critic_is_saved_loaded_and_chooses_the_machine_options(tiny_bu
     judged.__dict__["critic"] = critic  # the cached property, as if read from the bundle
     rounds = make_rounds(judged, tiny_pool, list(tiny_pool.documents[:4]), 2, np.random.default_rng(1))
     assert rounds and {r.settings["chosen_by"] for r in rounds} == {"critic"}
-    plain = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:2]), 2, np.random.default_rng(1))
+    without = replace(tiny_bundle)
+    without.__dict__["critic"] = None
+    plain = make_rounds(without, tiny_pool, list(tiny_pool.documents[:2]), 2, np.random.default_rng(1))
     assert {r.settings["chosen_by"] for r in plain} == {"surprise"}  # a bundle without a critic still plays
+
+
+def test_training_gives_the_bundle_its_critic(tiny_bundle):
+    """A retrained model plays rounds chosen by its own critic, as the shipped one does."""
+    assert (tiny_bundle.path / "critic.json").exists() and tiny_bundle.critic is not None

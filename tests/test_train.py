@@ -11,7 +11,7 @@ from engine.corpus import load_corpus
 from engine.train import configs_from_args, main, parse_args, partial_dir, train
 
 FILES = {"weights.npz", "tokenizer.json", "config.json", "history.csv", "metrics.json", "samples.json",
-         "split.json", "provenance.json"}
+         "split.json", "provenance.json", "critic.json"}
 
 
 def test_bundle_is_complete_and_self_describing(tiny_bundle, invented_csv):
