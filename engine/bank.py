@@ -64,8 +64,8 @@ class RoundBank:
                     if key in self._failed and not self._pending[key]:
                         raise self._failed.pop(key)
                     if queue[0] is ticket and (order is None or order.done()):  # nothing fits: write one
-                        choice = sorted(wanted)[np.random.default_rng().integers(len(wanted))]
-                        order = self._submit(key, [next(d for d in pool.documents if d.doc_id == choice)])
+                        fitting = [d for d in pool.documents if d.doc_id in wanted]
+                        order = self._submit(key, [fitting[np.random.default_rng().integers(len(fitting))]])
                     self._changed.wait(0.5)  # a finished order is marked done just after it notifies
             finally:
                 queue.remove(ticket)

@@ -2,10 +2,10 @@
 
 A logistic regression over what the text and the model give away: the model's own probability of
 each token (mean, spread, lows), how often a token is among the model's 1/10/100/1000 likeliest,
-how often it was copied, surface features (word length, punctuation, sentence ends, repeats) and how
-much of the opening's subject it keeps, and how much its words are
-people's words rather than the model's favourite filler (a small lexicon of log ratios). It is fitted by ``python -m engine.fit_critic`` on the
-training split only (real continuations against the model's) and kept in the bundle as
+how often it was copied, surface features (word length, punctuation, sentence ends, repeats), how
+much of the opening's subject it keeps, and how much its words are people's rather than the
+model's favourite filler (a small lexicon of log ratios). It is fitted by ``engine.fit_critic``
+(real continuations against the model's, on abstracts no quiz shows) and kept in the bundle as
 ``critic.json``: scoring is a dot product, no fitting library needed at run time.
 
 Rounds keep the machine continuations the critic finds most human (best of N, ``engine.quiz``).

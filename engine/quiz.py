@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -99,7 +100,7 @@ class Pool:
     documents: tuple[Document, ...]
     training: TrainingRuns
 
-    @property
+    @cached_property
     def ids(self) -> frozenset[str]:
         return frozenset(d.doc_id for d in self.documents)
 
@@ -128,6 +129,7 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
     rung = levels[level]
     picks = [(doc, *opening_of(bundle, doc, length=rung.length)) for doc in documents]
     judge = bundle.critic if critic else None
+    common = common_words(bundle.tokenizer)
     rounds = {}
     for _ in range(QUIZ_REWRITES):
         todo = [k for k in range(len(picks)) if k not in rounds]
@@ -138,8 +140,7 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
             novel = [i for i, m in enumerate(machine)
                      if pool.training.longest_copy(opening, [w.token for w in m]) < NOVELTY_RUN]
             if len(novel) >= 2:
-                chosen = [novel[i] for i in _most_human(opening, human, [machine[i] for i in novel], judge,
-                                                        bundle.tokenizer)]
+                chosen = [novel[i] for i in _most_human(opening, human, [machine[i] for i in novel], judge, common)]
                 rounds[k] = _round(bundle, doc, opening, human, [machine[i] for i in chosen],
                                    float(tried[chosen].mean()), level, rung, judge, rng)
         if len(rounds) == len(picks):
@@ -165,7 +166,7 @@ def write_continuations(bundle, openings, diversities: np.ndarray, top_p: float,
     return [(rows[k * n + n - 1].words, [g.words for g in rows[k * n:k * n + n - 1]]) for k in range(len(openings))]
 
 
-def _most_human(opening, human, machine, critic, tokenizer) -> list[int]:
+def _most_human(opening, human, machine, critic, common: frozenset[str]) -> list[int]:
     """Which two candidates to show: among those close in length to the real continuation (all, when
     fewer than two are), the two the critic finds most human, or without a critic the two closest
     to the real continuation in surprise."""
@@ -178,7 +179,6 @@ def _most_human(opening, human, machine, critic, tokenizer) -> list[int]:
         close = sorted(range(len(machine)), key=lambda i: abs(chars(machine[i]) - target))[:2]
     if critic is None:
         return sorted(close, key=lambda i: abs(surprise(machine[i]) - surprise(human)))[:2]
-    common = common_words(tokenizer)
     scores = critic.score(np.array([critic.features(opening, machine[i], common) for i in close]))
     return [close[i] for i in np.argsort(-scores, kind="stable")[:2]]
 
