@@ -141,6 +141,17 @@ class CacheConfig:
     mix: float = 0.0  # lambda: the cache's share of the next-word probability (0: no cache)
     theta: float = 1.0  # sharpness: how strongly similar hidden states attract their next word
     window: int = 500  # how many past positions the cache remembers
+    common: int = 0  # the vocabulary's most frequent words it never proposes (CACHE_COMMON; old bundles 0)
+
+    def proposes(self, token_ids):
+        """Whether the cache may propose each token id (an int or an array): ids follow frequency
+        after the special tokens; <unk>, a word outside the vocabulary, is always proposed."""
+        return (token_ids < len(SPECIAL_TOKENS)) | (token_ids >= len(SPECIAL_TOKENS) + self.common)
+
+
+# The cache proposes only words outside the vocabulary's 150 most frequent: it exists to bring back
+# the opening's rare terms; over common words it writes "a a" and "by by" (docs/model-search.md).
+CACHE_COMMON = 150
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,14 @@ that the two agree.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import CacheConfig
+from .config import SPECIAL_TOKENS, UNK, CacheConfig
+
+UNK_ID = SPECIAL_TOKENS.index(UNK)
 
 
 def attention(h: np.ndarray, keys: np.ndarray, theta: float) -> np.ndarray:
@@ -43,7 +46,7 @@ def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list
     n = len(ids)
     past = np.arange(n)[None, :]
     now = np.arange(n)[:, None]
-    visible = (past < now) & (past >= now - cache.window)
+    visible = (past < now) & (past >= now - cache.window) & cache.proposes(np.asarray(ids))[None, :]
     if not cache.mix or n < 2:
         return probs, np.ones(n), np.zeros(n)
     h = hidden.astype(np.float64)
@@ -64,16 +67,22 @@ def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list
 
 @dataclass
 class Memory:
-    """The cache of one generation: the hidden state at each past position and the word that followed,
-    the word kept as its vocabulary id, or as vocabulary size + k for the k-th distinct unknown word."""
+    """The cache of one generation: the hidden state at each past position whose next word the cache
+    may propose, that word (as its vocabulary id, or as vocabulary size + k for the k-th distinct
+    unknown word) and the position itself (the window counts every position of the text)."""
 
     cache: CacheConfig
     index: dict[str, int]  # the tokenizer's vocabulary
     unknown: list = field(default_factory=list)
     keys: np.ndarray | None = None
     codes: list = field(default_factory=list)
+    positions: list = field(default_factory=list)
+    length: int = 0  # positions read so far, kept or not
 
     def add(self, h: np.ndarray, word: str) -> None:
+        self.length += 1
+        if not self.cache.proposes(self.index.get(word, UNK_ID)):
+            return
         n = len(self.codes)
         if self.keys is None or n == len(self.keys):  # grow by doubling: no copy at every step
             grown = np.empty((max(64, 2 * n), len(h)), np.float32)
@@ -87,19 +96,20 @@ class Memory:
                 self.unknown.append(word)
             code = len(self.index) + self.unknown.index(word)
         self.codes.append(code)
+        self.positions.append(self.length - 1)
 
     def copy(self) -> "Memory":
         """An independent copy to write on (a forked generation)."""
         return Memory(self.cache, self.index, list(self.unknown), None if self.keys is None else self.keys.copy(),
-                      list(self.codes))
+                      list(self.codes), list(self.positions), self.length)
 
     def mix(self, probs: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
         """(probabilities over ids, probabilities of words outside the vocabulary): (1 - mix) * probs
         plus the cache; together they sum to 1 less the model's <unk> mass (words spelled out afresh)."""
+        start = bisect_left(self.positions, self.length - self.cache.window)
         n = len(self.codes)
-        if not self.cache.mix or not n:
+        if not self.cache.mix or start == n:
             return probs, {}
-        start = max(0, n - self.cache.window)
         weights = self.cache.mix * attention(h, self.keys[start:n], self.cache.theta)
         votes = np.bincount(self.codes[start:n], weights, minlength=len(self.index) + len(self.unknown))
         mixed = (1 - self.cache.mix) * probs + votes[:len(probs)]

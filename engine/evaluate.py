@@ -25,7 +25,7 @@ import numpy as np
 from . import copy
 from .bundle import Bundle, BundleError, active_bundle_path, load_bundle
 from .charlm import SpellingModel
-from .config import EOS, CacheConfig, to_dict
+from .config import CACHE_COMMON, EOS, CacheConfig, to_dict
 from .corpus import CorpusError, load_corpus
 from .dataset import pad_batch, window_examples
 from .ngram import KneserNeyTrigram
@@ -139,7 +139,8 @@ def tune_cache(model, config, tokenizer, train_texts, val_texts) -> CacheConfig:
         copied = np.concatenate([c for _, _, c in parts])
         return _bits(TokenScores(kept, kept, kept * text.spelling + copied), text.chars)
 
-    grid = [CacheConfig(mix=m, theta=t) for m, t in itertools.product(CACHE_GRID["mix"], CACHE_GRID["theta"])]
+    grid = [CacheConfig(mix=m, theta=t, common=CACHE_COMMON)
+            for m, t in itertools.product(CACHE_GRID["mix"], CACHE_GRID["theta"])]
     return min([CacheConfig()] + grid, key=bits)
 
 

@@ -150,9 +150,12 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
             if j in outside:  # the unknown words the cache offers become candidates after the vocabulary
                 z = np.concatenate([log_probs[j], np.log(np.fromiter(outside[j].values(), np.float32))])
                 z[always_banned + guards[active[j]].banned(rows[active[j]].ids)] = -np.inf
+                offered, words_so_far = list(outside[j]), rows[active[j]].words
+                if guards[active[j]].n > 1 and words_so_far and words_so_far[-1].token in outside[j]:
+                    z[len(tok) + offered.index(words_so_far[-1].token)] = -np.inf  # nor an unknown word twice
                 token = int(sample_rows(adjust(z[None], diversities[active[j]], top_k, top_p), [rngs[active[j]]])[0])
                 if token >= len(tok):
-                    texts[j] = list(outside[j])[token - len(tok)]
+                    texts[j] = offered[token - len(tok)]
                     picked[j], token = np.log(outside[j][texts[j]]), tok.unk_id
                 tokens[j] = token
         for j, i in enumerate(active):

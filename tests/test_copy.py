@@ -3,6 +3,7 @@ equals the step-by-step NumPy path the generator uses, and generation can copy a
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from engine import copy
 from engine.config import CacheConfig
@@ -17,24 +18,29 @@ TEXT = "the coil of a zorblax winding is the coil . a zorblax of the winding is 
 CACHE = CacheConfig(mix=0.3, theta=0.7, window=8)
 
 
-def test_keras_and_numpy_cache_paths_give_the_same_probabilities():
+@pytest.mark.parametrize("cache", [CACHE, replace(CACHE, common=3)], ids=["every word", "rare words only"])
+def test_keras_and_numpy_cache_paths_give_the_same_probabilities(cache):
     tok = Tokenizer(VOCAB)
     model = randomised(AWD, vocab=len(VOCAB), seed=3)
     words = TEXT.split() + ["<eos>"]
     ids = tok.encode(TEXT, bos=True, eos=True)
     (probs, hidden), = _lstm_outputs(model, AWD, [ids])
-    mixed, kept, copied = copy.document(probs, hidden, np.array(ids[1:]), words, CACHE)
+    mixed, kept, copied = copy.document(probs, hidden, np.array(ids[1:]), words, cache)
 
-    net, memory = NumpyLM.from_keras(model, AWD), copy.Memory(CACHE, tok.index)
+    net, memory = NumpyLM.from_keras(model, AWD), copy.Memory(cache, tok.index)
     state = net.start(ids[:1])
     for t, (word, token) in enumerate(zip(words, ids[1:])):
         p = np.exp(net.log_probs(state)[0])
-        step, outside = memory.mix(p.copy(), net.hidden(state)[0])
+        alone = p.copy()
+        step, outside = memory.mix(alone, net.hidden(state)[0])
+        cached, step = step is not alone, step.copy()
         step[tok.unk_id] += sum(outside.values())  # the evaluation path files copied unknowns under <unk>
         assert np.allclose(step, mixed[t], atol=1e-5)
         by_surface = outside.get(word, 0.0) if token == tok.unk_id else step[token] - kept[t] * p[token]
         assert np.isclose(by_surface, copied[t], atol=1e-5)
-        assert np.isclose(kept[t], 1.0 if t == 0 else 1 - CACHE.mix)
+        assert np.isclose(kept[t], 1 - cache.mix if cached else 1.0)
+        if cache.common:  # "a", "the" and "coil" are the 3 most frequent: never proposed
+            assert np.allclose(step[4:7], (1 - cache.mix) * p[4:7] if cached else p[4:7], atol=1e-6)
         memory.add(net.hidden(state)[0], word)
         state = net.step(state, [token])
     assert copied[words.index("zorblax", 5)] > 0  # the second "zorblax" can be copied from the first
@@ -56,3 +62,14 @@ def test_generation_copies_an_unknown_word_of_the_opening_and_marks_it():
     assert "zorblax" in result.text
     plain = generate(replace(snapshot, cache=CacheConfig()), "the zorblax of the coil", 40, rng_seed=0)
     assert "zorblax" not in [w.token for w in plain.words] and not any(w.copied for w in plain.words)
+
+
+def test_the_repetition_guard_also_stops_a_copied_unknown_word_twice_in_a_row():
+    tok = Tokenizer(VOCAB)
+    net = NumpyLM.from_keras(randomised(AWD, vocab=len(VOCAB), seed=4), AWD)
+    snapshot = Snapshot(tok, net, CacheConfig(mix=0.95, theta=0.1))
+    for seed in range(5):
+        words = [w.token for w in generate(snapshot, "the zorblax of the coil", 40, rng_seed=seed,
+                                           repetition_guard=3).words]
+        assert "zorblax" in words
+        assert all(a != b for a, b in zip(words, words[1:])), words

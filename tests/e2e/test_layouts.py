@@ -119,6 +119,9 @@ def test_presenter_view_enlarges_text_and_hides_secondary_controls(browser: Brow
     expect(page.get_by_text("Why? (optional")).to_have_count(0)
     wait_idle(page)
     assert font_size(page.locator(".passage").first) > normal * 1.4
+    for option in page.locator(".passage.option").all():  # the whole round reads from the back of the room
+        box = option.bounding_box()
+        assert box["y"] + box["height"] <= 720, "an option runs below the projector's screen"
     page.screenshot(path=str(screenshot_dir / "quiz-presenter-view-projector.png"))
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Playground").click()
     expect(page.get_by_role("heading", name="Playground")).to_be_visible()
