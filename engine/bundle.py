@@ -1,6 +1,7 @@
 """A model bundle: one directory holding a trained model and everything needed to use and judge it.
 
-    weights.npz       the weights as NumPy arrays, by Keras layer name: all the app loads (no Keras)
+    weights.npz       the weights as NumPy arrays, by Keras layer name: all the app loads (no Keras);
+                      stored in float16 (half the size), read back as float32
     tokenizer.json    the vocabulary
     config.json       {"model": ModelConfig, "train": TrainConfig, "cache": CacheConfig}
     history.csv       per-epoch loss and accuracy (Keras CSVLogger)
@@ -192,13 +193,20 @@ def read_layers(npz) -> dict[str, list[np.ndarray]]:
     for key in npz.files:
         name, _, index = key.rpartition("/")
         if not name.startswith("_"):
-            layers.setdefault(name, {})[int(index)] = npz[key]
+            w = npz[key]
+            layers.setdefault(name, {})[int(index)] = w.astype(np.float32) if w.dtype == np.float16 else w
     return {name: [ws[i] for i in sorted(ws)] for name, ws in layers.items()}
+
+
+def stored(weight) -> np.ndarray:
+    """A weight array as weights.npz keeps it: float16 when it is floating point (read back as float32)."""
+    weight = np.asarray(weight)
+    return weight.astype(np.float16) if np.issubdtype(weight.dtype, np.floating) else weight
 
 
 def save_weights(path: Path, layers: dict[str, list[np.ndarray]], **extra) -> None:
     """Write weights.npz beside its final place, then rename it there (readers never see half a file)."""
-    arrays = {f"{name}/{i}": w for name, ws in layers.items() for i, w in enumerate(ws)}
+    arrays = {f"{name}/{i}": stored(w) for name, ws in layers.items() for i, w in enumerate(ws)}
     arrays.update({f"_source/{k}": np.array(v) for k, v in extra.items()})
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:

@@ -26,7 +26,7 @@ def attention(h: np.ndarray, keys: np.ndarray, theta: float) -> np.ndarray:
     """softmax(theta * keys @ h) over the past positions (empty when there are none)."""
     if not len(keys):
         return np.zeros(0)
-    z = theta * (keys.astype(np.float64) @ h.astype(np.float64))
+    z = theta * (keys @ h).astype(np.float64)  # the product in float32: no float64 copy of the keys
     w = np.exp(z - z.max())
     return w / w.sum()
 

@@ -201,7 +201,7 @@ def evaluate(model, config, tokenizer, train_texts, eval_texts, cache: CacheConf
         "documents": len(text.docs),
         "unk_share": round(float((y == tokenizer.unk_id).mean()), 4),
         "vocab_size": len(tokenizer),
-        "cache": {"mix": cache.mix, "theta": cache.theta, "window": cache.window},
+        "cache": to_dict(cache),
         "model": report(lstm_scores(model, config, text, cache, outputs), word_mask, text.chars),
         "baselines": {
             "most_common_token": report(most_common_scores(train_docs, text, len(tokenizer)), word_mask, text.chars),

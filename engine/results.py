@@ -55,7 +55,9 @@ def bundle_rows(bundle: Bundle) -> list[dict]:
     row = {"model": bundle.name, "kind": "many-to-one window" if c.kind == "window" else "whole-abstract LM",
            "embedding / units": f"{c.embedding_dim} / {c.lstm_units}", "layers": str(c.lstm_layers),
            "regularisation": regularisation, "pre-trained": ", ".join(pretrained) or "no",
-           "copy": f"cache (λ {cache['mix']:g}, θ {cache['theta']:g})" if cache.get("mix") else "no",
+           "copy": (f"cache (λ {cache['mix']:g}, θ {cache['theta']:g}"
+                    + (f", words outside the {cache['common']} commonest)" if cache.get("common") else ")"))
+           if cache.get("mix") else "no",
            **_figures(metrics.get("model", {}).get("all_tokens", {})),
            "vocab size": len(bundle.tokenizer), "test abstracts": metrics.get("documents"),
            "training time": f"{minutes:.0f} min{budget}", "device": p.get("device", "")}

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import write_bundle
+from .bundle import stored, write_bundle
 from .config import CRITIC_DOCUMENTS, MODELS_DIR, PRESETS, ModelConfig, TrainConfig, check_model_name, preset_configs, to_dict
 from .corpus import Corpus, CorpusError, load_corpus, locate_pretrain_corpus
 from .devices import data_parallel, detect_device, limit_threads
@@ -159,7 +159,7 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
 
     log("evaluating on the test split ...")
     clean = build_model(model_config, len(tokenizer))  # inference graph, no optimizer state
-    clean.set_weights(model.get_weights())
+    clean.set_weights([stored(w).astype(w.dtype) for w in model.get_weights()])  # evaluated as it is kept
     cache = tune_cache(clean, model_config, tokenizer, train_texts, [d.text for d in corpus.select(split.validation)])
     log(f"continuous cache tuned on the validation split: {cache}")
     metrics = evaluate(clean, model_config, tokenizer, train_texts, [d.text for d in corpus.select(split.test)],
