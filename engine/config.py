@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = Path(os.environ.get("PATENT_MODELS_DIR", ROOT / "models"))
 DATA_DIR = Path(os.environ.get("PATENT_DATA_DIR", ROOT / "data"))
-DEFAULT_BUNDLE = "patent-lstm"
+DEFAULT_BUNDLE = "patent-awd"
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")  # a bundle's directory name in models/
 RESERVED_NAMES = frozenset({"active"})  # models/ACTIVE names the active bundle; compared case-insensitively
 
@@ -169,11 +169,11 @@ PRESETS: dict[str, Preset] = {
         TrainConfig(batch_size=2048, learning_rate=1e-3),
         "The tutorial's setup: 50-word windows, LSTM 64, Dense 64 relu, Dropout 0.5, batch 2048.",
     ),
-    "awd": Preset(
-        ModelConfig(embedding_dim=256, lstm_units=384, lstm_layers=2, dropout=0.25, locked_dropout=True,
-                    embedding_dropout=0.05, weight_drop=0.2, tie_embeddings=True),
-        TrainConfig(patience=2),
-        "AWD-LSTM style: 2 layers, tied embeddings, locked/embedding/weight dropout; best with --pretrain-data.",
+    "awd": Preset(  # the shipped patent-awd (docs/model-search.md)
+        ModelConfig(embedding_dim=384, lstm_units=384, lstm_layers=1, dropout=0.25, locked_dropout=True,
+                    embedding_dropout=0.05, weight_drop=0.1, tie_embeddings=True),
+        TrainConfig(patience=2, pretrain_epochs=3),
+        "AWD-LSTM style: tied embeddings, locked/embedding/weight dropout; best with --pretrain-data.",
     ),
     "tiny": Preset(ModelConfig(embedding_dim=16, lstm_units=16, vocab_size=500, max_len=64),
                    TrainConfig(epochs=2, batch_size=16), "A seconds-long model for tests and demos."),

@@ -1,6 +1,6 @@
 """Honest next-token metrics on abstracts the model never trained on, beside baselines on the same tokens.
 
-    python -m engine.evaluate --model models/patent-lstm --data ../shared/data/neural_network_patent_query.csv
+    python -m engine.evaluate --model models/patent-awd --data ../shared/data/neural_network_patent_query.csv
 
 Given the corpus the bundle was trained on, it scores the bundle's test abstracts; given any other
 CSV it scores every row. Baselines (most common token, Kneser-Ney trigram) are fitted on the

@@ -166,7 +166,11 @@ class NumpyLM:
 
     def log_probs(self, state: State) -> np.ndarray:
         """Next-token log-probabilities (N, vocabulary) for every context of the batch."""
-        h = self._window_output(state[0]) if self.windowed else state[-2]
+        return self.log_probs_after(self._window_output(state[0]) if self.windowed else state[-2])
+
+    def log_probs_after(self, h: np.ndarray) -> np.ndarray:
+        """Next-token log-probabilities from the last LSTM layer's outputs h (..., units), e.g. those
+        ``read`` returns for every position of a text."""
         if self.projection is not None:
             h = np.maximum(h @ self.projection[0] + self.projection[1], 0)
         return log_softmax(h @ self.output[0] + self.output[1])

@@ -5,8 +5,8 @@
 Examples: for each of ``--documents`` abstracts, the real continuation (human) and two the model
 writes from the same opening (machine), at diversities spread over the quiz's whole scale. The
 abstracts are never quiz abstracts: they come from the pre-training corpus (``--critic-data``,
-default: the one engine.corpus.locate_pretrain_corpus finds) when the model never trained on it,
-else from the training split. The model has learnt its training split, so there people's words
+default: the one engine.corpus.locate_pretrain_corpus finds) when the model never trained on it or
+has not memorised it (see ``critic_documents``), else from the training split. The model has learnt its training split, so there people's words
 look far likelier to it than on new text (mean log-probability -3.4 against -4.1 on held-out
 abstracts, and almost never an unlikely word): a critic fitted there learns that people never
 surprise, which is false on the quiz's abstracts. The critic is then tried on validation abstracts,
@@ -29,6 +29,7 @@ from .quiz import opening_of, write_continuations
 
 MACHINE_PER_OPENING = 2
 BATCH = 16  # openings written together
+FAMILIARITY_SAMPLE = 100  # abstracts per set when asking whether the model memorised the pre-training corpus
 
 
 @dataclass(frozen=True)
@@ -79,17 +80,39 @@ def round_accuracy(scores: np.ndarray, y: np.ndarray, group: np.ndarray) -> floa
     return float(np.mean([np.argmax(scores[group == g]) == np.argmax(y[group == g]) for g in np.unique(group)]))
 
 
-def critic_documents(bundle, corpus, extra) -> tuple[list, str]:
-    """(abstracts to fit the critic on, where they come from): ``extra`` (a corpus) unless the model
-    trained on it, else the training split of ``corpus``."""
-    pretrained = bundle.provenance.get("pretrain_data") or {}
-    if extra is not None and extra.sha256 != pretrained.get("sha256"):
+def mean_log_prob(bundle, documents) -> float:
+    """The model's mean log-probability per token of ``documents`` (how familiar they look to it)."""
+    tok, net, scores = bundle.tokenizer, bundle.net, []
+    for document in documents:
+        ids = tok.encode(document.text, bos=True, eos=True)
+        log_probs = net.log_probs_after(net.read(ids[:-1])[1])
+        scores.append(log_probs[np.arange(len(ids) - 1), ids[1:]])
+    return float(np.concatenate(scores).mean())
+
+
+def critic_documents(bundle, corpus, extra, rng: np.random.Generator) -> tuple[list, str]:
+    """(abstracts to fit the critic on, where they come from): ``extra`` (a corpus) when the model
+    never trained on it, or trained on it but finds it no more familiar than abstracts it never saw
+    (a few pre-training epochs long ago; measured on FAMILIARITY_SAMPLE abstracts of each), else the
+    training split of ``corpus``."""
+    train = corpus.select(bundle.split.train)
+    if extra is None:
+        return train, "training split"
+    if extra.sha256 != (bundle.provenance.get("pretrain_data") or {}).get("sha256"):
         return list(extra.documents), "pre-training corpus (never trained on)"
-    return corpus.select(bundle.split.train), "training split"
+    sample = {name: [docs[i] for i in rng.permutation(len(docs))[:FAMILIARITY_SAMPLE]] for name, docs in
+              (("extra", list(extra.documents)), ("train", train),
+               ("validation", corpus.select(bundle.split.validation)))}
+    seen = {name: round(mean_log_prob(bundle, docs), 2) for name, docs in sample.items()}
+    figures = f"mean log-probability {seen['extra']} there, {seen['train']} on the training split, " \
+              f"{seen['validation']} on validation"
+    if seen["extra"] < (seen["train"] + seen["validation"]) / 2:
+        return list(extra.documents), f"pre-training corpus (pre-trained on, not memorised: {figures})"
+    return train, f"training split (the pre-training corpus looks memorised: {figures})"
 
 
 def fit_bundle_critic(bundle, corpus, documents: int, rng: np.random.Generator, extra=None) -> Critic:
-    pool, source = critic_documents(bundle, corpus, extra)
+    pool, source = critic_documents(bundle, corpus, extra, rng)
     chosen = [pool[i] for i in rng.permutation(len(pool))[:documents]]
     common = common_words(bundle.tokenizer)
     samples = examples(bundle, chosen, rng)

@@ -44,7 +44,7 @@ def ranked(paths: list[Path]) -> list[Path]:
 def bundle_rows(bundle: Bundle) -> list[dict]:
     """The bundle's row, and a row without its continuous cache when it has one."""
     c, p, metrics = bundle.model_config, bundle.provenance, bundle.metrics
-    minutes = p.get("train_seconds", 0) / 60
+    minutes = (p.get("train_seconds", 0) + (p.get("pretrain_data") or {}).get("seconds", 0)) / 60
     budget = " (time budget)" if p.get("time_budget_hit") else ""
     regularisation = ", ".join(name for name, on in (
         ("tied embeddings", c.tie_embeddings), (f"{'locked ' if c.locked_dropout else ''}dropout {c.dropout:g}", c.dropout),

@@ -1,8 +1,8 @@
 """Train a model bundle.
 
+    python -m engine.train --preset awd --pretrain-data ../shared/data/extra_patent_abstracts.csv --out models/patent-awd
     python -m engine.train --preset lstm --out models/patent-lstm
     python -m engine.train --preset tutorial --max-minutes 30 --out models/tutorial
-    python -m engine.train --preset awd --pretrain-data ../shared/data/extra_patent_abstracts.csv
 
 Rerunning an interrupted command resumes it (BackupAndRestore). The bundle appears only when
 complete; its working files live in a hidden ``.NAME.partial`` directory beside it until then.
@@ -15,6 +15,7 @@ import hashlib
 import json
 import platform
 import shutil
+import time
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from importlib import import_module
@@ -116,7 +117,7 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
         steps = len(sequence_data[0])
 
     budget = TimeBudget(train_config.max_minutes)
-    pretrain_history = []
+    pretrain_history = {}  # {"seconds": ..., "epochs": [per-epoch metrics]}
     if pretrain is not None and model_config.kind == "sequence" and train_config.pretrain_epochs:
         pretrained = work / "pretrained.weights.h5"
         if pretrained.exists():  # a resumed run: the pre-training phase is done
@@ -126,10 +127,12 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
             mixed = sequence_dataset(sequence_chunks(mixture, model_config.max_len), batch, train_config.seed + 1,
                                      widths, rows)
             log(f"pre-training on {len(pretrain.documents)} extra + {len(train_docs)} training abstracts")
+            started = time.monotonic()
             fitted = model.fit(mixed, validation_data=data["validation_data"], epochs=train_config.pretrain_epochs,
                                verbose=0, callbacks=[budget, Progress(progress_path, train_config.pretrain_epochs,
                                                                       len(mixed), device.description, log)])
-            pretrain_history = [dict(zip(fitted.history, values)) for values in zip(*fitted.history.values())]
+            pretrain_history = {"seconds": round(time.monotonic() - started, 1), "epochs": [
+                dict(zip(fitted.history, values)) for values in zip(*fitted.history.values())]}
             (work / "pretrain_history.json").write_text(json.dumps(pretrain_history))
             model.save_weights(pretrained)
             compile_model(model, train_config.learning_rate)  # fine-tuning starts with a fresh optimizer
@@ -170,7 +173,8 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
         "documents": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
         "split": "by patent family", "moved_by_family_split": split.moved,
         "pretrain_data": pretrain and {"data": pretrain.source, "sha256": pretrain.sha256,
-                                       "documents": len(pretrain.documents), "history": pretrain_history},
+                                       "documents": len(pretrain.documents), "history": pretrain_history.get("epochs", []),
+                                       "seconds": pretrain_history.get("seconds", 0)},
         "device": device.description, "backend": device.backend,
         "batch_shapes": sorted(set().union(*(d.shapes for d in sequence_data))) or None,
         "train_seconds": round(seconds, 1), "time_budget_hit": budget.exhausted,

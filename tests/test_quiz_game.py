@@ -9,6 +9,7 @@ from engine.bank import RoundBank
 from engine.config import NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_DIFFICULTIES
 from engine.corpus import load_corpus
 from engine.critic import FEATURES, Critic
+from engine import fit_critic
 from engine.fit_critic import fit_bundle_critic
 from engine.generate import Word
 from engine.novelty import TrainingRuns
@@ -119,6 +120,27 @@ def test_a_fitted_critic_is_saved_loaded_and_chooses_the_machine_options(tiny_bu
     without.__dict__["critic"] = None
     plain = make_rounds(without, tiny_pool, list(tiny_pool.documents[:2]), 2, np.random.default_rng(1))
     assert {r.settings["chosen_by"] for r in plain} == {"surprise"}  # a bundle without a critic still plays
+
+
+@pytest.mark.parametrize("extra_looks, expected", [(-4.5, "pre-training corpus"), (-3.6, "training split")])
+def test_the_critic_learns_from_the_pre_training_corpus_unless_the_model_memorised_it(
+        tiny_bundle, invented_csv, monkeypatch, extra_looks, expected):
+    corpus = load_corpus(invented_csv)
+    extra = replace(corpus, sha256="pre-training")
+    pretrained = replace(tiny_bundle, provenance={**tiny_bundle.provenance, "pretrain_data": {"sha256": "pre-training"}})
+    train_ids = {d.doc_id for d in corpus.select(tiny_bundle.split.train)}
+    validation_ids = {d.doc_id for d in corpus.select(tiny_bundle.split.validation)}
+
+    def familiarity(bundle, documents):  # -3.5 on the training split, -4.3 on validation
+        ids = {d.doc_id for d in documents}
+        return -3.5 if ids <= train_ids else -4.3 if ids <= validation_ids else extra_looks
+
+    monkeypatch.setattr(fit_critic, "mean_log_prob", familiarity)
+    documents, source = fit_critic.critic_documents(pretrained, corpus, extra, np.random.default_rng(0))
+    assert source.startswith(expected) and "-3.5 on the training split" in source
+    assert len(documents) == (len(corpus.documents) if expected.startswith("pre") else len(train_ids))
+    never_trained = fit_critic.critic_documents(tiny_bundle, corpus, extra, np.random.default_rng(0))
+    assert never_trained[1] == "pre-training corpus (never trained on)"
 
 
 def test_training_gives_the_bundle_its_critic(tiny_bundle):

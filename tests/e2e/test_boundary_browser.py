@@ -3,6 +3,7 @@ sizes), then finds the answers in the CSV the page offers."""
 import csv
 import io
 
+from engine.config import DEFAULT_BUNDLE
 from playwright.sync_api import Browser, expect
 
 from helpers import wait_idle
@@ -70,7 +71,7 @@ def test_play_a_whole_abstract_then_download_the_answers(browser: Browser, base_
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
     mine = [r for r in rows if r["nickname"] == "'=Playwright"]  # a spreadsheet shows it as text
     assert len(mine) == 1 and mine[0]["guess"] == "" and int(mine[0]["n_sentences"]) == shown
-    assert mine[0]["bundle"] == "patent-lstm" and '"diversity"' in mine[0]["settings"]
+    assert mine[0]["bundle"] == DEFAULT_BUNDLE and '"diversity"' in mine[0]["settings"]
     page.context.close()
 
 
