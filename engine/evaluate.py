@@ -255,7 +255,9 @@ def tune_bundle_cache(bundle: Bundle, data=None, text_column: str | None = None)
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=None, help="bundle directory (default: the active bundle)")
+    parser.add_argument("--model", nargs="*", default=None,
+                        help="bundle directories (default: the active bundle); several are scored in one run, "
+                             "all on the first one's test split")
     parser.add_argument("--data", default=None, help="CSV to evaluate on (default: the corpus)")
     parser.add_argument("--text-column", default=None)
     parser.add_argument("--train-data", default=None, help="the training corpus, when --data is another file")
@@ -266,23 +268,29 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help="save the result as the bundle's metrics.json")
     args = parser.parse_args(argv)
     try:
-        bundle = load_bundle(args.model or active_bundle_path())
+        bundles = [load_bundle(path) for path in args.model or [active_bundle_path()]]
         other = load_bundle(args.test_split_of) if args.test_split_of else None
-        if args.tune_cache:
-            bundle.cache = tune_bundle_cache(bundle, args.data, args.text_column)
-        result = evaluate_bundle(bundle, args.data, args.text_column, args.train_data, other)
+        for bundle in bundles:
+            if args.tune_cache:
+                bundle.cache = tune_bundle_cache(bundle, args.data, args.text_column)
+            reference = other or (bundles[0] if bundle is not bundles[0] else None)
+            result = evaluate_bundle(bundle, args.data, args.text_column, args.train_data, reference)
+            if args.write:
+                write_metrics(bundle, result, args.tune_cache)
+            print(json.dumps(result, indent=1), flush=True)
     except (BundleError, CorpusError) as exc:
         parser.exit(2, f"error: {exc}\n")
-    if args.write and args.tune_cache:
+    return 0
+
+
+def write_metrics(bundle: Bundle, result: dict, cache_tuned: bool) -> None:
+    """Keep ``result`` as the bundle's metrics.json (and a freshly tuned cache in its config.json)."""
+    if cache_tuned:
         config = json.loads((bundle.path / "config.json").read_text())
         (bundle.path / "config.json").write_text(json.dumps({**config, "cache": to_dict(bundle.cache)}, indent=1))
-    if args.write:
-        previous = bundle.metrics
-        metrics = {k: v for k, v in result.items() if k not in ("bundle", "data")}
-        metrics["epochs_trained"] = previous.get("epochs_trained")
-        (bundle.path / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    print(json.dumps(result, indent=1))
-    return 0
+    metrics = {k: v for k, v in result.items() if k not in ("bundle", "data")}
+    metrics["epochs_trained"] = bundle.metrics.get("epochs_trained")
+    (bundle.path / "metrics.json").write_text(json.dumps(metrics, indent=1))
 
 
 if __name__ == "__main__":

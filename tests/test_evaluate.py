@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import numpy as np
 
@@ -27,6 +28,18 @@ def test_cli_on_the_training_corpus_scores_the_test_split(tiny_bundle, invented_
     assert result["evaluated_on"] == "test split" and result["documents"] == len(tiny_bundle.split.test)
     assert result["model"] == tiny_bundle.metrics["model"]  # same numbers as at training time
     assert result["unk_share"] < 0.05
+
+
+def test_several_bundles_are_scored_in_one_run_on_the_first_ones_test_split(tiny_bundle, invented_csv, tmp_path,
+                                                                             capsys):
+    for name in ("first", "twin"):
+        shutil.copytree(tiny_bundle.path, tmp_path / name)
+    assert main(["--model", str(tmp_path / "first"), str(tmp_path / "twin"), "--data", str(invented_csv),
+                 "--write"]) == 0
+    first, second = (json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("first", "twin"))
+    assert first["evaluated_on"] == "test split" and second["evaluated_on"] == "test split of first"
+    assert second["model"] == first["model"] == tiny_bundle.metrics["model"]
+    assert capsys.readouterr().out.count('"evaluated_on"') == 2
 
 
 def test_cli_on_another_file_scores_every_row(tiny_bundle, invented_csv, tmp_path, capsys):
