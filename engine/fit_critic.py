@@ -1,6 +1,6 @@
 """Fit a bundle's human-likeness critic (engine.critic) and save it as the bundle's critic.json.
 
-    python -m engine.fit_critic [--model DIR] [--data CSV] [--critic-data CSV] [--documents 1500]
+    python -m engine.fit_critic [--model DIR] [--data CSV] [--critic-data CSV] [--documents 5000]
 
 Examples: for each of ``--documents`` abstracts, the real continuation (human) and two the model
 writes from the same opening (machine), at diversities spread over the quiz's whole scale. The
@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .bundle import BundleError, active_bundle_path, load_bundle
-from .config import QUIZ_LEVELS
+from .config import CRITIC_DOCUMENTS, QUIZ_LEVELS
 from .corpus import CorpusError, load_corpus, locate_pretrain_corpus
 from .critic import FEATURES, Critic, common_words, features, fit, lexicon
 from .quiz import opening_of, write_continuations
@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", default=None, help="the corpus the bundle was trained on")
     parser.add_argument("--critic-data", default=None,
                         help="abstracts to learn from (default: the pre-training corpus, if found)")
-    parser.add_argument("--documents", type=int, default=1500, help="abstracts to learn from (at most)")
+    parser.add_argument("--documents", type=int, default=CRITIC_DOCUMENTS, help="abstracts to learn from (at most)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
