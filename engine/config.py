@@ -223,7 +223,7 @@ class QuizLevel:
 
     diversity: tuple[float, float]  # each round's diversity is drawn from this range
     top_p: float
-    candidates: int  # continuations written per round; the critic keeps the two most human-like
+    candidates: int  # continuations written per round; the critic keeps the two closest to the real one
     length: int  # words in each option (at most QUIZ_CONTINUATION_WORDS): less text, fewer clues
     meaning: str  # what it means, in plain words
 
@@ -231,10 +231,10 @@ class QuizLevel:
 # Easiest first; set by measurement (bench/quiz_judges.py): judges find the human less often at each rung.
 QUIZ_LEVELS = (
     QuizLevel((1.5, 1.8), 1.0, 2, 30, "30 words each; the machine writes wildly, and slips in grammar and sense give it away."),
-    QuizLevel((1.2, 1.6), 1.0, 4, 25, "25 words each; the machine writes loosely, the 2 most human-like of 4 tries are shown."),
-    QuizLevel((0.8, 1.4), 1.0, 24, 18, "18 words each; the machine writes with care, the 2 most human-like of 24 tries are shown."),
-    QuizLevel((0.7, 1.4), 1.0, 32, 16, "16 words each; the machine writes with care, the 2 most human-like of 32 tries are shown."),
-    QuizLevel((0.7, 1.4), 1.0, 64, 10, "10 words each, so fewer clues; the 2 most human-like of 64 machine tries are shown."),
+    QuizLevel((1.2, 1.6), 1.0, 4, 25, "25 words each; the machine writes loosely; the 2 of 4 tries that read most like the real text are shown."),
+    QuizLevel((0.8, 1.4), 1.0, 24, 18, "18 words each; the machine writes with care; the 2 of 24 tries that read most like the real text are shown."),
+    QuizLevel((0.7, 1.4), 1.0, 32, 16, "16 words each; the machine writes with care; the 2 of 32 tries that read most like the real text are shown."),
+    QuizLevel((0.7, 1.4), 1.0, 64, 10, "10 words each, so fewer clues; the 2 of 64 machine tries that read most like the real text are shown."),
 )
 QUIZ_DIFFICULTIES = {"easy": 0, "medium": 2, "hard": 4}  # name -> rung of QUIZ_LEVELS
 QUIZ_ADAPTIVE_STEP = 0.5  # rungs an adaptive player moves per answer: harder when right, easier when wrong

@@ -8,7 +8,7 @@ model's favourite filler (a small lexicon of log ratios). It is fitted by ``engi
 (real continuations against the model's, on abstracts no quiz shows) and kept in the bundle as
 ``critic.json``: scoring is a dot product, no fitting library needed at run time.
 
-Rounds keep the machine continuations the critic finds most human (best of N, ``engine.quiz``).
+Rounds keep the two machine continuations the critic scores closest to the real one (of N, ``engine.quiz``).
 """
 from __future__ import annotations
 

@@ -9,8 +9,10 @@ How hard a round is, is a rung of QUIZ_LEVELS (set by measurement): the model re
 and writes the rung's number of candidates together (one batch through the network), at a diversity
 drawn from its range. Candidates that copy NOVELTY_RUN words in a row from a training abstract are
 dropped; of the rest, those whose length in characters is close to the real continuation's are
-ranked by the bundle's human-likeness critic (``engine.critic``; without one, by how close their
-surprise is to the real continuation's) and the two most human-like are kept. Rounds are prepared ahead by
+scored by the bundle's human-likeness critic (``engine.critic``), and the two whose score is closest
+to the real continuation's own are kept (without a critic: the two closest to it in surprise).
+Closest, not highest: the most human-looking of many tries overshoot (they reuse the opening's
+words more than people do), which a judge learns; matching the real text leaves nothing to learn. Rounds are prepared ahead by
 ``engine.bank``; each player draws abstracts from a deck, without repeats until every one was seen.
 """
 from __future__ import annotations
@@ -140,7 +142,7 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
             novel = [i for i, m in enumerate(machine)
                      if pool.training.longest_copy(opening, [w.token for w in m]) < NOVELTY_RUN]
             if len(novel) >= 2:
-                chosen = [novel[i] for i in _most_human(opening, human, [machine[i] for i in novel], judge, common)]
+                chosen = [novel[i] for i in _like_the_human(opening, human, [machine[i] for i in novel], judge, common)]
                 rounds[k] = _round(bundle, doc, opening, human, [machine[i] for i in chosen],
                                    float(tried[chosen].mean()), level, rung, judge, rng)
         if len(rounds) == len(picks):
@@ -166,10 +168,10 @@ def write_continuations(bundle, openings, diversities: np.ndarray, top_p: float,
     return [(rows[k * n + n - 1].words, [g.words for g in rows[k * n:k * n + n - 1]]) for k in range(len(openings))]
 
 
-def _most_human(opening, human, machine, critic, common: frozenset[str]) -> list[int]:
+def _like_the_human(opening, human, machine, critic, common: frozenset[str]) -> list[int]:
     """Which two candidates to show: among those close in length to the real continuation (all, when
-    fewer than two are), the two the critic finds most human, or without a critic the two closest
-    to the real continuation in surprise."""
+    fewer than two are), the two the critic scores closest to the real continuation, or without a
+    critic the two closest to it in surprise."""
     def chars(words):
         return len(detokenize([w.token for w in words]))
 
@@ -179,8 +181,9 @@ def _most_human(opening, human, machine, critic, common: frozenset[str]) -> list
         close = sorted(range(len(machine)), key=lambda i: abs(chars(machine[i]) - target))[:2]
     if critic is None:
         return sorted(close, key=lambda i: abs(surprise(machine[i]) - surprise(human)))[:2]
-    scores = critic.score(np.array([critic.features(opening, machine[i], common) for i in close]))
-    return [close[i] for i in np.argsort(-scores, kind="stable")[:2]]
+    scores = critic.score(np.array([critic.features(opening, words, common) for words in [human] +
+                                    [machine[i] for i in close]]))
+    return [close[i] for i in np.argsort(np.abs(scores[1:] - scores[0]), kind="stable")[:2]]
 
 
 def _round(bundle, doc, opening, human, fakes, diversity, level, rung, critic, rng) -> Round:

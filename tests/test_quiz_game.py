@@ -9,7 +9,7 @@ from engine.bank import RoundBank
 from engine.config import NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_DIFFICULTIES
 from engine.corpus import load_corpus
 from engine.critic import FEATURES, Critic
-from engine import fit_critic
+from engine import fit_critic, quiz
 from engine.fit_critic import fit_bundle_critic
 from engine.generate import Word
 from engine.novelty import TrainingRuns
@@ -141,6 +141,23 @@ def test_the_critic_learns_from_the_pre_training_corpus_unless_the_model_memoris
     assert len(documents) == (len(corpus.documents) if expected.startswith("pre") else len(train_ids))
     never_trained = fit_critic.critic_documents(tiny_bundle, corpus, extra, np.random.default_rng(0))
     assert never_trained[1] == "pre-training corpus (never trained on)"
+
+
+def test_the_machine_options_are_those_the_critic_scores_closest_to_the_real_text_not_highest():
+    """The most human-looking of many tries overshoot, and a judge learns that; matching the real
+    continuation's own score leaves nothing to learn."""
+    class Critic:  # scores a continuation by its first word's probability
+        def features(self, opening, words, common):
+            return np.array([words[0].prob])
+
+        def score(self, x):
+            return x[:, 0]
+
+    def option(p):
+        return (Word("coil", p, 0),) + tuple(Word("word", 0.5, 0) for _ in range(4))
+
+    human, machine = option(0.3), [option(p) for p in (0.9, 0.28, 0.05, 0.33, 0.7)]
+    assert sorted(quiz._like_the_human(["a"], human, machine, Critic(), frozenset())) == [1, 3]
 
 
 def test_training_gives_the_bundle_its_critic(tiny_bundle):
