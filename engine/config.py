@@ -172,7 +172,7 @@ PRESETS: dict[str, Preset] = {
     "awd": Preset(  # the shipped patent-awd (docs/model-search.md)
         ModelConfig(embedding_dim=384, lstm_units=384, lstm_layers=1, dropout=0.25, locked_dropout=True,
                     embedding_dropout=0.05, weight_drop=0.1, tie_embeddings=True),
-        TrainConfig(patience=2, pretrain_epochs=3),
+        TrainConfig(patience=2, pretrain_epochs=6),
         "AWD-LSTM style: tied embeddings, locked/embedding/weight dropout; best with --pretrain-data.",
     ),
     "tiny": Preset(ModelConfig(embedding_dim=16, lstm_units=16, vocab_size=500, max_len=64),
