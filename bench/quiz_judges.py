@@ -4,7 +4,7 @@
 
 Rounds are made from the abstracts no model trained on (the quiz's pool), at every rung of the
 difficulty scale (engine.config.QUIZ_LEVELS) and, side by side on the same abstracts, by the old
-round maker (three diversity ranges, best of 16 by closeness in surprise, no critic). Judges that
+round maker (three diversity ranges, the 2 of 16 closest in surprise, no critic). Judges that
 learn are cross-fitted by abstract (grouped folds: a round is judged by a judge that never saw it):
 (a) white-box: a logistic regression on the model's own per-token log-probabilities, rank buckets
     (top 1/10/100/1000) and surface features (engine.critic.features, without the critic's
@@ -126,7 +126,7 @@ def main() -> None:
                    pick_max(rounds, lambda r, o: topic_reuse(r, o, common))]
         rung = levels[level]
         settings = (f"{rung.length} words, diversity {rung.diversity[0]:g}-{rung.diversity[1]:g}, "
-                    f"best 2 of {rung.candidates} by {'critic' if critic else 'surprise'}")
+                    f"2 of {rung.candidates} closest to the real text by {'critic' if critic else 'surprise'}")
         print(f"| {label} | {settings} | {len(rounds)} | {' | '.join(map(cell, results))} | "
               f"{max(r.mean() for r in results):.0%} |", flush=True)
         print(f"  ({time.time() - started:.0f} s)", file=sys.stderr)
