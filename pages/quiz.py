@@ -50,8 +50,9 @@ if game.current is None or game.current.bundle != bundle.name:
     next_round()
 
 st.title("Human or Machine?")
-st.caption("A real patent abstract begins below. One continuation is what its inventors wrote; "
-           "two are the model's. Find the human.")
+if not presenter_view():  # the room hears it from the presenter
+    st.caption("A real patent abstract begins below. One continuation is what its inventors wrote; "
+               "two are the model's. Find the human.")
 outbox_notice(outbox, "quiz_retry")
 
 r = game.current

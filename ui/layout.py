@@ -9,9 +9,9 @@ PRESENTER_CSS = """
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.45rem; line-height: 1.5; }
 [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
-[data-testid="stMain"] h1 { font-size: 2.8rem; padding-top: 0; }
-[data-testid="stMain"] .passage:not(.big):not(.mid):not(.option) { font-size: 1.7rem; line-height: 1.6; }
-[data-testid="stMain"] .passage.option { font-size: 1.4rem; line-height: 1.45; }
+[data-testid="stMain"] h1 { font-size: 2.4rem; padding-top: 0; }
+[data-testid="stMain"] .passage:not(.big):not(.mid):not(.option) { font-size: 1.55rem; line-height: 1.5; }
+[data-testid="stMain"] .passage.option { font-size: 1.25rem; line-height: 1.45; }
 [data-testid="stMain"] button p { font-size: 1.3rem; }
 [data-testid="stMain"] [class*="st-key-quiz_option_"] button p { font-size: 1.1rem; }
 """
