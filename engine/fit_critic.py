@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .bundle import BundleError, active_bundle_path, load_bundle
+from .bundle import CRITIC, BundleError, active_bundle_path, load_bundle
 from .config import CRITIC_DOCUMENTS, QUIZ_LEVELS
 from .corpus import CorpusError, load_corpus, locate_pretrain_corpus
 from .critic import FEATURES, Critic, common_words, features, fit, lexicon
@@ -147,7 +147,7 @@ def main(argv=None) -> int:
     if not bundle.held_out_documents(corpus):
         parser.exit(2, f"error: {corpus.source} is not the corpus {bundle.name} was trained on\n")
     critic = fit_bundle_critic(bundle, corpus, args.documents, np.random.default_rng(args.seed), extra)
-    critic.save(bundle.path / "critic.json")
+    critic.save(bundle.path / CRITIC)
     print(json.dumps(critic.fitted_on, indent=1))
     return 0
 

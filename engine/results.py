@@ -52,12 +52,11 @@ def bundle_rows(bundle: Bundle) -> list[dict]:
         (f"weight drop {c.weight_drop:g}", c.weight_drop)) if on) or "none"
     pretrained = ["GloVe 50d"] * c.glove + ["extra abstracts"] * bool(p.get("pretrain_data"))
     cache = metrics.get("cache", {})
+    common = f", words outside the {cache['common']} commonest" if cache.get("common") else ""
     row = {"model": bundle.name, "kind": "many-to-one window" if c.kind == "window" else "whole-abstract LM",
            "embedding / units": f"{c.embedding_dim} / {c.lstm_units}", "layers": str(c.lstm_layers),
            "regularisation": regularisation, "pre-trained": ", ".join(pretrained) or "no",
-           "copy": (f"cache (λ {cache['mix']:g}, θ {cache['theta']:g}"
-                    + (f", words outside the {cache['common']} commonest)" if cache.get("common") else ")"))
-           if cache.get("mix") else "no",
+           "copy": f"cache (λ {cache['mix']:g}, θ {cache['theta']:g}{common})" if cache.get("mix") else "no",
            **_figures(metrics.get("model", {}).get("all_tokens", {})),
            "vocab size": len(bundle.tokenizer), "test abstracts": metrics.get("documents"),
            "training time": f"{minutes:.0f} min{budget}", "device": p.get("device", "")}

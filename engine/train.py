@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import stored, write_bundle
+from .bundle import CRITIC, stored, write_bundle
 from .config import CRITIC_DOCUMENTS, MODELS_DIR, PRESETS, ModelConfig, TrainConfig, check_model_name, preset_configs, to_dict
 from .corpus import Corpus, CorpusError, load_corpus, locate_pretrain_corpus
 from .devices import data_parallel, detect_device, limit_threads
@@ -198,24 +198,25 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     shutil.rmtree(work, ignore_errors=True)
     log(f"wrote {out}: test perplexity {metrics['model']['all_tokens']['perplexity']}, "
         f"top-1 {metrics['model']['all_tokens']['top1']:.1%} in {seconds:.0f} s")
-    fit_critic(out, corpus, train_config.seed, log)
+    fit_critic(out, corpus, pretrain, train_config.seed, log)
     return out
 
 
-def fit_critic(out: Path, corpus: Corpus, seed: int, log) -> None:
-    """Give the new bundle the quiz's human-likeness critic (engine.fit_critic); without one its
-    rounds are chosen by surprise, so a failure here is reported, never fatal."""
+def fit_critic(out: Path, corpus: Corpus, pretrain: Corpus | None, seed: int, log) -> None:
+    """Give the new bundle the quiz's human-likeness critic (engine.fit_critic), from the corpus it
+    pre-trained on or else the one the app would offer; without a critic its rounds are chosen by
+    surprise, so a failure here is reported, never fatal."""
     from .bundle import load_bundle
     from .fit_critic import fit_bundle_critic
 
-    found = locate_pretrain_corpus()
     try:
-        critic = fit_bundle_critic(load_bundle(out), corpus, CRITIC_DOCUMENTS, np.random.default_rng(seed),
-                                   load_corpus(found) if found else None)
+        found = locate_pretrain_corpus()
+        extra = pretrain or (load_corpus(found) if found else None)
+        critic = fit_bundle_critic(load_bundle(out), corpus, CRITIC_DOCUMENTS, np.random.default_rng(seed), extra)
     except (ValueError, CorpusError) as exc:  # too few abstracts to learn from, an unreadable corpus
         log(f"no quiz critic for {out.name}: {exc}")
         return
-    critic.save(out / "critic.json")
+    critic.save(out / CRITIC)
     log(f"quiz critic: finds the human in {critic.fitted_on['critic_finds_human']:.0%} of validation rounds")
 
 

@@ -203,6 +203,7 @@ def test_awd_model_pretrained_on_a_second_corpus(invented_csv, tmp_path):
     assert bundle.model_config.tie_embeddings and bundle.model_config.weight_drop == 0.2
     assert len(bundle.provenance["pretrain_data"]["history"]) == 1 and len(bundle.history) == 1
     assert bundle.provenance["pretrain_data"]["seconds"] > 0  # the results table counts it as training time
+    assert "pre-training corpus" in bundle.critic.fitted_on["abstracts"]  # the critic weighed the corpus it pre-trained on
     assert bundle.provenance["moved_by_family_split"] == bundle.split.moved
     assert bundle.metrics["model"]["all_tokens"]["bits_per_char"] > 0
     assert bundle.cache.mix == bundle.metrics["cache"]["mix"]  # tuned on the validation split, saved with it
