@@ -69,13 +69,14 @@ def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list
 class Memory:
     """The cache of one generation: the hidden state at each past position whose next word the cache
     may propose, that word (as its vocabulary id, or as vocabulary size + k for the k-th distinct
-    unknown word) and the position itself (the window counts every position of the text)."""
+    unknown word) and the position itself (the window counts every position of the text). Keys and
+    codes are arrays that grow by doubling, so a step neither copies nor converts them."""
 
     cache: CacheConfig
     index: dict[str, int]  # the tokenizer's vocabulary
     unknown: list = field(default_factory=list)
-    keys: np.ndarray | None = None
-    codes: list = field(default_factory=list)
+    keys: np.ndarray | None = None  # (capacity, units); the first len(positions) rows are used
+    codes: np.ndarray | None = None  # (capacity,)
     positions: list = field(default_factory=list)
     length: int = 0  # positions read so far, kept or not
 
@@ -83,34 +84,41 @@ class Memory:
         self.length += 1
         if not self.cache.proposes(self.index.get(word, UNK_ID)):
             return
-        n = len(self.codes)
-        if self.keys is None or n == len(self.keys):  # grow by doubling: no copy at every step
-            grown = np.empty((max(64, 2 * n), len(h)), np.float32)
+        n = len(self.positions)
+        if self.keys is None or n == len(self.keys):
+            keys, codes = np.empty((max(64, 2 * n), len(h)), np.float32), np.empty(max(64, 2 * n), np.int64)
             if self.keys is not None:
-                grown[:n] = self.keys
-            self.keys = grown
-        self.keys[n] = h
+                keys[:n], codes[:n] = self.keys, self.codes
+            self.keys, self.codes = keys, codes
         code = self.index.get(word)
         if code is None:
             if word not in self.unknown:
                 self.unknown.append(word)
             code = len(self.index) + self.unknown.index(word)
-        self.codes.append(code)
+        self.keys[n], self.codes[n] = h, code
         self.positions.append(self.length - 1)
 
     def copy(self) -> "Memory":
         """An independent copy to write on (a forked generation)."""
-        return Memory(self.cache, self.index, list(self.unknown), None if self.keys is None else self.keys.copy(),
-                      list(self.codes), list(self.positions), self.length)
+        def copied(a):
+            return None if a is None else a.copy()
 
-    def mix(self, probs: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        """(probabilities over ids, probabilities of words outside the vocabulary): (1 - mix) * probs
-        plus the cache; together they sum to 1 less the model's <unk> mass (words spelled out afresh)."""
+        return Memory(self.cache, self.index, list(self.unknown), copied(self.keys), copied(self.codes),
+                      list(self.positions), self.length)
+
+    def mix(self, log_probs: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        """(log-probabilities over ids, probabilities of words outside the vocabulary): those of
+        (1 - mix) * p plus the cache, from the model's log-probabilities; together they sum to 1 less
+        the model's <unk> mass (words spelled out afresh). Only the words the cache votes for need
+        more than a shift, so the vocabulary is passed over once."""
         start = bisect_left(self.positions, self.length - self.cache.window)
-        n = len(self.codes)
+        n, size = len(self.positions), len(log_probs)
         if not self.cache.mix or start == n:
-            return probs, {}
+            return log_probs, {}
         weights = self.cache.mix * attention(h, self.keys[start:n], self.cache.theta)
-        votes = np.bincount(self.codes[start:n], weights, minlength=len(self.index) + len(self.unknown))
-        mixed = (1 - self.cache.mix) * probs + votes[:len(probs)]
-        return mixed, {w: float(v) for w, v in zip(self.unknown, votes[len(probs):]) if v > 0}
+        codes = self.codes[start:n]
+        votes = np.bincount(codes, weights, minlength=size + len(self.unknown))
+        mixed = log_probs + np.float32(np.log1p(-self.cache.mix))
+        voted = codes[codes < size]  # repeats are harmless: each gets the same value
+        mixed[voted] = np.log((1 - self.cache.mix) * np.exp(log_probs[voted].astype(np.float64)) + votes[voted])
+        return mixed, {w: float(v) for w, v in zip(self.unknown, votes[size:]) if v > 0}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ LEXICON_PRIOR = 5.0  # pseudo-counts pulling rare words' weights towards zero
 
 def common_words(tokenizer) -> frozenset[str]:
     """The training split's COMMON_WORDS most frequent words (the vocabulary is in order of frequency)."""
-    return frozenset([t for t in tokenizer.vocab if is_word(t)][:COMMON_WORDS])
+    return frozenset(islice((t for t in tokenizer.vocab if is_word(t)), COMMON_WORDS))
 
 
 def features(opening: list[str], words, common: frozenset[str], lexicon: dict[str, float]) -> np.ndarray:

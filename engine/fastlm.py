@@ -35,9 +35,11 @@ def _sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # the numerically stable form
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+def log_softmax_(logits: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis, computed in place in ``logits`` (which it returns)."""
+    logits -= logits.max(axis=-1, keepdims=True)
+    logits -= np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    return logits
 
 
 def layer_weights(model) -> dict[str, list[np.ndarray]]:
@@ -67,24 +69,24 @@ class LSTMLayer:
     def zeros(self, n: int) -> np.ndarray:
         return np.zeros((n, self.units), np.float32)
 
-    def _cell(self, xz, h, c):
+    def inputs(self, x):
+        """The input's part of the gates, x @ kernel + bias, for inputs x (..., inputs)."""
+        return x @ self.kernel + self.bias
+
+    def cell(self, xz, h, c):
+        """One step for a batch: xz (N, 4 units) the input's part of the gates, h and c (N, units)."""
         z, u = xz + h @ self.recurrent, self.units
         gates = _sigmoid(z[..., :2 * u])  # input and forget gates
         c = gates[..., u:] * c + gates[..., :u] * np.tanh(z[..., 2 * u:3 * u])
         return _sigmoid(z[..., 3 * u:]) * np.tanh(c), c
 
-    def step(self, x, h, c):
-        """One step for a batch: x (N, inputs), h and c (N, units)."""
-        return self._cell(x @ self.kernel + self.bias, h, c)
-
-    def run(self, xs, h, c, mask=None):
-        """Outputs (T, N, units) for inputs (T, N, inputs), and the last (h, c); the input
-        product is one matrix product for all steps. Where ``mask`` (T, N) is False the step is
-        skipped: the state is carried through unchanged."""
-        xz = xs @ self.kernel + self.bias
-        out = np.empty(xs.shape[:2] + (self.units,), np.float32)
-        for t in range(len(xs)):
-            h_new, c_new = self._cell(xz[t], h, c)
+    def run(self, xz, h, c, mask=None):
+        """Outputs (T, N, units) for the input gates ``xz`` (T, N, 4 units) of every step, and the
+        last (h, c). Where ``mask`` (T, N) is False the step is skipped: the state is carried through
+        unchanged."""
+        out = np.empty(xz.shape[:2] + (self.units,), np.float32)
+        for t in range(len(xz)):
+            h_new, c_new = self.cell(xz[t], h, c)
             if mask is None:
                 h, c = h_new, c_new
             else:
@@ -102,6 +104,9 @@ class NumpyLM:
     lstms: tuple  # per layer: (forward,) or (forward, backward)
     projection: tuple | None  # (W, b) of the relu layer before the output (the tutorial's Dense 64)
     output: tuple  # (W, b) of the softmax layer
+    # the sequence model's first LSTM layer's input gates for every token (vocabulary, 4 units), so
+    # reading a token is a row lookup instead of a product with the kernel (None for the window model)
+    token_gates: np.ndarray | None = None
 
     @classmethod
     def from_layers(cls, config: ModelConfig, layers: Mapping[str, Sequence[np.ndarray]]) -> "NumpyLM":
@@ -120,7 +125,8 @@ class NumpyLM:
         embedding = weights("embedding")[0]
         output = (embedding.T.copy(), weights("output_bias")[0]) if config.tie_embeddings \
             else tuple(weights("next_token"))
-        return cls(config, embedding, tuple(lstms), projection, output)
+        token_gates = None if config.kind == "window" else lstms[0][0].inputs(embedding)
+        return cls(config, embedding, tuple(lstms), projection, output, token_gates)
 
     @classmethod
     def from_keras(cls, model, config: ModelConfig) -> "NumpyLM":
@@ -142,9 +148,10 @@ class NumpyLM:
             ids = list(ids)[-self.config.window:]
             window[0, self.config.window - len(ids):] = ids
             return (window,), None
-        x, state = self.embedding[np.asarray(ids, np.int64)][:, None, :], []
-        for (layer,) in self.lstms:
-            x, h, c = layer.run(x, layer.zeros(1), layer.zeros(1))
+        x, state = None, []
+        for k, (layer,) in enumerate(self.lstms):
+            xz = self.token_gates[np.asarray(ids, np.int64)][:, None, :] if k == 0 else layer.inputs(x)
+            x, h, c = layer.run(xz, layer.zeros(1), layer.zeros(1))
             state += [h, c]
         return tuple(state), x[:, 0]
 
@@ -158,9 +165,9 @@ class NumpyLM:
         tokens = np.asarray(tokens, np.int64)
         if self.windowed:
             return (np.concatenate([state[0], tokens[:, None]], axis=1)[:, -self.config.window:],)
-        x, new = self.embedding[tokens], []
-        for (layer,), h, c in zip(self.lstms, state[0::2], state[1::2]):
-            x, c = layer.step(x, h, c)
+        x, new = None, []
+        for k, ((layer,), h, c) in enumerate(zip(self.lstms, state[0::2], state[1::2])):
+            x, c = layer.cell(self.token_gates[tokens] if k == 0 else layer.inputs(x), h, c)
             new += [x, c]
         return tuple(new)
 
@@ -173,16 +180,19 @@ class NumpyLM:
         ``read`` returns for every position of a text."""
         if self.projection is not None:
             h = np.maximum(h @ self.projection[0] + self.projection[1], 0)
-        return log_softmax(h @ self.output[0] + self.output[1])
+        logits = h @ self.output[0]
+        logits += self.output[1]
+        return log_softmax_(logits)
 
     def _window_output(self, ids: np.ndarray) -> np.ndarray:
         """The window model's last LSTM output for left-padded windows (N, window)."""
         x, mask = self.embedding[ids].transpose(1, 0, 2), (ids != 0).T  # (time, batch, ...)
         n = len(ids)
         for layer in self.lstms:
-            outputs = [layer[0].run(x, layer[0].zeros(n), layer[0].zeros(n), mask)[0]]
+            outputs = [layer[0].run(layer[0].inputs(x), layer[0].zeros(n), layer[0].zeros(n), mask)[0]]
             if len(layer) == 2:
-                outputs.append(layer[1].run(x[::-1], layer[1].zeros(n), layer[1].zeros(n), mask[::-1])[0][::-1])
+                backward = layer[1].run(layer[1].inputs(x[::-1]), layer[1].zeros(n), layer[1].zeros(n), mask[::-1])
+                outputs.append(backward[0][::-1])
             x = np.concatenate(outputs, axis=-1)
         if len(layer) == 1:
             return x[-1]

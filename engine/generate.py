@@ -126,36 +126,32 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
     state = stack([rows[i].state for i in active]) if active else ()
     while active:
         log_probs = net.log_probs(state)
-        if np.isnan(log_probs).any():  # no token can be drawn; a row might never reach its word count
+        if np.isnan(log_probs[:, 0]).any():  # a NaN anywhere fills its row (softmax's max); no token can be drawn
             raise ValueError("the model's probabilities are not numbers (NaN): its weights are damaged")
         copying = [j for j, i in enumerate(active) if rows[i].memory is not None]
         hidden, outside = net.hidden(state) if copying else None, {}  # outside: {j: unknown words' probs}
         model_log_probs = log_probs[copying].copy()  # before the cache: was a word copied?
         for j in copying:
-            mixed, outside[j] = rows[active[j]].memory.mix(np.exp(log_probs[j]), hidden[j])
-            with np.errstate(divide="ignore"):
-                log_probs[j] = np.log(mixed)
+            log_probs[j], outside[j] = rows[active[j]].memory.mix(log_probs[j], hidden[j])
         tokens = np.array([tok.index.get(forced[i][read[i]], tok.unk_id) if i in forced else 0 for i in active])
         picked = np.zeros(len(active), np.float32)
         sampling = [j for j, i in enumerate(active) if i not in forced]
-        plain = [j for j in sampling if j not in outside]
-        if plain:
-            z = log_probs[plain]
-            for row, j in zip(z, plain):
-                row[always_banned + guards[active[j]].banned(rows[active[j]].ids)] = -np.inf
-            tokens[plain] = sample_rows(adjust(z, diversities[[active[j] for j in plain]], top_k, top_p),
-                                        [rngs[active[j]] for j in plain])
         texts = {}  # j -> a copied word outside the vocabulary
-        for j in sampling if outside else ():
-            if j in outside:  # the unknown words the cache offers become candidates after the vocabulary
-                z = np.concatenate([log_probs[j], np.log(np.fromiter(outside[j].values(), np.float32))])
-                z[always_banned + guards[active[j]].banned(rows[active[j]].ids)] = -np.inf
-                offered, words_so_far = list(outside[j]), rows[active[j]].words
-                if guards[active[j]].n > 1 and words_so_far and words_so_far[-1].token in outside[j]:
-                    z[len(tok) + offered.index(words_so_far[-1].token)] = -np.inf  # nor an unknown word twice
-                token = int(sample_rows(adjust(z[None], diversities[active[j]], top_k, top_p), [rngs[active[j]]])[0])
+        if sampling:  # every row in one draw; the unknown words the cache offers come after the vocabulary
+            offered = [list(outside.get(j, ())) for j in sampling]
+            z = np.full((len(sampling), len(tok) + max(map(len, offered))), -np.inf, np.float32)
+            z[:, :len(tok)] = log_probs[sampling]
+            for row, j, unknown in zip(z, sampling, offered):
+                i = active[j]
+                row[len(tok):len(tok) + len(unknown)] = np.log([outside[j][w] for w in unknown])
+                row[always_banned + guards[i].banned(rows[i].ids)] = -np.inf
+                if guards[i].n > 1 and rows[i].words and rows[i].words[-1].token in unknown:
+                    row[len(tok) + unknown.index(rows[i].words[-1].token)] = -np.inf  # nor an unknown word twice
+            drawn = sample_rows(adjust(z, diversities[[active[j] for j in sampling]], top_k, top_p),
+                                [rngs[active[j]] for j in sampling])
+            for j, unknown, token in zip(sampling, offered, drawn.tolist()):
                 if token >= len(tok):
-                    texts[j] = offered[token - len(tok)]
+                    texts[j] = unknown[token - len(tok)]
                     picked[j], token = np.log(outside[j][texts[j]]), tok.unk_id
                 tokens[j] = token
         for j, i in enumerate(active):

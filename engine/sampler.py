@@ -11,6 +11,7 @@ import numpy as np
 
 from .config import MAX_DIVERSITY
 
+_BLOCK = 128  # sampling finds the block of this many tokens first, then the token within it
 _TOP_P_PREFIX = 64  # top-p first looks for its cut among this many likeliest tokens, then 4x more, ...
 GREEDY_BELOW = 1e-6  # a log-probability gap of 1e-5 already becomes 10 nats: sampling is greedy anyway
 
@@ -83,7 +84,21 @@ def sample(p: np.ndarray, rng: np.random.Generator) -> int:
 
 
 def sample_rows(p: np.ndarray, rngs) -> np.ndarray:
-    """One index per row of ``p`` (N, vocabulary), row i drawn with its own generator ``rngs[i]``."""
-    cumulative = np.cumsum(p, axis=-1)
-    u = np.array([rng.random() for rng in rngs]) * cumulative[:, -1]
-    return np.minimum((cumulative <= u[:, None]).sum(axis=-1), p.shape[-1] - 1)
+    """One index per row of ``p`` (N, vocabulary), row i drawn with its own generator ``rngs[i]``.
+
+    The inverse of the cumulative distribution, found in two steps: the block of ``_BLOCK`` tokens
+    from the blocks' running totals, then the token within it (a running total over the whole
+    vocabulary is one slow sequential pass per row). A token of probability 0 is never drawn.
+    """
+    rows, size = np.arange(len(p)), p.shape[-1]
+    starts = np.arange(0, size, _BLOCK)
+    totals = np.cumsum(np.add.reduceat(p, starts, axis=-1), axis=-1)
+    u = np.array([rng.random() for rng in rngs]) * totals[:, -1]
+    u = np.minimum(u, np.nextafter(totals[:, -1], 0))  # in [0, total), after rounding too
+    block = (totals <= u[:, None]).sum(axis=-1)
+    columns = starts[block][:, None] + np.arange(_BLOCK)
+    segment = np.where(columns < size, p[rows[:, None], np.minimum(columns, size - 1)], 0)
+    rest = u - np.where(block > 0, totals[rows, block - 1], 0)
+    within = (np.cumsum(segment, axis=-1) <= rest[:, None]).sum(axis=-1)
+    last = _BLOCK - 1 - np.argmax(segment[:, ::-1] > 0, axis=-1)  # rounding cannot pass the block's last token
+    return starts[block] + np.minimum(within, last)

@@ -5,6 +5,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -26,6 +27,7 @@ def split_words(text: str) -> list[str]:
     return [t if any(c.isupper() for c in t[1:]) else t.lower() for t in _TOKEN.findall(text)]
 
 
+@lru_cache(maxsize=1 << 16)  # asked for every token of every candidate of every quiz round
 def is_word(token: str) -> bool:
     return token not in SPECIAL_TOKENS and any(c.isalnum() for c in token)
 

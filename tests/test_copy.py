@@ -30,10 +30,10 @@ def test_keras_and_numpy_cache_paths_give_the_same_probabilities(cache):
     net, memory = NumpyLM.from_keras(model, AWD), copy.Memory(cache, tok.index)
     state = net.start(ids[:1])
     for t, (word, token) in enumerate(zip(words, ids[1:])):
-        p = np.exp(net.log_probs(state)[0])
-        alone = p.copy()
+        alone = net.log_probs(state)[0]
+        p = np.exp(alone)
         step, outside = memory.mix(alone, net.hidden(state)[0])
-        cached, step = step is not alone, step.copy()
+        cached, step = step is not alone, np.exp(step)
         step[tok.unk_id] += sum(outside.values())  # the evaluation path files copied unknowns under <unk>
         assert np.allclose(step, mixed[t], atol=1e-5)
         by_surface = outside.get(word, 0.0) if token == tok.unk_id else step[token] - kept[t] * p[token]

@@ -145,12 +145,15 @@ def test_the_command_line_warns_about_a_broken_active_marker(tiny_bundle, tmp_pa
     assert "ACTIVE names 'ghost'" in capsys.readouterr().err
 
 
-def test_damaged_weights_raise_instead_of_writing_forever(tiny_bundle):
+@pytest.mark.parametrize("damaged", [slice(None), 42], ids=["every weight", "one word's weights"])
+def test_damaged_weights_raise_instead_of_writing_forever(tiny_bundle, damaged):
     """NaN probabilities drew <pad> for ever (never a word), so generation never ended."""
     from dataclasses import replace
 
     from engine.generate import Snapshot
 
-    net = replace(tiny_bundle.net, output=(tiny_bundle.net.output[0] * np.nan, tiny_bundle.net.output[1]))
+    weights = tiny_bundle.net.output[0].copy()
+    weights[:, damaged] = np.nan
+    net = replace(tiny_bundle.net, output=(weights, tiny_bundle.net.output[1]))
     with pytest.raises(ValueError, match="NaN"):
         generate(Snapshot(tiny_bundle.tokenizer, net), "The system", 5, rng_seed=0)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.sampler import adjust, sample
+from engine.sampler import adjust, sample, sample_rows
 
 LOGP = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
 
@@ -38,3 +38,19 @@ def test_sampling_is_reproducible_and_follows_p():
     counts = np.bincount([sample(p, rng) for _ in range(20000)], minlength=4) / 20000
     assert np.allclose(counts, p, atol=0.02)
     assert sample(np.array([0, 0, 1.0, 0]), rng) == 2
+
+
+def test_sampling_over_many_blocks_follows_p_and_never_draws_a_zero():
+    rng = np.random.default_rng(1)
+    p = rng.random(1000) ** 4
+    p[rng.choice(1000, 300, replace=False)] = 0  # banned or cut tokens, scattered ...
+    p[896:] = 0  # ... and a whole last block
+    p /= p.sum()
+    draws = sample_rows(np.tile(p, (20000, 1)), [rng] * 20000)
+    assert p[draws].min() > 0
+    counts = np.bincount(draws, minlength=1000) / 20000
+    heavy = p > 0.004
+    assert np.allclose(counts[heavy], p[heavy], atol=0.003) and abs(counts[~heavy].sum() - p[~heavy].sum()) < 0.02
+    one_hot = np.zeros((3, 1000))
+    one_hot[[0, 1, 2], [0, 127, 999]] = 1
+    assert sample_rows(one_hot, [rng] * 3).tolist() == [0, 127, 999]
