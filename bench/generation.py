@@ -57,8 +57,8 @@ def batch_loop(bundle, words: int, n: int = 16) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
-    parser.add_argument("--words", type=int, default=200)
-    parser.add_argument("--chunks", type=int, default=10, help="the loops alternate this many times")
+    parser.add_argument("--words", type=int, default=400)
+    parser.add_argument("--chunks", type=int, default=20, help="the loops alternate this many times")
     args = parser.parse_args()
     bundle = load_bundle(args.model or active_bundle_path())
     tutorial_loop(bundle, 3)  # warm-up: traces the predict function

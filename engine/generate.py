@@ -139,8 +139,11 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
         texts = {}  # j -> a copied word outside the vocabulary
         if sampling:  # every row in one draw; the unknown words the cache offers come after the vocabulary
             offered = [list(outside.get(j, ())) for j in sampling]
-            z = np.full((len(sampling), len(tok) + max(map(len, offered))), -np.inf, np.float32)
-            z[:, :len(tok)] = log_probs[sampling]
+            if extra := max(map(len, offered)):
+                z = np.full((len(sampling), len(tok) + extra), -np.inf, np.float32)
+                z[:, :len(tok)] = log_probs[sampling]
+            else:
+                z = log_probs[sampling]  # a copy: the banned tokens below change only z
             for row, j, unknown in zip(z, sampling, offered):
                 i = active[j]
                 row[len(tok):len(tok) + len(unknown)] = np.log([outside[j][w] for w in unknown])
@@ -159,7 +162,7 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
                 picked[j] = np.log(np.exp(log_probs[j, tok.unk_id]) + outside[j].get(forced[i][read[i]], 0.0))
             elif j not in texts:
                 picked[j] = log_probs[j, tokens[j]]
-        ranks = (log_probs > picked[:, None]).sum(axis=-1)  # 0 = the likeliest token
+        ranks = np.count_nonzero(log_probs > picked[:, None], axis=-1)  # 0 = the likeliest token
         going = [j for j, i in enumerate(active) if i in forced or j in texts or tokens[j] != tok.eos_id]
         for j in set(range(len(active))) - set(going):
             rows[active[j]].ended = True
