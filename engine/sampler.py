@@ -34,18 +34,19 @@ def adjust(log_probs: np.ndarray, diversity, top_k: int = 0, top_p: float = 1.0,
     dividing by it would overflow to infinities and NaN.
     """
     diversities = np.atleast_1d(np.asarray(diversity, dtype=np.float64))
-    for value in set(diversities.tolist()):
-        check_settings(value, top_k, top_p)
+    wrong = diversities[~((diversities >= 0) & (diversities <= MAX_DIVERSITY))]  # NaN fails both
+    check_settings(float(wrong[0] if len(wrong) else diversities[0]), top_k, top_p)
     z = np.asarray(log_probs, dtype=np.float32)
     if len(banned):
         z = z.copy()
         z[..., list(banned)] = -np.inf
     d = diversities.astype(np.float32).reshape(diversities.shape + (1,) * (z.ndim - diversities.ndim))
     greedy = d < GREEDY_BELOW
-    z = z / np.where(greedy, 1, d)  # the tutorial's temperature: p ∝ exp(log p / diversity); a new array
+    z = z - z.max(axis=-1, keepdims=True)  # a new array: the caller's is never changed
+    if (d != 1).any():
+        z /= np.where(greedy, 1, d)  # the tutorial's temperature: p ∝ exp(log p / diversity)
     if top_k and top_k < z.shape[-1]:
         z[z < np.partition(z, -top_k, axis=-1)[..., [-top_k]]] = -np.inf  # the k-th largest, kept as an axis
-    z -= z.max(axis=-1, keepdims=True)
     p = np.exp(z, out=z)
     p /= p.sum(axis=-1, keepdims=True)
     if top_p < 1:
@@ -94,11 +95,10 @@ def sample_rows(p: np.ndarray, rngs) -> np.ndarray:
     starts = np.arange(0, size, _BLOCK)
     totals = np.cumsum(np.add.reduceat(p, starts, axis=-1), axis=-1)
     u = np.array([rng.random() for rng in rngs]) * totals[:, -1]
-    u = np.minimum(u, np.nextafter(totals[:, -1], 0))  # in [0, total), after rounding too
-    block = (totals <= u[:, None]).sum(axis=-1)
+    u = np.minimum(u, np.nextafter(totals[:, -1], 0))  # below the total, after rounding too
+    block = np.count_nonzero(totals <= u[:, None], axis=-1)
     columns = starts[block][:, None] + np.arange(_BLOCK)
-    segment = np.where(columns < size, p[rows[:, None], np.minimum(columns, size - 1)], 0)
+    running = np.cumsum(np.where(columns < size, p[rows[:, None], np.minimum(columns, size - 1)], 0), axis=-1)
     rest = u - np.where(block > 0, totals[rows, block - 1], 0)
-    within = (np.cumsum(segment, axis=-1) <= rest[:, None]).sum(axis=-1)
-    last = _BLOCK - 1 - np.argmax(segment[:, ::-1] > 0, axis=-1)  # rounding cannot pass the block's last token
-    return starts[block] + np.minimum(within, last)
+    rest = np.minimum(rest, np.nextafter(running[:, -1], 0))  # below the block's own total: lands on a token > 0
+    return starts[block] + np.count_nonzero(running <= rest[:, None], axis=-1)
