@@ -4,12 +4,13 @@
 
 For each crowd size it starts a fresh `streamlit run streamlit_app.py` on a free local port (its own
 answer database in a temporary directory) and drives that many sessions at once through the app's
-own websocket (/_stcore/stream: the protobuf messages a browser sends and receives; no browser, so
-the two cores go to the server). Each player opens the quiz, then plays rounds: thinks (--think,
-1-3 s), picks an option, reads the reveal as long, clicks "Next round". Printed per crowd size:
-sessions served, "Next round" and answer-to-reveal latency (p50 / p95), answers lost (answers
-whose reveal came back minus rows in the database), the server's peak RSS (VmHWM), and the time
-from starting the server to the first round shown. Everything is bounded by --timeout.
+own websocket (/_stcore/stream: the protobuf messages a browser sends and receives, spoken by
+bench/streamlit_session.py; no browser, so the two cores go to the server). Each player opens the
+quiz, then plays rounds: thinks (--think, 1-3 s), picks an option, reads the reveal as long, clicks
+"Next round". Printed per crowd size: sessions served, "Next round" and answer-to-reveal latency
+(p50 / p95), answers lost (answers whose reveal came back minus rows in the database), the
+server's peak RSS (VmHWM), and the time from starting the server to the first round shown.
+Everything is bounded by --timeout.
 """
 from __future__ import annotations
 
@@ -27,9 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import websockets
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit_session import Session  # bench/, next to this script
 
 from engine.store import Store
 
@@ -48,50 +47,10 @@ class Player:
     error: str | None = None
 
 
-class Session:
-    """One browser tab, as the websocket sees it: rerun requests out, page elements in."""
-
-    def __init__(self, ws):
-        self.ws, self.page_hash, self.buttons, self.alerts = ws, "", {}, []
-
-    async def run(self, trigger: str | None = None) -> None:
-        """Ask for a rerun (clicking the button whose key is ``trigger``) and read until it finishes."""
-        msg = BackMsg()
-        state = msg.rerun_script
-        state.page_name, state.page_script_hash = PAGE, self.page_hash
-        if trigger:
-            widget = state.widget_states.widgets.add()
-            widget.id, widget.trigger_value = self.buttons[trigger], True
-        self.buttons, self.alerts = {}, []
-        await self.ws.send(msg.SerializeToString())
-        while True:
-            forward = ForwardMsg()
-            forward.ParseFromString(await self.ws.recv())
-            kind = forward.WhichOneof("type")
-            if kind == "new_session":
-                self.page_hash = forward.new_session.page_script_hash or self.page_hash
-            elif kind == "page_info_changed" or kind == "navigation":
-                self.page_hash = getattr(forward, kind).page_script_hash or self.page_hash
-            elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
-                element = forward.delta.new_element
-                if element.WhichOneof("type") == "button":
-                    self.buttons[element.button.id.rsplit("-", 1)[-1]] = element.button.id
-                elif element.WhichOneof("type") == "alert":
-                    self.alerts.append(element.alert.body)
-            elif kind == "script_finished":
-                if forward.script_finished in (0, 3):  # finished successfully / fragment finished
-                    return
-                if forward.script_finished != 2:  # 2: stopped early for a rerun, which follows
-                    raise RuntimeError(f"script run ended with status {forward.script_finished}")
-                self.buttons, self.alerts = {}, []
-
-
 async def play(url: str, rounds: int, player: Player, started: float, think_s: tuple[float, float]) -> None:
     think = lambda: asyncio.sleep(random.uniform(*think_s))  # noqa: E731
     try:
-        async with websockets.connect(f"{url.replace('http', 'ws')}/_stcore/stream", subprotocols=["streamlit"],
-                                      max_size=None, open_timeout=60, ping_interval=None) as ws:
-            session = Session(ws)
+        async with await Session.open(url, PAGE) as session:
             await session.run()
             if "quiz_pick_A" not in session.buttons:
                 raise RuntimeError("no round shown")
