@@ -1,12 +1,13 @@
 """Milliseconds per generated word: the tutorial's loop against ours, on the same bundle, in one run.
 
-    python bench/generation.py [--model DIR] [--words 200]
+    python bench/generation.py [--model DIR] [--words 400] [--chunks 20]
 
 The tutorial's loop calls ``model.predict`` on the last 50 words for every new word; ours carries
 the LSTM state (h, c) forward with NumPy (engine.generate), with the bundle's copy step (the
 continuous cache) and without it. The speed-up line compares the tutorial's loop with ours (copy
 step included); the last line shows 16 continuations of one opening written together (the quiz's
-candidates).
+candidates). The loops alternate in --chunks chunks of --words / --chunks words each, and the figures
+are the medians of the chunks, so that other work on the machine slows all of them alike.
 """
 from __future__ import annotations
 
