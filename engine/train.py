@@ -117,7 +117,7 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
         steps = len(sequence_data[0])
 
     budget = TimeBudget(train_config.max_minutes)
-    pretrain_history = {}  # {"seconds": ..., "epochs": [per-epoch metrics]}
+    pretrain_history = {}  # {"seconds": ..., "epochs": [per-epoch metrics]}, kept for a resumed run
     if pretrain is not None and model_config.kind == "sequence" and train_config.pretrain_epochs:
         pretrained = work / "pretrained.weights.h5"
         if pretrained.exists():  # a resumed run: the pre-training phase is done
@@ -210,8 +210,9 @@ def fit_critic(out: Path, corpus: Corpus, pretrain: Corpus | None, seed: int, lo
     from .fit_critic import fit_bundle_critic
 
     try:
-        found = locate_pretrain_corpus()
-        extra = pretrain or (load_corpus(found) if found else None)
+        extra = pretrain
+        if extra is None and (found := locate_pretrain_corpus()):
+            extra = load_corpus(found)
         critic = fit_bundle_critic(load_bundle(out), corpus, CRITIC_DOCUMENTS, np.random.default_rng(seed), extra)
     except (ValueError, CorpusError) as exc:  # too few abstracts to learn from, an unreadable corpus
         log(f"no quiz critic for {out.name}: {exc}")
