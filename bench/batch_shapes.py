@@ -22,9 +22,9 @@ import numpy as np
 
 from engine.config import preset_configs
 from engine.corpus import load_corpus
-from engine.dataset import fixed_widths, sequence_chunks, sequence_dataset
-from engine.evaluate import encode_docs
-from engine.tokenizer import Tokenizer
+from engine.training.dataset import fixed_widths, sequence_chunks, sequence_dataset
+from engine.training.evaluate import encode_docs
+from engine.lm.tokenizer import Tokenizer
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -33,7 +33,7 @@ def measure(args) -> dict:
     """Epoch times of both batchings on this process's backend."""
     import keras
 
-    from engine.model import build_model, compile_model
+    from engine.training.model import build_model, compile_model
 
     overrides = {"lstm_units": args.lstm_units} if args.lstm_units else {}
     model_config, train_config = preset_configs(args.preset, overrides)

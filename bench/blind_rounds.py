@@ -22,11 +22,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 from quiz_judges import OLD_LEVELS
 
-from engine.bundle import active_bundle_path, load_bundle
+from engine.lm.bundle import active_bundle_path, load_bundle
 from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS
 from engine.corpus import load_corpus
-from engine.quiz import make_rounds, quiz_pool
-from engine.store import wilson
+from engine.games.quiz import make_rounds, quiz_pool
+from engine.storage.store import wilson
 
 
 def write(args) -> None:

@@ -3,7 +3,7 @@
     python bench/generation.py [--model DIR] [--words 400] [--chunks 20]
 
 The tutorial's loop calls ``model.predict`` on the last 50 words for every new word; ours carries
-the LSTM state (h, c) forward with NumPy (engine.generate), with the bundle's copy step (the
+the LSTM state (h, c) forward with NumPy (engine.lm.generate), with the bundle's copy step (the
 continuous cache) and without it. The speed-up line compares the tutorial's loop with ours (copy
 step included); the last line shows 16 continuations of one opening written together (the quiz's
 candidates). The loops alternate in --chunks chunks of --words / --chunks words each, and the figures
@@ -20,10 +20,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
-from engine.bundle import active_bundle_path, load_bundle
+from engine.lm.bundle import active_bundle_path, load_bundle
 from engine.config import CacheConfig
-from engine.generate import generate, generate_many, prepare_seed
-from engine.sampler import adjust, sample
+from engine.lm.generate import generate, generate_many, prepare_seed
+from engine.lm.sampler import adjust, sample
 
 SEED = "a neural network comprising a plurality of processing elements"
 

@@ -7,7 +7,7 @@ difficulty scale (engine.config.QUIZ_LEVELS) and, side by side on the same abstr
 round maker (three diversity ranges, the 2 of 16 closest in surprise, no critic). Judges that
 learn are cross-fitted by abstract (grouped folds: a round is judged by a judge that never saw it):
 (a) white-box: a logistic regression on the model's own per-token log-probabilities, rank buckets
-    (top 1/10/100/1000) and surface features (engine.critic.features, without the critic's
+    (top 1/10/100/1000) and surface features (engine.games.critic.features, without the critic's
     lexicon: the text judge learns its own words), fitted on these rounds;
 (b) text: a logistic regression on TF-IDF word (1-2) and character (2-5) n-grams of the option;
 (c) topic: picks the option that reuses most of the opening's content words (no fitting).
@@ -30,13 +30,13 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import StandardScaler
 
-from engine.bundle import active_bundle_path, load_bundle
+from engine.lm.bundle import active_bundle_path, load_bundle
 from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS, QuizLevel
 from engine.corpus import load_corpus
-from engine.critic import common_words, features
-from engine.quiz import make_rounds, quiz_pool
-from engine.store import wilson
-from engine.tokenizer import split_words
+from engine.games.critic import common_words, features
+from engine.games.quiz import make_rounds, quiz_pool
+from engine.storage.store import wilson
+from engine.lm.tokenizer import split_words
 
 OLD_LEVELS = (QuizLevel((1.3, 1.7), 1.0, 16, 30, "easy"), QuizLevel((0.9, 1.3), 1.0, 16, 30, "medium"),
               QuizLevel((0.5, 0.9), 1.0, 16, 30, "hard"))
@@ -106,7 +106,7 @@ def main() -> None:
     if not pool.documents:
         sys.exit("the corpus is not the one this bundle was trained on")
     if bundle.critic is None:
-        sys.exit(f"{bundle.name} has no critic: fit one with python -m engine.fit_critic --model {bundle.path}")
+        sys.exit(f"{bundle.name} has no critic: fit one with python -m engine.games.fit_critic --model {bundle.path}")
     common = common_words(bundle.tokenizer)
     rng = np.random.default_rng(args.seed)
     names = {level: name for name, level in QUIZ_DIFFICULTIES.items()}

@@ -2,11 +2,11 @@
 
     PATENT_CORPUS=../shared/data/neural_network_patent_query.csv python bench/rounds.py [--rounds 12]
 
-"before": the round as engine/quiz.py made it until the batched generator: two continuations,
+"before": the round as engine/games/quiz.py made it until the batched generator: two continuations,
 each from a fresh read of the opening, then all three options re-scored from fresh reads (the
 opening went through the network five times). It is rebuilt here from the engine's single-row
 functions, which are at least as fast as the old ones.
-"rung k": engine.quiz.make_rounds: the opening read once, the rung's candidates written together
+"rung k": engine.games.quiz.make_rounds: the opening read once, the rung's candidates written together
 as one batch with each word's probability and rank kept, the real continuation scored once, copies
 of training text dropped, the two nearest the real one in the critic's features kept. Alone (a
 player waiting for a round written for them) and QUIZ_BANK_BATCH together (the bank's refills,
@@ -25,13 +25,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
-from engine.bundle import active_bundle_path, load_bundle
+from engine.lm.bundle import active_bundle_path, load_bundle
 from engine.config import (QUIZ_BANK_BATCH, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_LEVELS,
                            QUIZ_PROMPT_WORDS, QUIZ_REPETITION_GUARD)
 from engine.corpus import load_corpus
-from engine.generate import generate, prepare_seed, score
-from engine.quiz import cut_words, make_rounds, opening_end, quiz_pool
-from engine.tokenizer import detokenize, split_words
+from engine.lm.generate import generate, prepare_seed, score
+from engine.games.quiz import cut_words, make_rounds, opening_end, quiz_pool
+from engine.lm.tokenizer import detokenize, split_words
 
 
 def round_before(bundle, tokens: list[str], end: int, rng: np.random.Generator, diversity: float) -> None:

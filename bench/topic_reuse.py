@@ -20,11 +20,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.bundle import active_bundle_path, load_bundle  # noqa: E402
+from engine.lm.bundle import active_bundle_path, load_bundle  # noqa: E402
 from engine.config import CacheConfig  # noqa: E402
 from engine.corpus import load_corpus  # noqa: E402
-from engine.generate import generate  # noqa: E402
-from engine.tokenizer import detokenize, is_word, split_words  # noqa: E402
+from engine.lm.generate import generate  # noqa: E402
+from engine.lm.tokenizer import detokenize, is_word, split_words  # noqa: E402
 
 OPENING, CONTINUATION, COMMON = 30, 30, 150
 

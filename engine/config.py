@@ -209,12 +209,12 @@ def from_dict(cls, data: dict):
 QUIZ_PROMPT_WORDS = 30  # words of the real abstract shown as the opening
 QUIZ_CONTINUATION_WORDS = 30  # words in each of the three continuations at most (a rung may use fewer)
 QUIZ_REPETITION_GUARD = 3
-QUIZ_BANK_STOCK = 8  # rounds kept ready per model and rung (engine.bank): a crowd clicking fast empties 4
+QUIZ_BANK_STOCK = 8  # rounds kept ready per model and rung (engine.games.bank): a crowd clicking fast empties 4
 QUIZ_BANK_WORKERS = 2  # threads making rounds in the background (NumPy releases the GIL in its products)
 QUIZ_BANK_BATCH = 4  # rounds a worker writes together in one batch when the stock runs low
 QUIZ_REWRITES = 3  # times a round whose candidates all copy from training abstracts is written again
 CRITIC_DOCUMENTS = 5000  # abstracts a quiz critic learns from at most (all 4,863 of the pre-training corpus)
-NOVELTY_RUN = 8  # a text copying this many words in a row from a training abstract is a copy (engine.novelty)
+NOVELTY_RUN = 8  # a text copying this many words in a row from a training abstract is a copy (engine.games.novelty)
 
 
 @dataclass(frozen=True)
@@ -253,7 +253,7 @@ JOBS_DIR = DATA_DIR / "jobs"
 RETRAIN_TOKEN_ENV = "RETRAIN_TOKEN"  # when set (or retrain_token in Streamlit secrets), train, cancel, resume
 # and activate need it
 TOKEN_DELAY_S = (2.0, 60.0)  # after a wrong token every attempt waits 2 s, doubling per wrong one, at most 60 s
-JOB_TRAINER_ENV = "PATENT_JOB_TRAINER"  # "module:function" a job calls instead of engine.train:train (tests)
+JOB_TRAINER_ENV = "PATENT_JOB_TRAINER"  # "module:function" a job calls instead of engine.training.train:train (tests)
 MAX_UPLOAD_MB = 20  # .streamlit/config.toml's server.maxUploadSize must agree (a test checks)
 MIN_UPLOAD_DOCUMENTS = 20
 RETRAIN_RANGES = {"embedding_dim": (8, 512), "lstm_units": (8, 1024), "lstm_layers": (1, 4),

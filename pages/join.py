@@ -5,7 +5,7 @@ import uuid
 import streamlit as st
 
 from engine.config import LIVE_AUDIENCE_POLL_SECONDS, NICKNAME_MAX
-from engine.rooms import LABELS, RoomError, normalise_code
+from engine.games.rooms import LABELS, RoomError, normalise_code
 from ui.live import rooms, steady
 from ui.navigation import require_entry
 from ui.render import leaderboard_html, plain_html

@@ -4,8 +4,8 @@ import html
 import streamlit as st
 
 from engine.config import LIVE_MAX_ROUNDS, LIVE_POLL_SECONDS, QUIZ_DIFFICULTIES
-from engine.quiz import Game
-from engine.rooms import LABELS, RoomError
+from engine.games.quiz import Game
+from engine.games.rooms import LABELS, RoomError
 from ui.common import current_bundle, round_bank, quiz_pool_or_stop
 from ui.live import in_background, join_link, qr_png, rooms, steady
 from ui.navigation import require_entry

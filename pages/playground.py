@@ -5,8 +5,8 @@ import time
 import streamlit as st
 
 from engine.config import MAX_SEED_CHARS, NOVELTY_RUN, QUIZ_PROMPT_WORDS
-from engine.generate import candidates, generate_many, prepare_seed, stream
-from engine.tokenizer import is_word
+from engine.lm.generate import candidates, generate_many, prepare_seed, stream
+from engine.lm.tokenizer import is_word
 from ui.charts import candidates_figure
 from ui.common import corpus, corpus_hint, current_bundle, quiz_pool_or_none
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to

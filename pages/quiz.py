@@ -4,8 +4,8 @@ import uuid
 import streamlit as st
 
 from engine.config import NICKNAME_MAX, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_REASONS
-from engine.quiz import Game
-from engine.store import Outbox, StoreError
+from engine.games.quiz import Game
+from engine.storage.store import Outbox, StoreError
 from ui.charts import accuracy_figure
 from ui.common import current_bundle, outbox_notice, quiz_pool_or_stop, round_bank, store
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to

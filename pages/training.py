@@ -1,10 +1,10 @@
 """Training dashboard: how the models learned, how they compare, their embeddings, and retraining."""
 import streamlit as st
 
-from engine.bundle import BundleError, list_bundles, load_bundle
+from engine.lm.bundle import BundleError, list_bundles, load_bundle
 from engine.sanitise import hide_paths
-from engine.embeddings import nearest, pca_map
-from engine.results import results_table
+from engine.lm.embeddings import nearest, pca_map
+from engine.training.results import results_table
 from ui.charts import embedding_figure, history_figure
 from ui.common import current_bundle
 from ui.layout import PLOTLY_CONFIG

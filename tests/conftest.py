@@ -45,12 +45,12 @@ def invented_csv(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bundle(invented_csv, tmp_path_factory):
     """A tiny sequence model trained for a few epochs on the invented corpus."""
-    from engine.bundle import load_bundle
+    from engine.lm.bundle import load_bundle
     from dataclasses import replace
 
     from engine.config import PRESETS
     from engine.corpus import load_corpus
-    from engine.train import train
+    from engine.training.train import train
 
     preset = PRESETS["tiny"]
     out = tmp_path_factory.mktemp("models") / "tiny"
@@ -84,8 +84,8 @@ def tiny_pool(tiny_bundle, invented_csv):
     """The tiny bundle's quiz pool without the memorisation guard: the tiny model, trained on a few
     templates, copies its training sentences all the time (tests/test_quiz_game.py tests the guard)."""
     from engine.corpus import load_corpus
-    from engine.novelty import TrainingRuns
-    from engine.quiz import Pool, opening_of
+    from engine.games.novelty import TrainingRuns
+    from engine.games.quiz import Pool, opening_of
 
     held_out = tiny_bundle.held_out_documents(load_corpus(invented_csv))
     return Pool(tuple(d for d in held_out if opening_of(tiny_bundle, d) is not None), TrainingRuns.of([]))

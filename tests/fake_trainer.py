@@ -1,4 +1,4 @@
-"""A fast stand-in for engine.train.train in the job tests: same signature, progress file, resume
+"""A fast stand-in for engine.training.train.train in the job tests: same signature, progress file, resume
 and bundle directory, but no TensorFlow (a job test then takes a second, not forty).
 
 Jobs use it when PATENT_JOB_TRAINER=fake_trainer:train and tests/ is on PYTHONPATH. FAKE_EPOCH_S
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.config import to_dict
 from engine.jsonio import read_json, write_json_atomic
-from engine.train import partial_dir
+from engine.training.train import partial_dir
 
 time.sleep(float(os.environ.get("FAKE_START_S", "0")))
 

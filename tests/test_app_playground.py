@@ -45,7 +45,7 @@ def test_a_shared_link_reproduces_the_text():
 
 
 def test_the_page_says_when_the_model_ended_early(monkeypatch):
-    from engine import generate
+    from engine.lm import generate
 
     real_stream = generate.stream
 
@@ -57,7 +57,7 @@ def test_the_page_says_when_the_model_ended_early(monkeypatch):
             yield word
 
     at = page("pages/playground.py")
-    monkeypatch.setattr("engine.generate.stream", ends_after_two)
+    monkeypatch.setattr("engine.lm.generate.stream", ends_after_two)
     at.button(key="playground_generate").click().run()
     assert any("ended the abstract" in c.value and "before the 60" in c.value for c in at.caption)
     assert at.slider(key="playground_words").label == "Length"

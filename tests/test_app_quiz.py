@@ -52,7 +52,7 @@ def test_answer_reveal_score_and_next(quiz):
 def test_the_reveal_says_how_other_players_did_on_the_same_abstract(quiz):
     from dataclasses import replace
 
-    from engine.quiz import Answer
+    from engine.games.quiz import Answer
     from ui.common import store
 
     at = quiz

@@ -47,7 +47,7 @@ def test_curves_results_card_and_embeddings(dashboard, tiny_bundle):
 
 
 def test_retrain_starts_a_job_that_the_monitor_follows(dashboard, tiny_bundle, tmp_path):
-    from engine import jobs
+    from engine.training import jobs
 
     at = dashboard
     at.selectbox(key="retrain_preset").select("tiny").run()
@@ -94,7 +94,8 @@ def test_retrain_form_limits_come_from_the_config(dashboard):
 def test_with_a_token_configured_no_visitor_can_cancel_resume_or_activate(dashboard, tiny_bundle, tmp_path,
                                                                           monkeypatch):
     """Finding 2: with RETRAIN_TOKEN set, anyone could cancel a job, resume one and switch the active model."""
-    from engine import auth, jobs
+    from engine import auth
+    from engine.training import jobs
 
     monkeypatch.setenv("RETRAIN_TOKEN", "s3cret")
     monkeypatch.setattr(auth, "GATE", auth.TokenGate(first_delay_s=0.01, max_delay_s=0.01))

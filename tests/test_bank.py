@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from engine.bank import RoundBank
-from engine.novelty import TrainingRuns
-from engine.quiz import Pool
+from engine.games.bank import RoundBank
+from engine.games.novelty import TrainingRuns
+from engine.games.quiz import Pool
 
 
 def test_rounds_are_prepared_ahead_and_handed_out_once(tiny_bundle, tiny_pool):

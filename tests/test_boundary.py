@@ -8,13 +8,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.boundary import (BoundaryAnswer, BoundaryGame, BoundaryRound, Sentence, draw_boundary,
+from engine.games.boundary import (BoundaryAnswer, BoundaryGame, BoundaryRound, Sentence, draw_boundary,
                              make_boundary_round, points, split_sentences, verdict, writable_prefix,
                              write_sentences)
 from engine.config import BOUNDARY_NEVER, BOUNDARY_POINTS
 from engine.corpus import Document, load_corpus
-from engine.store import Outbox, Store, StoreError, boundary_answers
-from engine.tokenizer import detokenize
+from engine.storage.store import Outbox, Store, StoreError, boundary_answers
+from engine.lm.tokenizer import detokenize
 from ui.render import sentences_html
 
 
@@ -126,7 +126,7 @@ def test_unplayed_abstracts_come_first(tiny_bundle, documents):
 
 
 def invented_round(boundary: int = 2, n: int = 4) -> BoundaryRound:
-    from engine.generate import Word
+    from engine.lm.generate import Word
 
     sentences = [Sentence(f"People wrote <b>{i}</b>.", True) for i in range(boundary)]
     sentences += [Sentence("The net = wrote.", False, (Word("the", 0.3, 0), Word("net", 0.01, 200),

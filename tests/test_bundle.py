@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from engine.bundle import BundleError, active_bundle, active_bundle_path, load_bundle, set_active_bundle
+from engine.lm.bundle import BundleError, active_bundle, active_bundle_path, load_bundle, set_active_bundle
 from engine.config import DEFAULT_BUNDLE
 
 

@@ -17,10 +17,10 @@ SCRIPT = """
 import json, sys, threading
 import numpy as np
 import ui.common, ui.retrain  # the app's loading path, and the training page's job control
-from engine.bundle import load_bundle
+from engine.lm.bundle import load_bundle
 from engine.corpus import load_corpus
-from engine.novelty import TrainingRuns
-from engine.quiz import Pool, make_rounds, opening_of
+from engine.games.novelty import TrainingRuns
+from engine.games.quiz import Pool, make_rounds, opening_of
 from threadpoolctl import threadpool_info
 
 bundle, documents = load_bundle(sys.argv[1]), load_corpus(sys.argv[2]).documents

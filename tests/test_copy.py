@@ -5,12 +5,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine import copy
+from engine.lm import copy
 from engine.config import CacheConfig
-from engine.evaluate import _lstm_outputs
-from engine.fastlm import NumpyLM
-from engine.generate import Snapshot, generate
-from engine.tokenizer import Tokenizer
+from engine.training.evaluate import _lstm_outputs
+from engine.lm.fastlm import NumpyLM
+from engine.lm.generate import Snapshot, generate
+from engine.lm.tokenizer import Tokenizer
 from tests.test_fastlm import AWD, randomised
 
 VOCAB = ["<pad>", "<unk>", "<bos>", "<eos>", "a", "the", "coil", "of", "winding", ".", "load", "curve", "is"]

@@ -4,12 +4,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.config import PRESETS
-from engine.dataset import sequence_batches, sequence_dataset
+from engine.training.dataset import sequence_batches, sequence_dataset
 
 
 def test_batches_of_any_width_train_after_equally_wide_first_batches():
     """Finding 3: Keras fixed the input width from the first two batches (16 x 28 refused after 64)."""
-    from engine.model import build_model, compile_model
+    from engine.training.model import build_model, compile_model
 
     rng = np.random.default_rng(0)
     chunks = [list(rng.integers(4, 50, 29)) for _ in range(32)] + [list(rng.integers(4, 50, 65)) for _ in range(16)]

@@ -3,9 +3,9 @@ import shutil
 
 import numpy as np
 
-from engine.charlm import SpellingModel
-from engine.evaluate import EvalText, TokenScores, eval_text, main, most_common_scores, summarize
-from engine.tokenizer import Tokenizer
+from engine.training.charlm import SpellingModel
+from engine.training.evaluate import EvalText, TokenScores, eval_text, main, most_common_scores, summarize
+from engine.lm.tokenizer import Tokenizer
 
 
 def test_summary_math():

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from engine.config import ModelConfig
-from engine.fastlm import NumpyLM, stack, take
-from engine.model import build_model
+from engine.lm.fastlm import NumpyLM, stack, take
+from engine.training.model import build_model
 
 IDS = [2, 5, 9, 4, 7, 7, 11, 3]
 

@@ -2,8 +2,8 @@ import pytest
 
 import numpy as np
 
-from engine.generate import advance, candidates, fork, generate, generate_many, main, prepare_seed, score, stream
-from engine.tokenizer import is_word
+from engine.lm.generate import advance, candidates, fork, generate, generate_many, main, prepare_seed, score, stream
+from engine.lm.tokenizer import is_word
 
 
 def test_same_rng_seed_same_text(tiny_bundle):
@@ -150,7 +150,7 @@ def test_damaged_weights_raise_instead_of_writing_forever(tiny_bundle, damaged):
     """NaN probabilities drew <pad> for ever (never a word), so generation never ended."""
     from dataclasses import replace
 
-    from engine.generate import Snapshot
+    from engine.lm.generate import Snapshot
 
     weights = tiny_bundle.net.output[0].copy()
     weights[:, damaged] = np.nan

@@ -12,11 +12,11 @@ import time
 import pandas as pd
 import pytest
 
-from engine import jobs
-from engine.bundle import load_bundle
+from engine.training import jobs
+from engine.lm.bundle import load_bundle
 from engine.corpus import CorpusError
-from engine.jobs import JobError, JobRequest
-from engine.train import partial_dir
+from engine.training.jobs import JobError, JobRequest
+from engine.training.train import partial_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -179,7 +179,7 @@ def test_finished_jobs_leave_no_zombie(invented_csv, dirs, fake):
 
 def test_importing_jobs_does_not_load_tensorflow():
     """Finding 9: the JSON helper lives outside the Keras module, so the app's job code starts fast."""
-    code = ("import sys, engine.jobs; "
+    code = ("import sys, engine.training.jobs; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

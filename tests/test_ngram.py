@@ -2,7 +2,7 @@ import numpy as np
 from nltk.lm import KneserNeyInterpolated
 from nltk.util import everygrams
 
-from engine.ngram import KneserNeyTrigram
+from engine.training.ngram import KneserNeyTrigram
 
 DOCS = [[5, 6, 7, 5, 6, 8, 3], [6, 7, 9, 5, 6, 7, 3], [5, 9, 9, 6, 8, 3]]  # token ids after BOS (2)
 

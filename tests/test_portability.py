@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from engine import config, jobs
-from engine.dataset import fixed_widths, sequence_batches
-from engine.devices import Device, cpu_cores
+from engine import config
+from engine.training import jobs
+from engine.training.dataset import fixed_widths, sequence_batches
+from engine.training.devices import Device, cpu_cores
 
 
 def test_fixed_widths_leave_the_least_padding():
@@ -69,7 +70,7 @@ needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
 
 @pytest.mark.parametrize("backend", ["tensorflow", pytest.param("jax", marks=needs_jax)])
 def test_threads_limit_the_cores_on_every_backend(backend):
-    out = run_python("from engine.devices import detect_device, limit_threads\n"
+    out = run_python("from engine.training.devices import detect_device, limit_threads\n"
                      "limit_threads(1)\nprint(detect_device().description)", KERAS_BACKEND=backend)
     assert out.strip() == f"CPU (1 of {os.cpu_count()} cores) · {backend}"
 
@@ -89,8 +90,8 @@ def test_retrain_on_jax_without_tensorflow_in_a_few_batch_shapes(invented_csv, t
     """The Retrain button's path (a job in its own process) with KERAS_BACKEND=jax, TensorFlow
     unimportable, and the CPU split into two JAX devices so that keras.distribution's data
     parallelism runs (batch 15: each batch gets one empty row, 8 rows per device)."""
-    from engine.bundle import load_bundle
-    from engine.generate import generate
+    from engine.lm.bundle import load_bundle
+    from engine.lm.generate import generate
 
     (tmp_path / "block").mkdir()
     (tmp_path / "block" / "sitecustomize.py").write_text(BLOCK_TENSORFLOW)

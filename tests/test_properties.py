@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.config import MAX_SEED_CHARS
-from engine.sampler import adjust, sample
-from engine.settings import LIMITS, parse_setting, trim_seed
-from engine.tokenizer import detokenize, split_words
+from engine.lm.sampler import adjust, sample
+from engine.lm.settings import LIMITS, parse_setting, trim_seed
+from engine.lm.tokenizer import detokenize, split_words
 from ui.settings import DIVERSITY_RANGE, GUARDS, TOP_K_RANGE, TOP_P_RANGE, WORDS_RANGE, PlaygroundSettings
 
 NUMBERISH = st.one_of(

@@ -5,16 +5,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.bank import RoundBank
+from engine.games.bank import RoundBank
 from engine.config import NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_DIFFICULTIES
 from engine.corpus import load_corpus
-from engine.critic import FEATURES, Critic
-from engine import fit_critic, quiz
-from engine.fit_critic import fit_bundle_critic
-from engine.generate import Word
-from engine.novelty import TrainingRuns
-from engine.quiz import Game, Option, Round, make_rounds, quiz_pool
-from engine.tokenizer import split_words
+from engine.games.critic import FEATURES, Critic
+from engine.games import fit_critic, quiz
+from engine.games.fit_critic import fit_bundle_critic
+from engine.lm.generate import Word
+from engine.games.novelty import TrainingRuns
+from engine.games.quiz import Game, Option, Round, make_rounds, quiz_pool
+from engine.lm.tokenizer import split_words
 
 
 def fake_round(level: int, doc_id: str = "d") -> Round:

@@ -9,9 +9,9 @@ import pytest
 
 from engine.config import QUIZ_DIFFICULTIES
 from engine.corpus import load_corpus
-from engine.quiz import Game, make_rounds, opening_end
-from engine.store import Outbox, Store, StoreError, clean_nickname, wilson
-from engine.tokenizer import is_word, split_words
+from engine.games.quiz import Game, make_rounds, opening_end
+from engine.storage.store import Outbox, Store, StoreError, clean_nickname, wilson
+from engine.lm.tokenizer import is_word, split_words
 
 
 @pytest.fixture(scope="module")

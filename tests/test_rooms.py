@@ -4,10 +4,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from engine.generate import Word
-from engine.quiz import Option, Round
-from engine.rooms import RoomError, Rooms, normalise_code
-from engine.store import Store
+from engine.lm.generate import Word
+from engine.games.quiz import Option, Round
+from engine.games.rooms import RoomError, Rooms, normalise_code
+from engine.storage.store import Store
 
 
 def invented_round(human: int, n: int = 0) -> Round:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.sampler import adjust, sample, sample_rows
+from engine.lm.sampler import adjust, sample, sample_rows
 
 LOGP = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
 

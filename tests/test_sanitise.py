@@ -5,7 +5,7 @@ from engine.sanitise import hide_paths, spreadsheet_safe, visible_text
 
 def test_messages_for_visitors_name_files_not_server_paths(tmp_path):
     """Finding 8: upload errors and tracebacks showed server paths."""
-    from engine.jobs import save_upload
+    from engine.training.jobs import save_upload
 
     try:
         save_upload(b"\xff\xfe not text", "mine.csv", None, tmp_path)

@@ -1,10 +1,10 @@
 """The shipped default model, checked against the shared corpus (skipped where the corpus is absent)."""
 import pytest
 
-from engine.bundle import load_bundle
+from engine.lm.bundle import load_bundle
 from engine.config import DEFAULT_BUNDLE, ROOT
 from engine.corpus import load_corpus
-from engine.evaluate import evaluate_bundle
+from engine.training.evaluate import evaluate_bundle
 
 SHIPPED = ROOT / "models" / DEFAULT_BUNDLE
 

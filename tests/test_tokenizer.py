@@ -1,4 +1,4 @@
-from engine.tokenizer import Tokenizer, detokenize, split_words
+from engine.lm.tokenizer import Tokenizer, detokenize, split_words
 
 TEXT = ("A neural network, e.g. a CMOS array, computes 1.0 values (with x-ray sensors). "
         "Then it stops; the output is stored.")

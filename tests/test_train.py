@@ -5,10 +5,10 @@ import keras
 import numpy as np
 import pytest
 
-from engine.bundle import BundleError, load_bundle, stored
+from engine.lm.bundle import BundleError, load_bundle, stored
 from engine.config import PRESETS
 from engine.corpus import load_corpus
-from engine.train import configs_from_args, main, parse_args, partial_dir, train
+from engine.training.train import configs_from_args, main, parse_args, partial_dir, train
 
 FILES = {"weights.npz", "tokenizer.json", "config.json", "history.csv", "metrics.json", "samples.json",
          "split.json", "provenance.json", "critic.json"}
@@ -64,7 +64,7 @@ def test_bidirectional_language_model_is_refused():
 
 
 def test_missing_and_damaged_bundles_say_how_to_fix(tiny_bundle, tmp_path):
-    with pytest.raises(BundleError, match="No model bundle.*engine.train"):
+    with pytest.raises(BundleError, match="No model bundle.*engine.training.train"):
         load_bundle(tmp_path / "none")
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -87,7 +87,7 @@ def test_missing_and_damaged_bundles_say_how_to_fix(tiny_bundle, tmp_path):
 def test_glove_rows_come_from_the_package(monkeypatch):
     import numpy as np
 
-    from engine.model import GloveMissing, glove_matrix
+    from engine.training.model import GloveMissing, glove_matrix
 
     matrix, coverage = glove_matrix(["<pad>", "<unk>", "the", "network", "zzqxv"])
     assert matrix.shape == (5, 50) and coverage == 0.4
@@ -174,7 +174,7 @@ def test_run_state_restores_best_value_patience_and_time(tmp_path):
     """Finding 9: Keras restarts EarlyStopping and ModelCheckpoint with best=None and wait=0."""
     from types import SimpleNamespace
 
-    from engine.callbacks import RunState
+    from engine.training.callbacks import RunState
 
     early, checkpoint = SimpleNamespace(best=1.5, best_epoch=2, wait=1), SimpleNamespace(best=1.5)
     before = RunState(tmp_path / "state.json", early, checkpoint)

@@ -1,5 +1,5 @@
 """The pure (streamlit-free) UI helpers: HTML rendering and playground settings."""
-from engine.generate import Word
+from engine.lm.generate import Word
 from ui.render import bucket, legend_html, passage_html, words_html
 from ui.settings import PlaygroundSettings
 

@@ -6,14 +6,14 @@ import gc
 import streamlit as st
 
 from engine import config
-from engine.bank import RoundBank
-from engine.bundle import Bundle, BundleError, active_bundle, active_bundle_path, list_bundles, load_bundle
+from engine.games.bank import RoundBank
+from engine.lm.bundle import Bundle, BundleError, active_bundle, active_bundle_path, list_bundles, load_bundle
 from engine.config import CORPUS_ENV
 from engine.corpus import Corpus, CorpusError, load_corpus
-from engine.quiz import Pool, quiz_pool
-from engine.results import ranked
+from engine.games.quiz import Pool, quiz_pool
+from engine.training.results import ranked
 from engine.sanitise import hide_paths
-from engine.store import Outbox, Store
+from engine.storage.store import Outbox, Store
 from ui.render import CSS
 
 MODEL_KEY = "model_name"  # plain session key (widget keys are dropped on pages without the widget)
@@ -40,7 +40,7 @@ def _load_bundle(path: str, stamp: float) -> Bundle:
 
 @st.cache_resource(show_spinner=False)
 def round_bank() -> RoundBank:
-    """Quiz rounds prepared ahead, shared by every session of this server (see engine.bank)."""
+    """Quiz rounds prepared ahead, shared by every session of this server (see engine.games.bank)."""
     return RoundBank()
 
 
@@ -116,7 +116,7 @@ def quiz_pool_or_none(bundle: Bundle) -> tuple[Pool | None, str]:
 
 
 def quiz_pool_or_stop(bundle: Bundle) -> Pool:
-    """The bundle's quiz pool (engine.quiz.Pool); without one, say how to get the corpus and stop."""
+    """The bundle's quiz pool (engine.games.quiz.Pool); without one, say how to get the corpus and stop."""
     pool, message = quiz_pool_or_none(bundle)
     if pool is None:
         corpus_hint(message)
@@ -147,7 +147,7 @@ def current_bundle(stop: bool = True) -> Bundle:
         st.error(f"**The model could not be loaded.** {hide_paths(str(exc))}", icon=":material/error:")
         st.markdown("The app needs a trained model bundle in `models/`. The repository ships one "
                     f"(`models/{config.DEFAULT_BUNDLE}`); to make another, run "
-                    "`python -m engine.train --out models/my-model`.")
+                    "`python -m engine.training.train --out models/my-model`.")
         st.stop()
 
 

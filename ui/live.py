@@ -10,7 +10,7 @@ import qrcode
 import streamlit as st
 
 from engine.config import LIVE_PUBLIC_URL_ENV
-from engine.rooms import Rooms
+from engine.games.rooms import Rooms
 from ui.common import store
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from engine.tokenizer import detokenize_pieces
+from engine.lm.tokenizer import detokenize_pieces
 
 # (rank below, css class, label): GLTR's buckets
 BUCKETS = ((10, "r10", "top 10"), (100, "r100", "top 100"), (1000, "r1000", "top 1,000"),

@@ -7,9 +7,9 @@ import time
 import pandas as pd
 import streamlit as st
 
-from engine import jobs
+from engine.training import jobs
 from engine.auth import NotAllowed, authorise
-from engine.bundle import BundleError, set_active_bundle
+from engine.lm.bundle import BundleError, set_active_bundle
 from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, RETRAIN_TOKEN_ENV
 from engine.corpus import CorpusError, locate_pretrain_corpus
 from engine.sanitise import hide_paths

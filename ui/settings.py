@@ -1,6 +1,6 @@
 """Playground settings: defaults, the ranges the widgets offer, and their round trip through the page URL.
 
-A shared link carries the settings. Each value is parsed with the engine's rules (engine.settings):
+A shared link carries the settings. Each value is parsed with the engine's rules (engine.lm.settings):
 one that is not a finite number falls back to its default, one outside its widget's range is
 brought into it, and every fix is reported.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from engine.settings import parse_number, trim_seed
+from engine.lm.settings import parse_number, trim_seed
 
 DIVERSITY_RANGE = (0.0, 2.0)  # what the slider offers (the engine accepts up to config.MAX_DIVERSITY)
 WORDS_RANGE = (5, 300)

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import (BOUNDARY_DIVERSITY, BOUNDARY_MAX_SENTENCES, BOUNDARY_MAX_WORDS, BOUNDARY_NEVER,
+from ..config import (BOUNDARY_DIVERSITY, BOUNDARY_MAX_SENTENCES, BOUNDARY_MAX_WORDS, BOUNDARY_NEVER,
                      BOUNDARY_POINTS, BOUNDARY_REPETITION_GUARD)
-from .generate import Word, prepare_seed, stream
-from .tokenizer import detokenize, is_word, split_words
+from ..lm.generate import Word, prepare_seed, stream
+from ..lm.tokenizer import detokenize, is_word, split_words
 
 SENTENCE_END = frozenset(".!?")
 _ABBREVIATIONS = frozenset({"fig", "figs", "no", "nos", "sub", "sup"})  # FIG. 1, No. 5, x.sub.1: no end after these

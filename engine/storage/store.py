@@ -20,10 +20,10 @@ from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, MetaDat
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from .boundary import BoundaryAnswer
-from .config import DATA_DIR, DATABASE_URL_ENV, NICKNAME_MAX
-from .quiz import Answer
-from .sanitise import spreadsheet_safe, visible_text
+from ..games.boundary import BoundaryAnswer
+from ..config import DATA_DIR, DATABASE_URL_ENV, NICKNAME_MAX
+from ..games.quiz import Answer
+from ..sanitise import spreadsheet_safe, visible_text
 
 metadata = MetaData()
 
@@ -272,7 +272,7 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-# Live rooms (engine/rooms.py): a presenter's room, its rounds, the audience and their votes.
+# Live rooms (engine/games/rooms.py): a presenter's room, its rounds, the audience and their votes.
 rooms = Table(
     "rooms", metadata,
     Column("code", String(8), primary_key=True),
@@ -323,7 +323,7 @@ room_votes = Table(
 )
 
 
-# The boundary game (engine/boundary.py): one row per round played.
+# The boundary game (engine/games/boundary.py): one row per round played.
 boundary_answers = Table(
     "boundary_answers", metadata,
     *_answer_columns(),

@@ -1,6 +1,6 @@
 """Write text with a trained bundle: seed -> words, with each word's probability and rank.
 
-    python -m engine.generate --seed-text "a neural network" --words 40 --diversity 0.8 --rng-seed 1
+    python -m engine.lm.generate --seed-text "a neural network" --words 40 --diversity 0.8 --rng-seed 1
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from .bundle import Bundle, BundleError, active_bundle, load_bundle
-from .config import MAX_GENERATED_WORDS, CacheConfig
+from ..config import MAX_GENERATED_WORDS, CacheConfig
 from .copy import Memory
 from .fastlm import NumpyLM, State, stack, take
 from .sampler import adjust, check_settings, sample_rows

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import SPECIAL_TOKENS, UNK, CacheConfig
+from ..config import SPECIAL_TOKENS, UNK, CacheConfig
 
 UNK_ID = SPECIAL_TOKENS.index(UNK)
 

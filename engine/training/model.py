@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import ModelConfig
+from ..config import ModelConfig
 
 
 class GloveMissing(ValueError):
@@ -37,7 +37,7 @@ def build_model(config: ModelConfig, vocab_size: int, embedding: np.ndarray | No
 
     "sequence": ids (batch, time) -> probabilities at every position (batch, time, vocab).
     "window": a left-padded window (batch, window) -> probabilities of the next token (batch, vocab).
-    training: add AWD-LSTM's embedding dropout and weight drop (engine.awd); the model saved for
+    training: add AWD-LSTM's embedding dropout and weight drop (engine.training.awd); the model saved for
     inference leaves them out and holds the same weights in plain Keras layers.
     """
     import keras
@@ -89,7 +89,7 @@ def build_model(config: ModelConfig, vocab_size: int, embedding: np.ndarray | No
 
 def hidden_state_model(model, config: ModelConfig):
     """The same network returning (probabilities, the last LSTM layer's output at every position):
-    the hidden states the continuous cache (engine.copy) compares."""
+    the hidden states the continuous cache (engine.lm.copy) compares."""
     import keras
 
     return keras.Model(model.inputs, [model.output, model.get_layer(f"lstm_{config.lstm_layers - 1}").output])

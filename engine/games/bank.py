@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from .config import QUIZ_BANK_BATCH, QUIZ_BANK_STOCK, QUIZ_BANK_WORKERS
+from ..config import QUIZ_BANK_BATCH, QUIZ_BANK_STOCK, QUIZ_BANK_WORKERS
 from .quiz import Pool, Round, make_rounds
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ How hard a round is, is a rung of QUIZ_LEVELS (set by measurement): the model re
 and writes the rung's number of candidates together (one batch through the network), at a diversity
 drawn from its range. Candidates that copy NOVELTY_RUN words in a row from a training abstract are
 dropped; of the rest, those whose length in characters is close to the real continuation's are
-scored by the bundle's human-likeness critic (``engine.critic``), and the two whose score is closest
+scored by the bundle's human-likeness critic (``engine.games.critic``), and the two whose score is closest
 to the real continuation's own are kept (without a critic: the two closest to it in surprise).
 Closest, not highest: the most human-looking of many tries overshoot (they reuse the opening's
 words more than people do), which a judge learns; matching the real text leaves nothing to learn. Rounds are prepared ahead by
-``engine.bank``; each player draws abstracts from a deck, without repeats until every one was seen.
+``engine.games.bank``; each player draws abstracts from a deck, without repeats until every one was seen.
 """
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ from functools import cached_property
 
 import numpy as np
 
-from .config import (NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_PROMPT_WORDS,
+from ..config import (NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_PROMPT_WORDS,
                      QUIZ_REPETITION_GUARD, QUIZ_REWRITES, QuizLevel)
-from .corpus import Document
+from ..corpus import Document
 from .critic import common_words
-from .generate import Word, advance, fork, prepare_seed
+from ..lm.generate import Word, advance, fork, prepare_seed
 from .novelty import TrainingRuns
-from .tokenizer import detokenize, is_word, split_words
+from ..lm.tokenizer import detokenize, is_word, split_words
 
 LENGTH_TOLERANCE = 0.1  # machine options are kept within 10% of the real continuation's characters when possible
 
@@ -238,7 +238,7 @@ class Game:
         return QUIZ_DIFFICULTIES[self.difficulty]
 
     def deal(self, bank, bundle, pool: Pool) -> Round:
-        """The next round from ``bank`` (engine.bank) at this player's rung, from an abstract of the
+        """The next round from ``bank`` (engine.games.bank) at this player's rung, from an abstract of the
         deck: one not yet seen, or any once every one was (the deck is then reshuffled)."""
         if not pool.ids - self.seen:
             self.seen.clear()

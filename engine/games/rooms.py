@@ -17,10 +17,10 @@ from datetime import datetime, timezone
 from sqlalchemy import Boolean, DateTime, Integer, String, and_, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .config import LIVE_CODE_ALPHABET, LIVE_CODE_LENGTH, LIVE_MAX_ROUNDS
-from .generate import Word
+from ..config import LIVE_CODE_ALPHABET, LIVE_CODE_LENGTH, LIVE_MAX_ROUNDS
+from ..lm.generate import Word
 from .quiz import Round
-from .store import Store, clean_nickname, room_players, room_rounds, room_votes, rooms
+from ..storage.store import Store, clean_nickname, room_players, room_rounds, room_votes, rooms
 
 LABELS = "ABC"
 
@@ -109,7 +109,7 @@ class Rooms:
             raise RoomError("Only the presenter of this room can do that.")
 
     def open_round(self, code: str, key: str | None, round_: Round) -> int:
-        """Show the next round (made by engine.quiz) and start taking votes; its number."""
+        """Show the next round (made by engine.games.quiz) and start taking votes; its number."""
         self._require_presenter(code, key)
         room = self.room(code)
         if room.phase == "finished" or room.round_no >= room.rounds_total:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import keras
 
-from .jsonio import read_json, write_json_atomic
+from ..jsonio import read_json, write_json_atomic
 
 
 class Progress(keras.callbacks.Callback):
@@ -83,8 +83,8 @@ class SampleWriter(keras.callbacks.Callback):
         self.samples = json.loads(self.path.read_text()) if self.path.exists() else []
 
     def on_epoch_end(self, epoch, logs=None):
-        from .fastlm import NumpyLM
-        from .generate import Snapshot, generate
+        from ..lm.fastlm import NumpyLM
+        from ..lm.generate import Snapshot, generate
 
         if not math.isfinite((logs or {}).get("loss", 0.0)):
             return  # a diverged epoch (TerminateOnNaN stops the run): nothing to write with

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .config import MAX_DIVERSITY
+from ..config import MAX_DIVERSITY
 
 _BLOCK = 128  # sampling finds the block of this many tokens first, then the token within it
 _TOP_P_PREFIX = 64  # top-p first looks for its cut among this many likeliest tokens, then 4x more, ...

@@ -1,6 +1,6 @@
 """Honest next-token metrics on abstracts the model never trained on, beside baselines on the same tokens.
 
-    python -m engine.evaluate --model models/patent-awd --data ../shared/data/neural_network_patent_query.csv
+    python -m engine.training.evaluate --model models/patent-awd --data ../shared/data/neural_network_patent_query.csv
 
 Given the corpus the bundle was trained on, it scores the bundle's test abstracts; given any other
 CSV it scores every row. Baselines (most common token, Kneser-Ney trigram) are fitted on the
@@ -9,8 +9,8 @@ bundle's training split, in the same run, and scored on the same tokens.
 Per-token figures (cross-entropy, perplexity, top-1, top-5) depend on the vocabulary: a model
 with a small one predicts <unk> often and easily. The open-vocabulary figure, bits per character,
 does not: a word outside the vocabulary costs p(<unk>) times the probability of spelling it out
-under a character model fitted on the training split's words (engine.charlm), and a word the
-continuous cache copies (engine.copy) costs what the cache and the model give it together.
+under a character model fitted on the training split's words (engine.training.charlm), and a word the
+continuous cache copies (engine.lm.copy) costs what the cache and the model give it together.
 """
 from __future__ import annotations
 
@@ -22,14 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import copy
-from .bundle import Bundle, BundleError, active_bundle_path, load_bundle
+from ..lm import copy
+from ..lm.bundle import Bundle, BundleError, active_bundle_path, load_bundle
 from .charlm import SpellingModel
-from .config import CACHE_COMMON, EOS, CacheConfig, to_dict
-from .corpus import CorpusError, load_corpus
+from ..config import CACHE_COMMON, EOS, CacheConfig, to_dict
+from ..corpus import CorpusError, load_corpus
 from .dataset import pad_batch, window_examples
 from .ngram import KneserNeyTrigram
-from .tokenizer import is_word, split_words
+from ..lm.tokenizer import is_word, split_words
 
 CACHE_GRID = {"mix": (0.05, 0.1, 0.2, 0.3, 0.4, 0.5), "theta": (0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)}
 

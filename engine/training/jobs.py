@@ -9,7 +9,7 @@ process, which holds it for its whole life: the OS releases it when that process
 ends (kill -9 included). So a job is running exactly while it holds the lock: one still starting
 cannot look dead, and a dead one cannot look alive because another process took its PID.
 
-A job writes its bundle only when complete (engine.train), so a crash, a cancel or a kill never
+A job writes its bundle only when complete (engine.training.train), so a crash, a cancel or a kill never
 touches the active model; starting the same request again resumes from the last finished epoch.
 """
 from __future__ import annotations
@@ -27,11 +27,11 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import config
-from .config import (JOB_TRAINER_ENV, MAX_UPLOAD_MB, MIN_UPLOAD_DOCUMENTS, ModelConfig, TrainConfig,
+from .. import config
+from ..config import (JOB_TRAINER_ENV, MAX_UPLOAD_MB, MIN_UPLOAD_DOCUMENTS, ModelConfig, TrainConfig,
                      check_model_name, preset_configs)
-from .corpus import CorpusError, documents_from_frame, read_table
-from .jsonio import read_json, write_json_atomic
+from ..corpus import CorpusError, documents_from_frame, read_table
+from ..jsonio import read_json, write_json_atomic
 
 LOCK = "running"
 LOCK_WAIT_S = 1.0  # how long start() waits for readers that hold the lock for an instant
@@ -182,7 +182,7 @@ def start(request: JobRequest, jobs_dir: Path | None = None, models_dir: Path | 
         write_json_atomic(job / "request.json", asdict(request))
         env = {**os.environ, "PATENT_MODELS_DIR": str(models_dir), "PYTHONUNBUFFERED": "1"}
         with open(job / "log.txt", "w") as log:
-            child = subprocess.Popen([sys.executable, "-m", "engine.jobs", str(job), str(lock)], cwd=config.ROOT,
+            child = subprocess.Popen([sys.executable, "-m", "engine.training.jobs", str(job), str(lock)], cwd=config.ROOT,
                                      env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                      pass_fds=(lock,))
         (job / "pid").write_text(str(child.pid))
@@ -222,8 +222,8 @@ CANCELLED = "Cancelled. Resume to continue from the last finished epoch."
 
 
 def _trainer():
-    """engine.train.train, or the function named by $PATENT_JOB_TRAINER ("module:function")."""
-    module, _, name = os.environ.get(JOB_TRAINER_ENV, "engine.train:train").partition(":")
+    """engine.training.train.train, or the function named by $PATENT_JOB_TRAINER ("module:function")."""
+    module, _, name = os.environ.get(JOB_TRAINER_ENV, "engine.training.train:train").partition(":")
     return getattr(importlib.import_module(module), name)
 
 
@@ -233,7 +233,7 @@ def _run(job: Path) -> None:
     try:
         request = JobRequest(**read_json(job / "request.json"))
         model_config, train_config = request.configs()
-        from .corpus import load_corpus
+        from ..corpus import load_corpus
 
         corpus = load_corpus(request.data, request.text_column)
         out = _trainer()(corpus, model_config, train_config, config.MODELS_DIR / request.name,

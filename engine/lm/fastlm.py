@@ -25,7 +25,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .config import ModelConfig
+from ..config import ModelConfig
 
 # Generation is many small matrix products on many threads at once (one per player); BLAS worker
 # threads on top of those only fight over the cores, and 20 sessions once deadlocked in OpenBLAS.
@@ -102,7 +102,7 @@ class LSTMLayer:
 
 @dataclass(frozen=True)
 class NumpyLM:
-    """The weights of a model from ``engine.model.build_model``, run with NumPy."""
+    """The weights of a model from ``engine.training.model.build_model``, run with NumPy."""
 
     config: ModelConfig
     embedding: np.ndarray

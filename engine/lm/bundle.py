@@ -5,11 +5,11 @@
     tokenizer.json    the vocabulary
     config.json       {"model": ModelConfig, "train": TrainConfig, "cache": CacheConfig}
     history.csv       per-epoch loss and accuracy (Keras CSVLogger)
-    metrics.json      test metrics beside the baselines (engine.evaluate)
+    metrics.json      test metrics beside the baselines (engine.training.evaluate)
     samples.json      text written after each epoch at a few diversities
     split.json        which documents went to train / validation / test
     provenance.json   data hash, split seed, time taken, device, date
-    critic.json       the quiz's human-likeness critic (engine.fit_critic), when one was fitted
+    critic.json       the quiz's human-likeness critic (engine.games.fit_critic), when one was fitted
 
 Bundles are written to a temporary directory and renamed into place, so a directory that exists
 is complete. The Keras model (training, evaluation) is rebuilt from config.json and weights.npz.
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config
-from .config import DEFAULT_BUNDLE, MODEL_NAME, CacheConfig, ModelConfig, TrainConfig, from_dict
-from .corpus import Split
+from .. import config
+from ..config import DEFAULT_BUNDLE, MODEL_NAME, CacheConfig, ModelConfig, TrainConfig, from_dict
+from ..corpus import Split
 from .tokenizer import Tokenizer
 
 REQUIRED = ("tokenizer.json", "config.json")
@@ -92,7 +92,7 @@ class Bundle:
 
     @cached_property
     def net(self):
-        """The model as a NumPy network (see engine.fastlm): what generation uses."""
+        """The model as a NumPy network (see engine.lm.fastlm): what generation uses."""
         from .fastlm import NumpyLM
 
         return NumpyLM.from_layers(self.model_config, self.weights)
@@ -100,7 +100,7 @@ class Bundle:
     @cached_property
     def keras_model(self):
         """The Keras model, rebuilt from the config and the weights (training and evaluation only)."""
-        from .model import build_model
+        from ..training.model import build_model
 
         model = build_model(self.model_config, len(self.tokenizer))
         try:
@@ -125,8 +125,8 @@ class Bundle:
 
     @cached_property
     def critic(self):
-        """The human-likeness critic fitted for this bundle (engine.critic), or None."""
-        from .critic import Critic
+        """The human-likeness critic fitted for this bundle (engine.games.critic), or None."""
+        from ..games.critic import Critic
 
         return Critic.load(self.path / CRITIC)
 
@@ -138,7 +138,7 @@ def load_bundle(path: Path | str) -> Bundle:
     """Read a bundle directory; raises BundleError with a remedy when it is missing or damaged."""
     path = Path(path)
     if not path.is_dir():
-        raise BundleError(f"No model bundle at {path}. Train one with `python -m engine.train --out {path}`.")
+        raise BundleError(f"No model bundle at {path}. Train one with `python -m engine.training.train --out {path}`.")
     missing = [name for name in REQUIRED if not (path / name).exists()]
     if not (path / WEIGHTS).exists() and not (path / LEGACY_MODEL).exists():
         missing.append(WEIGHTS)
@@ -232,7 +232,7 @@ def _needs_conversion(path: Path) -> bool:
 
 def convert_legacy(path: Path) -> None:
     """Write weights.npz for a bundle that has only a model.keras, in a child process that loads Keras."""
-    done = subprocess.run([sys.executable, "-m", "engine.bundle", str(path)], cwd=config.ROOT,
+    done = subprocess.run([sys.executable, "-m", "engine.lm.bundle", str(path)], cwd=config.ROOT,
                           capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     if done.returncode:
         reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1][:200]
@@ -293,5 +293,5 @@ def set_active_bundle(name: str, models_dir: Path | None = None) -> None:
     os.replace(tmp, models_dir / ACTIVE_FILE)
 
 
-if __name__ == "__main__":  # python -m engine.bundle DIR: write DIR/weights.npz from DIR/model.keras
+if __name__ == "__main__":  # python -m engine.lm.bundle DIR: write DIR/weights.npz from DIR/model.keras
     _convert_main(sys.argv[1])

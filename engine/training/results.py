@@ -1,6 +1,6 @@
 """The results table across bundles and baselines, in the spirit of the tutorial's.
 
-    python -m engine.results            # markdown, for the README
+    python -m engine.training.results            # markdown, for the README
 
 Rows are ranked by open-vocabulary bits per character (lower is better), the one figure that
 compares models with different vocabularies; the per-token figures beside it depend on the vocabulary.
@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .bundle import Bundle, list_bundles, load_bundle
+from ..lm.bundle import Bundle, list_bundles, load_bundle
 
 BASELINE_NAMES = {"most_common_token": "Most common token (baseline)",
                   "kneser_ney_trigram": "Kneser-Ney trigram (baseline)"}

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import NOVELTY_RUN
-from .tokenizer import is_word, split_words
+from ..config import NOVELTY_RUN
+from ..lm.tokenizer import is_word, split_words
 
 
 def _hashes(words: list[str], n: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from .config import BOS, EOS, PAD, SPECIAL_TOKENS, UNK
+from ..config import BOS, EOS, PAD, SPECIAL_TOKENS, UNK
 
 _TOKEN = re.compile(
     r"(?:[A-Za-z]\.){2,}"  # abbreviations: e.g. i.e. U.S.

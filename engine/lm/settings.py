@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 
-from .config import MAX_DIVERSITY, MAX_GENERATED_WORDS, MAX_REPETITION_GUARD, MAX_SEED_CHARS, MAX_TOP_K
-from .corpus import clean_text
-from .sanitise import visible_text
+from ..config import MAX_DIVERSITY, MAX_GENERATED_WORDS, MAX_REPETITION_GUARD, MAX_SEED_CHARS, MAX_TOP_K
+from ..corpus import clean_text
+from ..sanitise import visible_text
 
 LIMITS: dict[str, tuple[float, float]] = {  # the engine's names; inclusive bounds
     "words": (0, MAX_GENERATED_WORDS),  # 0: until the model ends the abstract

@@ -1,8 +1,8 @@
 """Train a model bundle.
 
-    python -m engine.train --preset awd --pretrain-data ../shared/data/extra_patent_abstracts.csv --out models/patent-awd
-    python -m engine.train --preset lstm --out models/patent-lstm
-    python -m engine.train --preset tutorial --max-minutes 30 --out models/tutorial
+    python -m engine.training.train --preset awd --pretrain-data ../shared/data/extra_patent_abstracts.csv --out models/patent-awd
+    python -m engine.training.train --preset lstm --out models/patent-lstm
+    python -m engine.training.train --preset tutorial --max-minutes 30 --out models/tutorial
 
 Rerunning an interrupted command resumes it (BackupAndRestore). The bundle appears only when
 complete; its working files live in a hidden ``.NAME.partial`` directory beside it until then.
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import CRITIC, stored, write_bundle
-from .config import CRITIC_DOCUMENTS, MODELS_DIR, PRESETS, ModelConfig, TrainConfig, check_model_name, preset_configs, to_dict
-from .corpus import Corpus, CorpusError, load_corpus, locate_pretrain_corpus
+from ..lm.bundle import CRITIC, stored, write_bundle
+from ..config import CRITIC_DOCUMENTS, MODELS_DIR, PRESETS, ModelConfig, TrainConfig, check_model_name, preset_configs, to_dict
+from ..corpus import Corpus, CorpusError, load_corpus, locate_pretrain_corpus
 from .devices import data_parallel, detect_device, limit_threads
 
 
@@ -55,7 +55,7 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     from .dataset import fixed_widths, sequence_chunks, sequence_dataset, window_examples
     from .evaluate import encode_docs, evaluate, tune_cache
     from .model import build_model, compile_model, glove_matrix
-    from .tokenizer import Tokenizer
+    from ..lm.tokenizer import Tokenizer
 
     log = log or (lambda line: None)
     out = Path(out)
@@ -203,11 +203,11 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
 
 
 def fit_critic(out: Path, corpus: Corpus, pretrain: Corpus | None, seed: int, log) -> None:
-    """Give the new bundle the quiz's human-likeness critic (engine.fit_critic), from the corpus it
+    """Give the new bundle the quiz's human-likeness critic (engine.games.fit_critic), from the corpus it
     pre-trained on or else the one the app would offer; without a critic its rounds are chosen by
     surprise, so a failure here is reported, never fatal."""
-    from .bundle import load_bundle
-    from .fit_critic import fit_bundle_critic
+    from ..lm.bundle import load_bundle
+    from ..games.fit_critic import fit_bundle_critic
 
     try:
         extra = pretrain

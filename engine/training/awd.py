@@ -1,7 +1,7 @@
 """AWD-LSTM's training-time regularisers (Merity et al. 2017) as Keras layers.
 
 They exist only in the training graph: the saved model is a plain LSTM stack, so the NumPy
-generator (engine.fastlm) runs it unchanged. Locked dropout is Keras's SpatialDropout1D (one mask
+generator (engine.lm.fastlm) runs it unchanged. Locked dropout is Keras's SpatialDropout1D (one mask
 per sequence, the same at every step) and needs no layer here.
 """
 from __future__ import annotations

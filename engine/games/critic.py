@@ -4,11 +4,11 @@ A logistic regression over what the text and the model give away: the model's ow
 each token (mean, spread, lows), how often a token is among the model's 1/10/100/1000 likeliest,
 how often it was copied, surface features (word length, punctuation, sentence ends, repeats), how
 much of the opening's subject it keeps, and how much its words are people's rather than the
-model's favourite filler (a small lexicon of log ratios). It is fitted by ``engine.fit_critic``
+model's favourite filler (a small lexicon of log ratios). It is fitted by ``engine.games.fit_critic``
 (real continuations against the model's, on abstracts no quiz shows) and kept in the bundle as
 ``critic.json``: scoring is a dot product, no fitting library needed at run time.
 
-Rounds keep the two machine continuations the critic scores closest to the real one (of N, ``engine.quiz``).
+Rounds keep the two machine continuations the critic scores closest to the real one (of N, ``engine.games.quiz``).
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .jsonio import write_json_atomic
-from .tokenizer import is_word
+from ..jsonio import write_json_atomic
+from ..lm.tokenizer import is_word
 
 COMMON_WORDS = 150  # a content word is a word outside the training split's most frequent ones
 FEATURES = ("mean log p", "spread of log p", "lowest log p", "lower quartile of log p", "median log p",
@@ -40,7 +40,7 @@ def common_words(tokenizer) -> frozenset[str]:
 
 
 def features(opening: list[str], words, common: frozenset[str], lexicon: dict[str, float]) -> np.ndarray:
-    """FEATURES of one continuation (``words``: engine.generate.Word tuples) after ``opening`` tokens;
+    """FEATURES of one continuation (``words``: engine.lm.generate.Word tuples) after ``opening`` tokens;
     ``lexicon``: word -> how much likelier people use it than the model (log ratio; see ``lexicon``)."""
     tokens = [w.token for w in words]
     word_tokens = [t for t in tokens if is_word(t)] or [""]

@@ -1,6 +1,6 @@
-"""Fit a bundle's human-likeness critic (engine.critic) and save it as the bundle's critic.json.
+"""Fit a bundle's human-likeness critic (engine.games.critic) and save it as the bundle's critic.json.
 
-    python -m engine.fit_critic [--model DIR] [--data CSV] [--critic-data CSV] [--documents 5000]
+    python -m engine.games.fit_critic [--model DIR] [--data CSV] [--critic-data CSV] [--documents 5000]
 
 Examples: for each of ``--documents`` abstracts, the real continuation (human) and two the model
 writes from the same opening (machine), at diversities spread over the quiz's whole scale. The
@@ -21,9 +21,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .bundle import CRITIC, BundleError, active_bundle_path, load_bundle
-from .config import CRITIC_DOCUMENTS, QUIZ_LEVELS
-from .corpus import CorpusError, load_corpus, locate_pretrain_corpus
+from ..lm.bundle import CRITIC, BundleError, active_bundle_path, load_bundle
+from ..config import CRITIC_DOCUMENTS, QUIZ_LEVELS
+from ..corpus import CorpusError, load_corpus, locate_pretrain_corpus
 from .critic import FEATURES, Critic, common_words, features, fit, lexicon
 from .quiz import opening_of, write_continuations
 
@@ -35,7 +35,7 @@ FAMILIARITY_SAMPLE = 100  # abstracts per set when asking whether the model memo
 @dataclass(frozen=True)
 class Example:
     opening: list[str]
-    words: list  # engine.generate.Word
+    words: list  # engine.lm.generate.Word
     human: bool
     group: int  # the abstract it continues
 

@@ -1,0 +1,1 @@
+"""Answers and live rooms in SQL (SQLite or $DATABASE_URL)."""
