@@ -24,13 +24,14 @@ from engine.lm.bundle import active_bundle_path, load_bundle
 from engine.config import CacheConfig
 from engine.lm.generate import generate, generate_many, prepare_seed
 from engine.lm.sampler import adjust, sample
+from engine.training.model import keras_model
 
 SEED = "a neural network comprising a plurality of processing elements"
 
 
 def tutorial_loop(bundle, words: int, window: int = 50) -> float:
     """The tutorial's generation: predict on the sliding window, sample, append, repeat."""
-    tok, model = bundle.tokenizer, bundle.keras_model
+    tok, model = bundle.tokenizer, keras_model(bundle)
     ids, rng = [tok.bos_id] + tok.encode(SEED), np.random.default_rng(0)
     banned = [tok.pad_id, tok.unk_id, tok.bos_id, tok.eos_id]
     started = time.perf_counter()

@@ -33,7 +33,7 @@ from sklearn.preprocessing import StandardScaler
 from engine.lm.bundle import active_bundle_path, load_bundle
 from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS, QuizLevel
 from engine.corpus import load_corpus
-from engine.games.critic import common_words, features
+from engine.games.critic import common_words, features, load_critic
 from engine.games.quiz import make_rounds, quiz_pool
 from engine.storage.store import wilson
 from engine.lm.tokenizer import split_words
@@ -105,7 +105,7 @@ def main() -> None:
     pool = quiz_pool(bundle, load_corpus(args.data))
     if not pool.documents:
         sys.exit("the corpus is not the one this bundle was trained on")
-    if bundle.critic is None:
+    if load_critic(bundle) is None:
         sys.exit(f"{bundle.name} has no critic: fit one with python -m engine.games.fit_critic --model {bundle.path}")
     common = common_words(bundle.tokenizer)
     rng = np.random.default_rng(args.seed)

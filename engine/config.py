@@ -253,7 +253,7 @@ JOBS_DIR = DATA_DIR / "jobs"
 RETRAIN_TOKEN_ENV = "RETRAIN_TOKEN"  # when set (or retrain_token in Streamlit secrets), train, cancel, resume
 # and activate need it
 TOKEN_DELAY_S = (2.0, 60.0)  # after a wrong token every attempt waits 2 s, doubling per wrong one, at most 60 s
-JOB_TRAINER_ENV = "PATENT_JOB_TRAINER"  # "module:function" a job calls instead of engine.training.train:train (tests)
+JOB_TRAINER_ENV = "PATENT_JOB_TRAINER"  # "module:function" a job calls instead of engine.train:train_bundle (tests)
 MAX_UPLOAD_MB = 20  # .streamlit/config.toml's server.maxUploadSize must agree (a test checks)
 MIN_UPLOAD_DOCUMENTS = 20
 RETRAIN_RANGES = {"embedding_dim": (8, 512), "lstm_units": (8, 1024), "lstm_layers": (1, 4),

@@ -50,11 +50,11 @@ def tiny_bundle(invented_csv, tmp_path_factory):
 
     from engine.config import PRESETS
     from engine.corpus import load_corpus
-    from engine.training.train import train
+    from engine.train import train_bundle
 
     preset = PRESETS["tiny"]
     out = tmp_path_factory.mktemp("models") / "tiny"
-    train(load_corpus(invented_csv), preset.model, replace(preset.train, epochs=40, learning_rate=0.02, patience=40), out, log=None)
+    train_bundle(load_corpus(invented_csv), preset.model, replace(preset.train, epochs=40, learning_rate=0.02, patience=40), out, log=None)
     return load_bundle(out)
 
 

@@ -1,4 +1,4 @@
-"""A fast stand-in for engine.training.train.train in the job tests: same signature, progress file, resume
+"""A fast stand-in for engine.train.train_bundle in the job tests: same signature, progress file, resume
 and bundle directory, but no TensorFlow (a job test then takes a second, not forty).
 
 Jobs use it when PATENT_JOB_TRAINER=fake_trainer:train and tests/ is on PYTHONPATH. FAKE_EPOCH_S

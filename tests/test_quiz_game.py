@@ -8,7 +8,7 @@ import pytest
 from engine.games.bank import RoundBank
 from engine.config import NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_DIFFICULTIES
 from engine.corpus import load_corpus
-from engine.games.critic import FEATURES, Critic
+from engine.games.critic import FEATURES, Critic, load_critic
 from engine.games import fit_critic, quiz
 from engine.games.fit_critic import fit_bundle_critic
 from engine.lm.generate import Word
@@ -105,20 +105,18 @@ def test_no_machine_option_copies_a_training_abstract(tiny_bundle, tiny_pool, in
 
 
 def test_a_fitted_critic_is_saved_loaded_and_chooses_the_machine_options(tiny_bundle, tiny_pool, invented_csv,
-                                                                         tmp_path):
+                                                                         tmp_path, monkeypatch):
     critic = fit_bundle_critic(tiny_bundle, load_corpus(invented_csv), 30, np.random.default_rng(0))
     assert len(critic.weights) == len(FEATURES) and critic.fitted_on["abstracts"] == "training split"
     critic.save(tmp_path / "critic.json")
     assert Critic.load(tmp_path / "critic.json") == critic
     (tmp_path / "bad.json").write_text('{"features": ["something else"]}')
     assert Critic.load(tmp_path / "bad.json") is None and Critic.load(tmp_path / "missing.json") is None
-    judged = replace(tiny_bundle)
-    judged.__dict__["critic"] = critic  # the cached property, as if read from the bundle
-    rounds = make_rounds(judged, tiny_pool, list(tiny_pool.documents[:4]), 2, np.random.default_rng(1))
+    monkeypatch.setattr(quiz, "load_critic", lambda bundle: critic)  # as if read from the bundle
+    rounds = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:4]), 2, np.random.default_rng(1))
     assert rounds and {r.settings["chosen_by"] for r in rounds} == {"critic"}
-    without = replace(tiny_bundle)
-    without.__dict__["critic"] = None
-    plain = make_rounds(without, tiny_pool, list(tiny_pool.documents[:2]), 2, np.random.default_rng(1))
+    monkeypatch.setattr(quiz, "load_critic", lambda bundle: None)
+    plain = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:2]), 2, np.random.default_rng(1))
     assert {r.settings["chosen_by"] for r in plain} == {"surprise"}  # a bundle without a critic still plays
 
 
@@ -162,4 +160,4 @@ def test_the_machine_options_are_those_the_critic_scores_closest_to_the_real_tex
 
 def test_training_gives_the_bundle_its_critic(tiny_bundle):
     """A retrained model plays rounds chosen by its own critic, as the shipped one does."""
-    assert (tiny_bundle.path / "critic.json").exists() and tiny_bundle.critic is not None
+    assert (tiny_bundle.path / "critic.json").exists() and load_critic(tiny_bundle) is not None

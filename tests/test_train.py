@@ -8,7 +8,10 @@ import pytest
 from engine.lm.bundle import BundleError, load_bundle, stored
 from engine.config import PRESETS
 from engine.corpus import load_corpus
-from engine.training.train import configs_from_args, main, parse_args, partial_dir, train
+from engine.games.critic import load_critic
+from engine.train import main, train_bundle
+from engine.training.model import keras_model
+from engine.training.train import configs_from_args, parse_args, partial_dir
 
 FILES = {"weights.npz", "tokenizer.json", "config.json", "history.csv", "metrics.json", "samples.json",
          "split.json", "provenance.json", "critic.json"}
@@ -42,10 +45,10 @@ def test_interrupted_run_leaves_no_bundle_and_resumes(invented_csv, tmp_path):
     (out / "config.json").write_text("{}")  # an existing bundle must survive the crash untouched
     train_config = replace(preset.train, epochs=4)
     with pytest.raises(RuntimeError, match="power cut"):
-        train(corpus, preset.model, train_config, out, log=None, extra_callbacks=[Crash()])
+        train_bundle(corpus, preset.model, train_config, out, log=None, extra_callbacks=[Crash()])
     assert (out / "config.json").read_text() == "{}" and partial_dir(out).exists()
     lines = []
-    train(corpus, preset.model, train_config, out, log=lines.append)
+    train_bundle(corpus, preset.model, train_config, out, log=lines.append)
     assert lines[0].startswith("resuming")
     bundle = load_bundle(out)
     assert [row["epoch"] for row in bundle.history] == [1, 2, 3, 4]
@@ -64,7 +67,7 @@ def test_bidirectional_language_model_is_refused():
 
 
 def test_missing_and_damaged_bundles_say_how_to_fix(tiny_bundle, tmp_path):
-    with pytest.raises(BundleError, match="No model bundle.*engine.training.train"):
+    with pytest.raises(BundleError, match="No model bundle.*engine.train"):
         load_bundle(tmp_path / "none")
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -78,7 +81,7 @@ def test_missing_and_damaged_bundles_say_how_to_fix(tiny_bundle, tmp_path):
     (broken / "weights.npz").unlink()
     (broken / "model.keras").write_bytes(b"not a zip")  # an older bundle: converted on first use
     with pytest.raises(BundleError, match="cannot be loaded"):
-        _ = load_bundle(broken).keras_model
+        _ = keras_model(load_bundle(broken))
     (broken / "config.json").write_text("{not json")
     with pytest.raises(BundleError, match="damaged"):
         load_bundle(broken)
@@ -99,7 +102,7 @@ def test_glove_rows_come_from_the_package(monkeypatch):
 
 def test_training_with_glove_embeddings(invented_csv, tmp_path):
     preset = PRESETS["tiny"]
-    out = train(load_corpus(invented_csv), replace(preset.model, glove=True), replace(preset.train, epochs=1),
+    out = train_bundle(load_corpus(invented_csv), replace(preset.model, glove=True), replace(preset.train, epochs=1),
                 tmp_path / "glove", log=None)
     bundle = load_bundle(out)
     assert bundle.model_config.embedding_dim == 50 and bundle.provenance["glove_coverage"] > 0.5
@@ -125,7 +128,7 @@ def test_a_run_whose_loss_becomes_nan_writes_no_bundle(invented_csv, tmp_path):
 
     preset = PRESETS["tiny"]
     with pytest.raises(ValueError, match="diverged"):
-        train(load_corpus(invented_csv), preset.model, replace(preset.train, epochs=2), tmp_path / "nan",
+        train_bundle(load_corpus(invented_csv), preset.model, replace(preset.train, epochs=2), tmp_path / "nan",
               log=None, extra_callbacks=[Poison()])
     assert not (tmp_path / "nan").exists()
 
@@ -134,7 +137,7 @@ def test_a_reserved_name_is_refused_before_training(invented_csv, tmp_path):
     """Finding 1: `--out models/ACTIVE` would hide the active-model marker."""
     preset = PRESETS["tiny"]
     with pytest.raises(ValueError, match="reserved"):
-        train(load_corpus(invented_csv), preset.model, preset.train, tmp_path / "ACTIVE", log=None)
+        train_bundle(load_corpus(invented_csv), preset.model, preset.train, tmp_path / "ACTIVE", log=None)
     assert not (tmp_path / "ACTIVE").exists() and not partial_dir(tmp_path / "ACTIVE").exists()
 
 
@@ -158,14 +161,14 @@ def test_a_resumed_run_keeps_its_best_epoch_and_counts_all_its_time(invented_csv
     train_config = replace(preset.train, epochs=3, learning_rate=0.02, patience=10)
     out = tmp_path / "resumed"
     with pytest.raises(RuntimeError, match="power cut"):
-        train(corpus, preset.model, train_config, out, log=None, extra_callbacks=[Slow(), Crash()])
+        train_bundle(corpus, preset.model, train_config, out, log=None, extra_callbacks=[Slow(), Crash()])
     saved = tmp_path / "best.weights.h5"
     saved.write_bytes((partial_dir(out) / "best.weights.h5").read_bytes())
-    train(corpus, preset.model, train_config, out, log=None, extra_callbacks=[Scramble()])
+    train_bundle(corpus, preset.model, train_config, out, log=None, extra_callbacks=[Scramble()])
     bundle = load_bundle(out)
-    best = keras.models.clone_model(bundle.keras_model)
+    best = keras.models.clone_model(keras_model(bundle))
     best.load_weights(saved)
-    for ours, theirs in zip(bundle.keras_model.get_weights(), best.get_weights()):
+    for ours, theirs in zip(keras_model(bundle).get_weights(), best.get_weights()):
         np.testing.assert_array_equal(ours, stored(theirs).astype(theirs.dtype))  # as the bundle keeps them
     assert bundle.provenance["train_seconds"] >= 6  # two slow epochs before the crash
 
@@ -198,12 +201,12 @@ def test_awd_model_pretrained_on_a_second_corpus(invented_csv, tmp_path):
         ["--preset", "tiny", "--lstm-layers", "2", "--tie-embeddings", "--locked-dropout", "--weight-drop", "0.2",
          "--embedding-dropout", "0.1", "--epochs", "1", "--pretrain-data", str(extra), "--pretrain-epochs", "1"]))
     lines = []
-    bundle = load_bundle(train(load_corpus(invented_csv), model, train_config, tmp_path / "awd", log=lines.append))
+    bundle = load_bundle(train_bundle(load_corpus(invented_csv), model, train_config, tmp_path / "awd", log=lines.append))
     assert any(line.startswith("pre-training on 30 extra") for line in lines)
     assert bundle.model_config.tie_embeddings and bundle.model_config.weight_drop == 0.2
     assert len(bundle.provenance["pretrain_data"]["history"]) == 1 and len(bundle.history) == 1
     assert bundle.provenance["pretrain_data"]["seconds"] > 0  # the results table counts it as training time
-    assert "pre-training corpus" in bundle.critic.fitted_on["abstracts"]  # the critic weighed the corpus it pre-trained on
+    assert "pre-training corpus" in load_critic(bundle).fitted_on["abstracts"]  # the critic weighed the corpus it pre-trained on
     assert bundle.provenance["moved_by_family_split"] == bundle.split.moved
     assert bundle.metrics["model"]["all_tokens"]["bits_per_char"] > 0
     assert bundle.cache.mix == bundle.metrics["cache"]["mix"]  # tuned on the validation split, saved with it

@@ -147,7 +147,7 @@ def current_bundle(stop: bool = True) -> Bundle:
         st.error(f"**The model could not be loaded.** {hide_paths(str(exc))}", icon=":material/error:")
         st.markdown("The app needs a trained model bundle in `models/`. The repository ships one "
                     f"(`models/{config.DEFAULT_BUNDLE}`); to make another, run "
-                    "`python -m engine.training.train --out models/my-model`.")
+                    "`python -m engine.train --out models/my-model`.")
         st.stop()
 
 

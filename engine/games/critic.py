@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..jsonio import write_json_atomic
+from ..lm.bundle import CRITIC
 from ..lm.tokenizer import is_word
 
 COMMON_WORDS = 150  # a content word is a word outside the training split's most frequent ones
@@ -109,6 +110,11 @@ class Critic:
             return critic if len(critic.weights) == len(FEATURES) else None
         except (OSError, ValueError, TypeError, KeyError):
             return None
+
+
+def load_critic(bundle) -> Critic | None:
+    """The critic fitted for ``bundle`` (its critic.json), or None."""
+    return Critic.load(bundle.path / CRITIC)
 
 
 def fit(x: np.ndarray, y: np.ndarray, words: dict[str, float], fitted_on: dict) -> Critic:

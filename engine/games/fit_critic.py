@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -126,6 +127,22 @@ def fit_bundle_critic(bundle, corpus, documents: int, rng: np.random.Generator, 
                "surprise_finds_human": round(round_accuracy(-held_x[:, 0], held_y, held_group), 3),
                "chance": round(1 / (1 + MACHINE_PER_OPENING), 3)}
     return replace(critic, fitted_on={**critic.fitted_on, **checked})
+
+
+def fit_after_training(out: Path, corpus, pretrain, seed: int, log) -> None:
+    """Give a newly trained bundle its critic, from the corpus it pre-trained on or else the one the
+    app would offer; without a critic its rounds are chosen by surprise, so a failure here is
+    reported, never fatal."""
+    try:
+        extra = pretrain
+        if extra is None and (found := locate_pretrain_corpus()):
+            extra = load_corpus(found)
+        critic = fit_bundle_critic(load_bundle(out), corpus, CRITIC_DOCUMENTS, np.random.default_rng(seed), extra)
+    except (ValueError, CorpusError) as exc:  # too few abstracts to learn from, an unreadable corpus
+        log(f"no quiz critic for {out.name}: {exc}")
+        return
+    critic.save(out / CRITIC)
+    log(f"quiz critic: finds the human in {critic.fitted_on['critic_finds_human']:.0%} of validation rounds")
 
 
 def main(argv=None) -> int:

@@ -27,7 +27,7 @@ import numpy as np
 from ..config import (NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_PROMPT_WORDS,
                      QUIZ_REPETITION_GUARD, QUIZ_REWRITES, QuizLevel)
 from ..corpus import Document
-from .critic import common_words
+from .critic import common_words, load_critic
 from ..lm.generate import Word, advance, fork, prepare_seed
 from .novelty import TrainingRuns
 from ..lm.tokenizer import detokenize, is_word, split_words
@@ -130,7 +130,7 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
     A document whose candidates all copy from training abstracts, QUIZ_REWRITES times over, gets no round."""
     rung = levels[level]
     picks = [(doc, *opening_of(bundle, doc, length=rung.length)) for doc in documents]
-    judge = bundle.critic if critic else None
+    judge = load_critic(bundle) if critic else None
     common = common_words(bundle.tokenizer)
     rounds = {}
     for _ in range(QUIZ_REWRITES):

@@ -12,9 +12,10 @@
     critic.json       the quiz's human-likeness critic (engine.games.fit_critic), when one was fitted
 
 Bundles are written to a temporary directory and renamed into place, so a directory that exists
-is complete. The Keras model (training, evaluation) is rebuilt from config.json and weights.npz.
+is complete. The Keras model (training, evaluation) is rebuilt from config.json and weights.npz
+by engine.training.model.keras_model, and the critic read by engine.games.critic.load_critic.
 Bundles written before weights.npz existed hold a model.keras instead; the first load converts it
-once, in a child process, so that Keras never enters an app server.
+once, in a child process (engine.training.legacy), so that Keras never enters an app server.
 """
 from __future__ import annotations
 
@@ -97,21 +98,6 @@ class Bundle:
 
         return NumpyLM.from_layers(self.model_config, self.weights)
 
-    @cached_property
-    def keras_model(self):
-        """The Keras model, rebuilt from the config and the weights (training and evaluation only)."""
-        from ..training.model import build_model
-
-        model = build_model(self.model_config, len(self.tokenizer))
-        try:
-            for layer in model.layers:
-                if layer.weights:
-                    layer.set_weights(self.weights[layer.name])
-        except (KeyError, ValueError) as exc:
-            raise BundleError(f"The weights in {self.path} do not fit its config.json ({type(exc).__name__}: "
-                              f"{str(exc)[:200]}). Retrain it or restore the bundle from git.") from None
-        return model
-
     def test_documents(self, corpus) -> list:
         """The corpus's abstracts this bundle is scored on (its test split); [] for another corpus."""
         return corpus.select(self.split.test) if self._trained_on(corpus) else []
@@ -123,22 +109,12 @@ class Bundle:
     def _trained_on(self, corpus) -> bool:
         return self.split is not None and corpus.sha256 == self.provenance.get("data_sha256")
 
-    @cached_property
-    def critic(self):
-        """The human-likeness critic fitted for this bundle (engine.games.critic), or None."""
-        from ..games.critic import Critic
-
-        return Critic.load(self.path / CRITIC)
-
-    def parameter_count(self) -> int:
-        return sum(int(w.size) for ws in self.weights.values() for w in ws)
-
 
 def load_bundle(path: Path | str) -> Bundle:
     """Read a bundle directory; raises BundleError with a remedy when it is missing or damaged."""
     path = Path(path)
     if not path.is_dir():
-        raise BundleError(f"No model bundle at {path}. Train one with `python -m engine.training.train --out {path}`.")
+        raise BundleError(f"No model bundle at {path}. Train one with `python -m engine.train --out {path}`.")
     missing = [name for name in REQUIRED if not (path / name).exists()]
     if not (path / WEIGHTS).exists() and not (path / LEGACY_MODEL).exists():
         missing.append(WEIGHTS)
@@ -214,7 +190,7 @@ def save_weights(path: Path, layers: dict[str, list[np.ndarray]], **extra) -> No
     os.replace(tmp, path)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -227,27 +203,17 @@ def _needs_conversion(path: Path) -> bool:
         return True
     with np.load(path / WEIGHTS) as npz:
         made_from = str(npz["_source/sha256"]) if "_source/sha256" in npz.files else None
-    return made_from != _sha256(legacy)
+    return made_from != file_sha256(legacy)
 
 
 def convert_legacy(path: Path) -> None:
     """Write weights.npz for a bundle that has only a model.keras, in a child process that loads Keras."""
-    done = subprocess.run([sys.executable, "-m", "engine.lm.bundle", str(path)], cwd=config.ROOT,
+    done = subprocess.run([sys.executable, "-m", "engine.training.legacy", str(path)], cwd=config.ROOT,
                           capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     if done.returncode:
         reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1][:200]
         raise BundleError(f"The model file in {path} cannot be loaded ({reason}). "
                           "Retrain it or restore the bundle from git.")
-
-
-def _convert_main(path: str) -> None:
-    import keras
-
-    from .fastlm import layer_weights
-
-    path = Path(path)
-    model = keras.saving.load_model(path / LEGACY_MODEL, compile=False)
-    save_weights(path / WEIGHTS, layer_weights(model), sha256=_sha256(path / LEGACY_MODEL))
 
 
 def list_bundles(models_dir: Path | None = None) -> list[Path]:
@@ -291,7 +257,3 @@ def set_active_bundle(name: str, models_dir: Path | None = None) -> None:
     tmp = models_dir / f".{ACTIVE_FILE}.tmp"
     tmp.write_text(name)
     os.replace(tmp, models_dir / ACTIVE_FILE)
-
-
-if __name__ == "__main__":  # python -m engine.lm.bundle DIR: write DIR/weights.npz from DIR/model.keras
-    _convert_main(sys.argv[1])

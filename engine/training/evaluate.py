@@ -25,6 +25,7 @@ import numpy as np
 from ..lm import copy
 from ..lm.bundle import Bundle, BundleError, active_bundle_path, load_bundle
 from .charlm import SpellingModel
+from .model import hidden_state_model, keras_model
 from ..config import CACHE_COMMON, EOS, CacheConfig, to_dict
 from ..corpus import CorpusError, load_corpus
 from .dataset import pad_batch, window_examples
@@ -82,8 +83,6 @@ def _scores_from_probs(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def _lstm_outputs(model, config, docs: list[list[int]], batch_size: int = 16):
     """Per document: (probabilities (T, V), last-layer hidden states (T, d)) from the Keras model."""
-    from .model import hidden_state_model
-
     net, out = hidden_state_model(model, config), {}
     order = sorted(range(len(docs)), key=lambda i: len(docs[i]))
     for start in range(0, len(order), batch_size):
@@ -238,7 +237,7 @@ def evaluate_bundle(bundle: Bundle, data=None, text_column: str | None = None, t
             raise CorpusError(f"{bundle.name} trained on abstracts of {test_split_of.name}'s test split; "
                               "it cannot be evaluated on them.")
         evaluated_on = f"test split of {test_split_of.name}"
-    result = evaluate(bundle.keras_model, bundle.model_config, bundle.tokenizer,
+    result = evaluate(keras_model(bundle), bundle.model_config, bundle.tokenizer,
                       [d.text for d in training.select(bundle.split.train)], [d.text for d in eval_docs], bundle.cache)
     return {"bundle": bundle.name, "data": corpus.source, "evaluated_on": evaluated_on, **result}
 
@@ -248,7 +247,7 @@ def tune_bundle_cache(bundle: Bundle, data=None, text_column: str | None = None)
     corpus = load_corpus(data, text_column)
     if bundle.split is None or corpus.sha256 != bundle.provenance.get("data_sha256"):
         raise CorpusError("Tuning the cache needs the corpus this bundle was trained on; pass it with --data.")
-    return tune_cache(bundle.keras_model, bundle.model_config, bundle.tokenizer,
+    return tune_cache(keras_model(bundle), bundle.model_config, bundle.tokenizer,
                       [d.text for d in corpus.select(bundle.split.train)],
                       [d.text for d in corpus.select(bundle.split.validation)])
 

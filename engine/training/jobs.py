@@ -222,8 +222,8 @@ CANCELLED = "Cancelled. Resume to continue from the last finished epoch."
 
 
 def _trainer():
-    """engine.training.train.train, or the function named by $PATENT_JOB_TRAINER ("module:function")."""
-    module, _, name = os.environ.get(JOB_TRAINER_ENV, "engine.training.train:train").partition(":")
+    """engine.train.train_bundle, or the function named by $PATENT_JOB_TRAINER ("module:function")."""
+    module, _, name = os.environ.get(JOB_TRAINER_ENV, "engine.train:train_bundle").partition(":")
     return getattr(importlib.import_module(module), name)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import ModelConfig
+from ..lm.bundle import Bundle, BundleError
 
 
 class GloveMissing(ValueError):
@@ -103,3 +104,16 @@ def compile_model(model, learning_rate: float) -> None:
     loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss=loss,
                   weighted_metrics=["accuracy"])
+
+
+def keras_model(bundle: Bundle):
+    """The bundle's Keras model, rebuilt from its config and weights (training and evaluation only)."""
+    model = build_model(bundle.model_config, len(bundle.tokenizer))
+    try:
+        for layer in model.layers:
+            if layer.weights:
+                layer.set_weights(bundle.weights[layer.name])
+    except (KeyError, ValueError) as exc:
+        raise BundleError(f"The weights in {bundle.path} do not fit its config.json ({type(exc).__name__}: "
+                          f"{str(exc)[:200]}). Retrain it or restore the bundle from git.") from None
+    return model

@@ -1,10 +1,6 @@
 """Train a model bundle.
 
-    python -m engine.training.train --preset awd --pretrain-data ../shared/data/extra_patent_abstracts.csv --out models/patent-awd
-    python -m engine.training.train --preset lstm --out models/patent-lstm
-    python -m engine.training.train --preset tutorial --max-minutes 30 --out models/tutorial
-
-Rerunning an interrupted command resumes it (BackupAndRestore). The bundle appears only when
+The command, which fits the quiz's critic after training, is engine.train. Rerunning an interrupted command resumes it (BackupAndRestore). The bundle appears only when
 complete; its working files live in a hidden ``.NAME.partial`` directory beside it until then.
 Any Keras backend trains (``KERAS_BACKEND=jax`` or ``torch``), on every accelerator it sees.
 """
@@ -23,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..lm.bundle import CRITIC, stored, write_bundle
-from ..config import CRITIC_DOCUMENTS, MODELS_DIR, PRESETS, ModelConfig, TrainConfig, check_model_name, preset_configs, to_dict
-from ..corpus import Corpus, CorpusError, load_corpus, locate_pretrain_corpus
-from .devices import data_parallel, detect_device, limit_threads
+from ..lm.bundle import stored, write_bundle
+from ..config import PRESETS, ModelConfig, TrainConfig, check_model_name, preset_configs, to_dict
+from ..corpus import Corpus, CorpusError, load_corpus
+from .devices import data_parallel, detect_device
 
 
 def partial_dir(out: Path) -> Path:
@@ -198,27 +194,7 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     shutil.rmtree(work, ignore_errors=True)
     log(f"wrote {out}: test perplexity {metrics['model']['all_tokens']['perplexity']}, "
         f"top-1 {metrics['model']['all_tokens']['top1']:.1%} in {seconds:.0f} s")
-    fit_critic(out, corpus, pretrain, train_config.seed, log)
     return out
-
-
-def fit_critic(out: Path, corpus: Corpus, pretrain: Corpus | None, seed: int, log) -> None:
-    """Give the new bundle the quiz's human-likeness critic (engine.games.fit_critic), from the corpus it
-    pre-trained on or else the one the app would offer; without a critic its rounds are chosen by
-    surprise, so a failure here is reported, never fatal."""
-    from ..lm.bundle import load_bundle
-    from ..games.fit_critic import fit_bundle_critic
-
-    try:
-        extra = pretrain
-        if extra is None and (found := locate_pretrain_corpus()):
-            extra = load_corpus(found)
-        critic = fit_bundle_critic(load_bundle(out), corpus, CRITIC_DOCUMENTS, np.random.default_rng(seed), extra)
-    except (ValueError, CorpusError) as exc:  # too few abstracts to learn from, an unreadable corpus
-        log(f"no quiz critic for {out.name}: {exc}")
-        return
-    critic.save(out / CRITIC)
-    log(f"quiz critic: finds the human in {critic.fitted_on['critic_finds_human']:.0%} of validation rounds")
 
 
 def parse_args(argv=None):
@@ -249,22 +225,3 @@ def configs_from_args(args) -> tuple[ModelConfig, TrainConfig]:
     settings = set(ModelConfig.__dataclass_fields__) | set(TrainConfig.__dataclass_fields__)
     return preset_configs(args.preset, {k: v for k, v in vars(args).items()
                                         if v is not None and k in settings})
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        if args.threads:
-            limit_threads(args.threads)
-        model_config, train_config = configs_from_args(args)
-        corpus = load_corpus(args.data, args.text_column,
-                             progress=lambda done, total: print(f"\rdownloading {done / max(total, 1):.0%}", end=""))
-        train(corpus, model_config, train_config, args.out or MODELS_DIR / args.preset, args.progress_file)
-    except (CorpusError, ValueError) as exc:  # GloveMissing is a ValueError too
-        print(f"error: {exc}")
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
