@@ -115,81 +115,159 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
     """
     for value in np.atleast_1d(diversity).tolist():
         check_settings(value, top_k, top_p)
-    limit = MAX_GENERATED_WORDS if words is None else max(0, min(int(words), MAX_GENERATED_WORDS))
-    tok, net, forced = bundle.tokenizer, bundle.net, forced or {}
-    rngs = [np.random.default_rng(s) for s in (rng_seeds if rng_seeds is not None else [None] * len(rows))]
-    diversities = np.broadcast_to(np.asarray(diversity, np.float32), (len(rows),))
-    always_banned = [tok.pad_id, tok.unk_id, tok.bos_id] + ([] if stop_at_eos else [tok.eos_id])
-    guards = [_RepetitionGuard(repetition_guard, row.ids) for row in rows]
-    written, read = [0] * len(rows), [0] * len(rows)  # word tokens written; tokens read by forced rows
-    active = [i for i in range(len(rows)) if limit and (i not in forced or forced[i])]
-    state = stack([rows[i].state for i in active]) if active else ()
-    while active:
-        log_probs = net.log_probs(state)
+    batch = _Batch.start(bundle, rows, words, diversity, top_k, top_p, rng_seeds, stop_at_eos, repetition_guard,
+                         forced or {})
+    while batch.active:
+        step = batch.distributions()  # the network's next-token log-probabilities, each row's cache mixed in
+        batch.sample(step)  # rows that read given text take its next token; the others draw one
+        batch.score(step)  # each token's probability and rank under the distribution it came from
+        yield from batch.append(step)  # words recorded, the network steps, finished rows leave
+
+
+@dataclass
+class _Step:
+    """One step of ``advance``, over the rows still writing (indexed j, in ``_Batch.active`` order)."""
+
+    log_probs: np.ndarray  # (rows, vocabulary), each row's cache mixed in
+    hidden: np.ndarray | None  # the last layer's state, for the rows with a cache
+    copying: list[int]  # the rows with a cache
+    model_log_probs: np.ndarray  # the network's alone, for ``copying`` (was a word copied?)
+    outside: dict[int, dict[str, float]]  # j -> the probabilities of words outside the vocabulary
+    tokens: np.ndarray  # the token each row takes (<unk> for a word outside the vocabulary)
+    picked: np.ndarray = None  # the log-probability of what each row took
+    ranks: np.ndarray = None  # 0 = the likeliest token
+    texts: dict[int, str] = field(default_factory=dict)  # j -> a copied word outside the vocabulary
+
+
+@dataclass
+class _Batch:
+    """The rows ``advance`` writes on (indexed i) and what it keeps about each between steps."""
+
+    bundle: Bundle | Snapshot
+    rows: list[Generation]
+    limit: int  # word tokens to write per row
+    diversities: np.ndarray
+    top_k: int
+    top_p: float
+    rngs: list[np.random.Generator]
+    always_banned: list[int]
+    guards: list[_RepetitionGuard]
+    forced: dict[int, list[str]]
+    written: list[int]  # word tokens written
+    read: list[int]  # tokens read by forced rows
+    active: list[int]  # the rows still writing
+    state: State  # the network's state for ``active``
+
+    @classmethod
+    def start(cls, bundle, rows, words, diversity, top_k, top_p, rng_seeds, stop_at_eos, repetition_guard,
+              forced) -> "_Batch":
+        tok = bundle.tokenizer
+        limit = MAX_GENERATED_WORDS if words is None else max(0, min(int(words), MAX_GENERATED_WORDS))
+        active = [i for i in range(len(rows)) if limit and (i not in forced or forced[i])]
+        return cls(bundle, rows, limit, np.broadcast_to(np.asarray(diversity, np.float32), (len(rows),)),
+                   top_k, top_p, [np.random.default_rng(s) for s in (rng_seeds if rng_seeds is not None
+                                                                     else [None] * len(rows))],
+                   [tok.pad_id, tok.unk_id, tok.bos_id] + ([] if stop_at_eos else [tok.eos_id]),
+                   [_RepetitionGuard(repetition_guard, row.ids) for row in rows], forced,
+                   [0] * len(rows), [0] * len(rows), active,
+                   stack([rows[i].state for i in active]) if active else ())
+
+    def distributions(self) -> _Step:
+        net, tok = self.bundle.net, self.bundle.tokenizer
+        log_probs = net.log_probs(self.state)
         if np.isnan(log_probs[:, 0]).any():  # a NaN anywhere fills its row (softmax's max); no token can be drawn
             raise ValueError("the model's probabilities are not numbers (NaN): its weights are damaged")
-        copying = [j for j, i in enumerate(active) if rows[i].memory is not None]
-        hidden, outside = net.hidden(state) if copying else None, {}  # outside: {j: unknown words' probs}
-        model_log_probs = log_probs[copying].copy()  # before the cache: was a word copied?
+        copying = [j for j, i in enumerate(self.active) if self.rows[i].memory is not None]
+        hidden, outside = net.hidden(self.state) if copying else None, {}
+        model_log_probs = log_probs[copying].copy()
         for j in copying:
-            log_probs[j], outside[j] = rows[active[j]].memory.mix(log_probs[j], hidden[j])
-        tokens = np.array([tok.index.get(forced[i][read[i]], tok.unk_id) if i in forced else 0 for i in active])
-        picked = np.zeros(len(active), np.float32)
-        sampling = [j for j, i in enumerate(active) if i not in forced]
-        texts = {}  # j -> a copied word outside the vocabulary
-        if sampling:  # every row in one draw; the unknown words the cache offers come after the vocabulary
-            offered = [list(outside.get(j, ())) for j in sampling]
-            if extra := max(map(len, offered)):
-                z = np.full((len(sampling), len(tok) + extra), -np.inf, np.float32)
-                z[:, :len(tok)] = log_probs[sampling]
-            else:
-                z = log_probs[sampling]  # a copy: the banned tokens below change only z
-            for row, j, unknown in zip(z, sampling, offered):
-                i = active[j]
-                row[len(tok):len(tok) + len(unknown)] = np.log([outside[j][w] for w in unknown])
-                row[always_banned + guards[i].banned(rows[i].ids)] = -np.inf
-                if guards[i].n > 1 and rows[i].words and rows[i].words[-1].token in unknown:
-                    row[len(tok) + unknown.index(rows[i].words[-1].token)] = -np.inf  # nor an unknown word twice
-            drawn = sample_rows(adjust(z, diversities[[active[j] for j in sampling]], top_k, top_p),
-                                [rngs[active[j]] for j in sampling])
-            for j, unknown, token in zip(sampling, offered, drawn.tolist()):
-                if token >= len(tok):
-                    texts[j] = unknown[token - len(tok)]
-                    picked[j], token = np.log(outside[j][texts[j]]), tok.unk_id
-                tokens[j] = token
-        for j, i in enumerate(active):
-            if i in forced and j in outside and tokens[j] == tok.unk_id:  # given text: copied by its surface
-                picked[j] = np.log(np.exp(log_probs[j, tok.unk_id]) + outside[j].get(forced[i][read[i]], 0.0))
-            elif j not in texts:
-                picked[j] = log_probs[j, tokens[j]]
-        ranks = np.count_nonzero(log_probs > picked[:, None], axis=-1)  # 0 = the likeliest token
-        going = [j for j, i in enumerate(active) if i in forced or j in texts or tokens[j] != tok.eos_id]
-        for j in set(range(len(active))) - set(going):
-            rows[active[j]].ended = True
+            log_probs[j], outside[j] = self.rows[self.active[j]].memory.mix(log_probs[j], hidden[j])
+        tokens = np.array([tok.index.get(self._next_forced(i), tok.unk_id) if i in self.forced else 0
+                           for i in self.active])
+        return _Step(log_probs, hidden, copying, model_log_probs, outside, tokens,
+                     np.zeros(len(self.active), np.float32))
+
+    def _next_forced(self, i: int) -> str:
+        return self.forced[i][self.read[i]]
+
+    def sample(self, step: _Step) -> None:
+        """Draw a token for every row that is not forced, in one draw; the unknown words the cache
+        offers come after the vocabulary."""
+        sampling = [j for j, i in enumerate(self.active) if i not in self.forced]
+        if not sampling:
+            return
+        size = len(self.bundle.tokenizer)
+        offered = [list(step.outside.get(j, ())) for j in sampling]
+        if extra := max(map(len, offered)):
+            z = np.full((len(sampling), size + extra), -np.inf, np.float32)
+            z[:, :size] = step.log_probs[sampling]
+        else:
+            z = step.log_probs[sampling]  # a copy: the banned tokens below change only z
+        for row, j, unknown in zip(z, sampling, offered):
+            i = self.active[j]
+            row[size:size + len(unknown)] = np.log([step.outside[j][w] for w in unknown])
+            self._ban(row, i, unknown)
+        rows = [self.active[j] for j in sampling]
+        drawn = sample_rows(adjust(z, self.diversities[rows], self.top_k, self.top_p), [self.rngs[i] for i in rows])
+        for j, unknown, token in zip(sampling, offered, drawn.tolist()):
+            if token >= size:
+                step.texts[j] = unknown[token - size]
+                step.picked[j], token = np.log(step.outside[j][step.texts[j]]), self.bundle.tokenizer.unk_id
+            step.tokens[j] = token
+
+    def _ban(self, row: np.ndarray, i: int, unknown: list[str]) -> None:
+        """Forbid in ``row`` (row i's scores, vocabulary then ``unknown``) what it may not write next."""
+        generation, guard = self.rows[i], self.guards[i]
+        row[self.always_banned + guard.banned(generation.ids)] = -np.inf
+        if guard.n > 1 and generation.words and generation.words[-1].token in unknown:
+            row[len(self.bundle.tokenizer) + unknown.index(generation.words[-1].token)] = -np.inf  # nor twice
+
+    def score(self, step: _Step) -> None:
+        unk = self.bundle.tokenizer.unk_id
+        for j, i in enumerate(self.active):
+            if i in self.forced and j in step.outside and step.tokens[j] == unk:  # given text: copied by its surface
+                step.picked[j] = np.log(np.exp(step.log_probs[j, unk]) + step.outside[j].get(self._next_forced(i), 0.0))
+            elif j not in step.texts:
+                step.picked[j] = step.log_probs[j, step.tokens[j]]
+        step.ranks = np.count_nonzero(step.log_probs > step.picked[:, None], axis=-1)
+
+    def append(self, step: _Step) -> list[tuple[int, Word]]:
+        """Record each row's word, step the network on the rows that go on, and drop those that ended
+        the text or wrote (or read) all they had to; returns the (row, word) pairs written."""
+        eos = self.bundle.tokenizer.eos_id
+        going = [j for j, i in enumerate(self.active) if i in self.forced or j in step.texts or step.tokens[j] != eos]
+        for j in set(range(len(self.active))) - set(going):
+            self.rows[self.active[j]].ended = True
         written_now, still = [], []
         for k, j in enumerate(going):
-            i, token = active[j], int(tokens[j])
-            text = forced[i][read[i]] if i in forced else texts.get(j, tok.vocab[token])
-            copied = j in texts or (j in outside and  # the cache gave it more than the model did
-                                    picked[j] > np.log(2 * (1 - bundle.cache.mix)) + model_log_probs[copying.index(j), token])
-            word = Word(text, float(np.exp(picked[j])), int(ranks[j]), bool(copied))
-            if rows[i].memory is not None:
-                rows[i].memory.add(hidden[j], text)
-            guards[i].record(rows[i].ids, token)
-            rows[i].ids.append(token)
-            rows[i].words.append(word)
-            written[i] += is_word(word.token)
-            read[i] += 1
-            written_now.append((i, word))
-            if written[i] < limit and (i not in forced or read[i] < len(forced[i])):
+            i = self.active[j]
+            written_now.append((i, self._record(step, j, i)))
+            if self.written[i] < self.limit and (i not in self.forced or self.read[i] < len(self.forced[i])):
                 still.append(k)
-        state = net.step(state if len(going) == len(active) else take(state, going), tokens[going])
+        state = self.bundle.net.step(self.state if len(going) == len(self.active) else take(self.state, going),
+                                     step.tokens[going])
         for k, j in enumerate(going):
-            rows[active[j]].state = take(state, slice(k, k + 1))
-        if len(still) < len(going):
-            state = take(state, still)
-        active = [active[going[k]] for k in still]
-        yield from written_now
+            self.rows[self.active[j]].state = take(state, slice(k, k + 1))
+        self.state = take(state, still) if len(still) < len(going) else state
+        self.active = [self.active[going[k]] for k in still]
+        return written_now
+
+    def _record(self, step: _Step, j: int, i: int) -> Word:
+        """Append row i's token (step row j) to its generation, its cache and its guard."""
+        generation, token = self.rows[i], int(step.tokens[j])
+        text = self._next_forced(i) if i in self.forced else step.texts.get(j, self.bundle.tokenizer.vocab[token])
+        copied = j in step.texts or (j in step.outside and  # the cache gave it more than the model did
+                                     step.picked[j] > np.log(2 * (1 - self.bundle.cache.mix))
+                                     + step.model_log_probs[step.copying.index(j), token])
+        word = Word(text, float(np.exp(step.picked[j])), int(step.ranks[j]), bool(copied))
+        if generation.memory is not None:
+            generation.memory.add(step.hidden[j], text)
+        self.guards[i].record(generation.ids, token)
+        generation.ids.append(token)
+        generation.words.append(word)
+        self.written[i] += is_word(word.token)
+        self.read[i] += 1
+        return word
 
 
 class _RepetitionGuard:
