@@ -26,7 +26,7 @@ from engine.lm.bundle import active_bundle_path, load_bundle
 from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS
 from engine.corpus import load_corpus
 from engine.games.quiz import make_rounds, quiz_pool
-from engine.storage.store import wilson
+from engine.stats import wilson
 
 
 def write(args) -> None:

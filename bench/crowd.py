@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from streamlit_session import Session  # bench/, next to this script
 
-from engine.storage.store import Store
+from engine.games.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "quiz"

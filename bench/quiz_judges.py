@@ -35,7 +35,7 @@ from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS, QuizLevel
 from engine.corpus import load_corpus
 from engine.games.critic import common_words, features, load_critic
 from engine.games.quiz import make_rounds, quiz_pool
-from engine.storage.store import wilson
+from engine.stats import wilson
 from engine.lm.tokenizer import split_words
 
 OLD_LEVELS = (QuizLevel((1.3, 1.7), 1.0, 16, 30, "easy"), QuizLevel((0.9, 1.3), 1.0, 16, 30, "medium"),

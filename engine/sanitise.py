@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .config import NICKNAME_MAX
+
 _PATH = re.compile(r"(?<![\w.:/~-])~?/(?:[\w.@+-]+/)*([\w.@+-]+)")  # /a/b/c.txt -> c.txt
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -18,6 +20,13 @@ def visible_text(text: str) -> str:
     spaces and joiners, byte-order marks); control characters (Cc: tabs, newlines, NUL) become spaces."""
     return "".join(" " if category == "Cc" else c for c in text
                    if (category := unicodedata.category(c)) != "Cf")
+
+
+def clean_nickname(name: str | None) -> str | None:
+    """Visible characters only (no bidi overrides or zero-width characters), spaces folded, at most
+    NICKNAME_MAX long; None when nothing is left."""
+    name = " ".join(visible_text(name or "").split())[:NICKNAME_MAX]
+    return name or None
 
 
 def hide_paths(message: str) -> str:

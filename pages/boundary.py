@@ -6,7 +6,10 @@ import streamlit as st
 
 from engine.games.boundary import BoundaryGame, make_boundary_round, verdict
 from engine.config import BOUNDARY_NEVER, BOUNDARY_POINTS, NICKNAME_MAX
-from engine.storage.store import Outbox, Store, StoreError, boundary_answers
+from engine.games.boundary_store import boundary_answers
+from engine.games.store import Store
+from engine.storage.answer_log import Outbox
+from engine.storage.connection import StoreError
 from ui.charts import boundary_figure
 from ui.common import corpus_hint, current_bundle, outbox_notice, store, held_out_or_stop
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to

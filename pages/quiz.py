@@ -5,7 +5,9 @@ import streamlit as st
 
 from engine.config import NICKNAME_MAX, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_REASONS
 from engine.games.quiz import Game
-from engine.storage.store import Outbox, StoreError
+from engine.games.store import Store
+from engine.storage.answer_log import Outbox
+from engine.storage.connection import StoreError
 from ui.charts import accuracy_figure
 from ui.common import current_bundle, outbox_notice, quiz_pool_or_stop, round_bank, store
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
@@ -18,7 +20,7 @@ pool = quiz_pool_or_stop(bundle)
 state = st.session_state
 game: Game = state.setdefault("quiz_game", Game())
 player = state.setdefault("quiz_player", uuid.uuid4().hex)
-outbox: Outbox = state.setdefault("quiz_outbox", Outbox())  # answers kept until the database takes them
+outbox: Outbox = state.setdefault("quiz_outbox", Outbox(record=Store.record))  # answers kept until the database takes them
 
 
 def next_round():

@@ -24,7 +24,7 @@ def play_to_the_end(at, machine_at=None):
 
 
 def test_a_whole_abstract_reveal_points_and_next(boundary):
-    from engine.storage.store import boundary_answers
+    from engine.games.boundary_store import boundary_answers
     from ui.common import store
 
     at = boundary
@@ -46,7 +46,7 @@ def test_a_whole_abstract_reveal_points_and_next(boundary):
 
 
 def test_too_early_scores_nothing_and_a_double_click_counts_once(boundary):
-    from engine.storage.store import boundary_answers
+    from engine.games.boundary_store import boundary_answers
     from ui.common import store
 
     at = boundary
@@ -71,7 +71,7 @@ def test_the_chart_counts_players_who_noticed(boundary):
 
 
 def test_an_answer_survives_a_database_outage(app_setup, monkeypatch, tmp_path):
-    from engine.storage.store import boundary_answers
+    from engine.games.boundary_store import boundary_answers
     from ui.common import store
 
     monkeypatch.setenv("DATABASE_URL", "sqlite:////proc/forbidden/answers.sqlite")

@@ -13,7 +13,10 @@ from engine.games.boundary import (BoundaryAnswer, BoundaryGame, BoundaryRound, 
                              write_sentences)
 from engine.config import BOUNDARY_NEVER, BOUNDARY_POINTS
 from engine.corpus import Document, load_corpus
-from engine.storage.store import Outbox, Store, StoreError, boundary_answers
+from engine.games.boundary_store import boundary_answers
+from engine.games.store import Store
+from engine.storage.answer_log import Outbox
+from engine.storage.connection import StoreError
 from engine.lm.tokenizer import detokenize
 from ui.render import sentences_html
 

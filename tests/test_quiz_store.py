@@ -10,7 +10,11 @@ import pytest
 from engine.config import QUIZ_DIFFICULTIES
 from engine.corpus import load_corpus
 from engine.games.quiz import Game, make_rounds, opening_end
-from engine.storage.store import Outbox, Store, StoreError, clean_nickname, wilson
+from engine.games.store import Store
+from engine.sanitise import clean_nickname
+from engine.stats import wilson
+from engine.storage.answer_log import Outbox
+from engine.storage.connection import StoreError
 from engine.lm.tokenizer import is_word, split_words
 
 
@@ -132,7 +136,7 @@ def test_an_unusable_database_gives_a_plain_message(url):
 def test_an_answer_waits_in_the_outbox_until_the_database_is_back(rounds, tmp_path):
     """Finding 5: an answer given while the database was down was lost without a word."""
     url = {"now": "nonsense://"}
-    outbox = Outbox()
+    outbox = Outbox(record=Store.record)
     outbox.send(lambda: Store(url["now"]), answer_for(rounds[0], 0), "p1", "Ann")
     outbox.send(lambda: Store(url["now"]), answer_for(rounds[1], 1), "p1", "Ann")
     assert len(outbox.waiting) == 2 and "not available" in outbox.problem

@@ -7,7 +7,7 @@ import pytest
 from engine.lm.generate import Word
 from engine.games.quiz import Option, Round
 from engine.games.rooms import RoomError, Rooms, normalise_code
-from engine.storage.store import Store
+from engine.games.store import Store
 
 
 def invented_round(human: int, n: int = 0) -> Round:

@@ -13,7 +13,8 @@ from engine.corpus import Corpus, CorpusError, load_corpus
 from engine.games.quiz import Pool, quiz_pool
 from engine.training.results import ranked
 from engine.sanitise import hide_paths
-from engine.storage.store import Outbox, Store
+from engine.games.store import Store
+from engine.storage.answer_log import Outbox
 from ui.render import CSS
 
 MODEL_KEY = "model_name"  # plain session key (widget keys are dropped on pages without the widget)

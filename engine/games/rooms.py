@@ -14,15 +14,68 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, DateTime, Integer, String, and_, exists, func, literal, select, update
+from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, String, Table, Text, UniqueConstraint,
+                        and_, exists, func, literal, select, update)
 from sqlalchemy.exc import IntegrityError
 
-from ..config import LIVE_CODE_ALPHABET, LIVE_CODE_LENGTH, LIVE_MAX_ROUNDS
+from ..config import LIVE_CODE_ALPHABET, LIVE_CODE_LENGTH, LIVE_MAX_ROUNDS, NICKNAME_MAX
 from ..lm.generate import Word
 from .quiz import Round
-from ..storage.store import Store, clean_nickname, room_players, room_rounds, room_votes, rooms
+from ..sanitise import clean_nickname
+from ..storage.connection import Database
+from ..storage.schema import metadata
 
 LABELS = "ABC"
+
+# A presenter's room, its rounds, the audience and their votes.
+rooms = Table(
+    "rooms", metadata,
+    Column("code", String(8), primary_key=True),
+    Column("presenter_hash", String(64), nullable=False),  # sha256 of the presenter's key
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("bundle", String(200)),
+    Column("difficulty", String(16)),
+    Column("rounds_total", Integer, nullable=False),
+    Column("round_no", Integer, nullable=False, default=0),  # the round showing; 0 before the first
+    Column("phase", String(12), nullable=False),  # lobby, voting, revealed, finished
+)
+room_rounds = Table(
+    "room_rounds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("room_code", String(8), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("doc_id", String(64)),
+    Column("title", Text),
+    Column("opening", Text),
+    Column("options", JSON),  # the three texts in the order shown
+    Column("words", JSON),  # per option, [token, prob, rank] per word: the reveal's colouring
+    Column("human_index", Integer, nullable=False),
+    Column("diversity", Float),
+    UniqueConstraint("room_code", "number"),
+)
+room_players = Table(
+    "room_players", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("room_code", String(8), nullable=False),
+    Column("player_id", String(64), nullable=False),
+    Column("nickname", String(NICKNAME_MAX), nullable=False),
+    Column("joined_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("room_code", "player_id"),
+    UniqueConstraint("room_code", "nickname"),
+)
+room_votes = Table(
+    "room_votes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("room_code", String(8), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("player_id", String(64), nullable=False),
+    Column("choice", Integer, nullable=False),
+    Column("correct", Boolean, nullable=False),
+    Column("response_ms", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("room_code", "number", "player_id"),  # one vote per person per round
+)
 
 
 class RoomError(ValueError):
@@ -78,8 +131,8 @@ def normalise_code(code: str | None) -> str:
 
 
 class Rooms:
-    def __init__(self, store: Store):
-        self.engine = store.engine
+    def __init__(self, database: Database):
+        self.engine = database.engine
 
     # presenter ------------------------------------------------------------------------------------
     def create(self, rounds_total: int, bundle: str = "", difficulty: str = "") -> tuple[str, str]:

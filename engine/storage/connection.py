@@ -1,0 +1,87 @@
+"""The database: SQLite by default, any SQLAlchemy URL (PostgreSQL) via $DATABASE_URL.
+
+The schema is created on first use and missing columns are added on start, so an older database
+keeps working.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from ..config import DATA_DIR, DATABASE_URL_ENV
+from .schema import metadata
+
+
+class StoreError(Exception):
+    """The answer database cannot be reached; the message is fit for visitors (no URL, no path)."""
+
+
+@contextmanager
+def unavailable(action: str):
+    """Turn the database's failures into a StoreError that says what could not be done."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        raise StoreError(f"Could not {action}: the answer database is not available right now "
+                         f"({type(exc).__name__}).") from exc
+
+
+def database_url() -> str:
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DATA_DIR / 'quiz.sqlite'}"
+
+
+class Database:
+    """A connection pool to the database, its schema created or upgraded (``engine``: SQLAlchemy's)."""
+
+    def __init__(self, url: str | None = None):
+        """Connect and create or upgrade the schema; StoreError when the database cannot be used."""
+        url = url or database_url()
+        sqlite, in_memory = url.startswith("sqlite"), url in ("sqlite://", "sqlite:///:memory:")
+        with unavailable("open the answer database"):
+            if sqlite and not in_memory:
+                os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])), exist_ok=True)
+            if in_memory:  # one connection for every thread, else each thread sees its own empty database
+                self.engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+            else:
+                self.engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {},
+                                            pool_pre_ping=not sqlite)
+            if sqlite:
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.migrate()
+
+    def migrate(self) -> None:
+        """Create missing tables, then add columns that newer code expects to an older table.
+
+        Several servers may start at once: a step that loses the race to another is retried or skipped.
+        """
+        attempts = len(metadata.tables) + 1
+        for attempt in range(attempts):  # each lost race means another server created one more table
+            try:
+                metadata.create_all(self.engine)
+                break
+            except DBAPIError:
+                if attempt == attempts - 1:
+                    raise
+        for table in metadata.tables.values():
+            present = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                kind = column.type.compile(dialect=self.engine.dialect)
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+                except DBAPIError:
+                    if column.name not in {c["name"] for c in inspect(self.engine).get_columns(table.name)}:
+                        raise
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
