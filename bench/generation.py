@@ -22,7 +22,7 @@ import numpy as np
 
 from engine.lm.bundle import active_bundle_path, load_bundle
 from engine.config import CacheConfig
-from engine.lm.generate import generate, generate_many, prepare_seed
+from engine.lm.generate import generate, generate_many, prepare_opening
 from engine.lm.sampler import adjust, sample
 from engine.training.model import keras_model
 
@@ -52,7 +52,7 @@ def our_loop(bundle, words: int) -> float:
 def batch_loop(bundle, words: int, n: int = 16) -> float:
     """Milliseconds per word of each of ``n`` continuations written together (one batch)."""
     started = time.perf_counter()
-    rows = generate_many(bundle, prepare_seed(bundle, SEED), words, 1.0, list(range(n)), stop_at_eos=False)
+    rows = generate_many(bundle, prepare_opening(bundle, SEED), words, 1.0, list(range(n)), stop_at_eos=False)
     return (time.perf_counter() - started) / np.mean([len(r.words) for r in rows]) * 1000
 
 

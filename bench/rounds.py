@@ -29,7 +29,7 @@ from engine.lm.bundle import active_bundle_path, load_bundle
 from engine.config import (QUIZ_BANK_BATCH, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_LEVELS,
                            QUIZ_PROMPT_WORDS, QUIZ_REPETITION_GUARD)
 from engine.corpus import load_corpus
-from engine.lm.generate import generate, prepare_seed, score
+from engine.lm.generate import generate, prepare_opening, score
 from engine.games.quiz import cut_words, make_rounds, opening_end, quiz_pool
 from engine.lm.tokenizer import detokenize, split_words
 
@@ -41,7 +41,7 @@ def round_before(bundle, tokens: list[str], end: int, rng: np.random.Generator, 
                                         stop_at_eos=False, repetition_guard=QUIZ_REPETITION_GUARD,
                                         rng_seed=int(rng.integers(2**31))).words] for _ in range(2)]
     for option in (real, *fakes):
-        score(bundle, prepare_seed(bundle, detokenize(opening)), option)
+        score(bundle, prepare_opening(bundle, detokenize(opening)), option)
 
 
 def median_ms(times: list[float]) -> float:

@@ -31,7 +31,7 @@ FAMILY_SHARE = 0.2
 
 MAX_DIVERSITY = 5.0  # beyond this sampling is uniform noise; larger values are rejected
 MAX_GENERATED_WORDS = 1000
-MAX_SEED_CHARS = 5000  # longer openings are cut to their last MAX_SEED_CHARS characters (at a word)
+MAX_OPENING_CHARS = 5000  # longer openings are cut to their last MAX_OPENING_CHARS characters (at a word)
 MAX_TOP_K = 1000
 MAX_REPETITION_GUARD = 10
 

@@ -1,18 +1,19 @@
-"""Playground: a seed, a diversity, and the model writes; words coloured by how likely it found them."""
+"""Playground: an opening, a diversity, and the model writes; words coloured by how likely it found them."""
 import random
 import time
 
 import streamlit as st
 
-from engine.config import MAX_SEED_CHARS, NOVELTY_RUN, QUIZ_PROMPT_WORDS
-from engine.lm.generate import candidates, generate_many, prepare_seed, stream
+from engine.config import MAX_OPENING_CHARS, NOVELTY_RUN, QUIZ_PROMPT_WORDS
+from engine.lm.generate import candidates, generate_many, prepare_opening, stream
 from engine.lm.tokenizer import is_word
 from ui.charts import candidates_figure
 from ui.common import corpus, corpus_hint, current_bundle, quiz_pool_or_none
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.navigation import require_entry
 from ui.render import legend_html, passage_html, plain_html
-from ui.settings import COMPARE_DIVERSITIES, DIVERSITY_RANGE, GUARDS, TOP_P_RANGE, WORDS_RANGE, PlaygroundSettings
+from ui.settings import (COMPARE_DIVERSITIES, DIVERSITY_RANGE, GUARDS, TOP_P_RANGE, URL_NAMES, WORDS_RANGE,
+                         PlaygroundSettings)
 
 require_entry()
 bundle = current_bundle()
@@ -20,7 +21,7 @@ state = st.session_state
 if "playground_settings" not in state:  # first visit: settings from a shared link, if any
     state.playground_settings, state.playground_link_problems = PlaygroundSettings.from_query(
         st.query_params.to_dict())
-    if "seed" in st.query_params:  # a shared link: write its text straight away
+    if URL_NAMES["opening"] in st.query_params:  # a shared link: write its text straight away
         state.playground_run = "generate"
 # Streamlit drops a widget's value after any run that ended without the widget (a run cut short under
 # load, a visit to another page); the sliders then fall to their minimums. The plain copy above is
@@ -38,7 +39,7 @@ def pick_real_abstract():
     doc = random.choice(tests)
     words = doc.text.split()
     cut = min(QUIZ_PROMPT_WORDS, len(words) // 2)
-    state.update(playground_seed=" ".join(words[:cut]), playground_until_end=False,
+    state.update(playground_opening=" ".join(words[:cut]), playground_until_end=False,
                  playground_words=max(WORDS_RANGE[0], min(len(words) - cut, WORDS_RANGE[1])),
                  playground_real=(doc, " ".join(words[:cut]), " ".join(words[cut:])), playground_run="generate")
 
@@ -48,7 +49,7 @@ def novelty_note(result) -> None:
     pool, _ = quiz_pool_or_none(bundle)
     if pool is None or not result.words:
         return
-    copied = pool.training.longest_copy(result.seed_tokens, [w.token for w in result.words])
+    copied = pool.training.longest_copy(result.opening_tokens, [w.token for w in result.words])
     if copied:
         st.caption(f":material/content_copy: **Memorised:** {copied} words in a row come straight from an "
                    "abstract the model trained on.")
@@ -67,10 +68,10 @@ for problem in state.pop("playground_link_problems", []):
     st.warning(f"The link had a setting out of range: {problem}.")
 opening, knobs = st.columns([3, 2], gap="large")  # on a phone: the opening, then the knobs, then the text
 with opening:
-    st.text_area("Opening words", key="playground_seed", height=110,
+    st.text_area("Opening words", key="playground_opening", height=110,
                  placeholder="e.g. A method for training a neural network")
-    if len(state.playground_seed) > MAX_SEED_CHARS:
-        st.caption(f"The model reads the last {MAX_SEED_CHARS:,} characters of this opening (from the start "
+    if len(state.playground_opening) > MAX_OPENING_CHARS:
+        st.caption(f"The model reads the last {MAX_OPENING_CHARS:,} characters of this opening (from the start "
                    "of a word); only the last few sentences really shape what it writes.")
 with knobs:
     st.slider("Diversity", *DIVERSITY_RANGE, step=0.05, key="playground_diversity")
@@ -86,9 +87,9 @@ with knobs:
                             help="Only the k likeliest words may be picked.")
             st.slider("Top-p", *TOP_P_RANGE, step=0.05, key="playground_top_p",
                       help="Only the likeliest words that together hold this much probability may be picked.")
-            st.selectbox("Repetition guard", GUARDS, key="playground_guard",
+            st.selectbox("Repetition guard", GUARDS, key="playground_repetition_guard",
                          format_func=lambda n: "off" if n == 0 else f"never repeat {n} words in a row")
-            st.number_input("Random seed", 0, 2**31 - 1, key="playground_rng",
+            st.number_input("Random seed", 0, 2**31 - 1, key="playground_rng_seed",
                             help="The same seed and settings give the same text: share the link to reproduce it.")
 anchor("playground-output")  # results scroll here: the buttons, then what they wrote
 b1, b2, b3 = st.columns(3)
@@ -106,44 +107,44 @@ left, right = st.columns([3, 2], gap="large")
 settings = state.playground_settings = PlaygroundSettings(
     **{k: state[f"playground_{k}"] for k in vars(PlaygroundSettings())})
 real = state.get("playground_real")
-if real and settings.seed != real[1]:  # the user edited the opening: no real continuation to show
+if real and settings.opening != real[1]:  # the user edited the opening: no real continuation to show
     real = state.playground_real = None
 words = None if settings.until_end else settings.words
 
 if run := state.pop("playground_run", None):
-    seed = prepare_seed(bundle, settings.seed)
-    known = len(seed.seed_tokens) - seed.seed_tokens.count("<unk>")
-    if seed.seed_tokens and known == 0:
+    prepared = prepare_opening(bundle, settings.opening)
+    known = len(prepared.opening_tokens) - prepared.opening_tokens.count("<unk>")
+    if prepared.opening_tokens and known == 0:
         st.error("The model knows none of these words, so it has nothing to go on. Try an opening in "
                  "English about neural networks, e.g. *a method for training a neural network*.", icon=":material/help:")
         st.stop()
     link = settings.to_query()
-    if len(settings.seed) > MAX_SEED_CHARS:  # the link carries the part the model read, not a huge paste
-        link["seed"] = seed.seed_text
+    if len(settings.opening) > MAX_OPENING_CHARS:  # the link carries the part the model read, not a huge paste
+        link[URL_NAMES["opening"]] = prepared.opening
     st.query_params.from_dict(link)
     if run == "generate":
         with left:
             placeholder = st.empty()
-            for _ in stream(bundle, seed, words, **settings.engine_kwargs()):
-                placeholder.html(passage_html(seed.seed_text, seed.words, not seed.seed_tokens))
+            for _ in stream(bundle, prepared, words, **settings.engine_kwargs()):
+                placeholder.html(passage_html(prepared.opening, prepared.words, not prepared.opening_tokens))
                 time.sleep(0.015)  # a visible, readable stream; the model itself needs ~1 ms a word
             placeholder.empty()
-        state.playground_result, state.playground_comparison = seed, None
+        state.playground_result, state.playground_comparison = prepared, None
     else:
-        rows = generate_many(bundle, seed, words, COMPARE_DIVERSITIES, [settings.rng] * len(COMPARE_DIVERSITIES),
-                             top_k=settings.top_k, top_p=settings.top_p, repetition_guard=settings.guard)
+        rows = generate_many(bundle, prepared, words, COMPARE_DIVERSITIES, [settings.rng_seed] * len(COMPARE_DIVERSITIES),
+                             top_k=settings.top_k, top_p=settings.top_p, repetition_guard=settings.repetition_guard)
         state.playground_comparison = list(zip(COMPARE_DIVERSITIES, rows))  # written together, in one batch
 
 result = state.get("playground_result")
 if result is not None:
     with left:
-        if not result.seed_tokens:
+        if not result.opening_tokens:
             st.info("No opening given: the model wrote an abstract from scratch.")
         if result.unknown_words:
             can_copy = " It can still copy them (underlined) from the text so far." if bundle.cache.mix else ""
             st.warning("Not in the model's vocabulary (it read them as 'unknown'): "
                        + ", ".join(f"`{w}`" for w in result.unknown_words[:20]) + "." + can_copy)
-        machine = passage_html(result.seed_text, result.words, not result.seed_tokens, result.ended)
+        machine = passage_html(result.opening, result.words, not result.opening_tokens, result.ended)
         written = sum(is_word(w.token) for w in result.words)
         if result.ended and words and written < words:
             st.caption(f"The model ended the abstract (■) after {written} words, before the {words} it was allowed.")
@@ -172,7 +173,7 @@ if comparison := state.get("playground_comparison"):
     st.subheader("Same opening, same random seed, four diversities")
     for col, (diversity, generation) in zip(st.columns(len(comparison)), comparison):
         col.markdown(f"**Diversity {diversity:g}**")
-        col.html(passage_html("", generation.words, not generation.seed_tokens, generation.ended))
+        col.html(passage_html("", generation.words, not generation.opening_tokens, generation.ended))
     st.html(legend_html())
 
 if run:  # what was just written may start below the fold: bring it into view

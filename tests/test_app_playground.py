@@ -21,7 +21,7 @@ def test_landing_page_shows_links_and_headline_numbers(tiny_bundle):
 
 def test_generate_streams_coloured_text_and_sets_the_link():
     at = page("pages/playground.py")
-    at.text_area(key="playground_seed").input("The system receives <b>input</b>").run()
+    at.text_area(key="playground_opening").input("The system receives <b>input</b>").run()
     at.button(key="playground_generate").click().run()
     assert not errors(at)
     body = html_bodies(at)
@@ -76,7 +76,7 @@ def test_real_abstract_shows_the_true_continuation(invented_csv):
     assert not errors(at)
     assert any("What the inventors wrote" in m.value for m in at.markdown)
     assert 'class="passage real"' in html_bodies(at)
-    assert at.text_area(key="playground_seed").value
+    assert at.text_area(key="playground_opening").value
 
 
 def test_compare_diversities_side_by_side():
@@ -93,7 +93,7 @@ def test_compare_diversities_side_by_side():
 ])
 def test_bad_seeds_get_helpful_messages(seed, kind, text):
     at = page("pages/playground.py")
-    at.text_area(key="playground_seed").input(seed).run()
+    at.text_area(key="playground_opening").input(seed).run()
     at.button(key="playground_generate").click().run()
     assert not at.exception
     assert any(text in el.value for el in getattr(at, kind))
@@ -124,9 +124,9 @@ def test_a_pasted_opening_longer_than_the_limit_is_kept(tiny_bundle):
     """Finding 8: pasting more than 5,000 characters into the opening dropped the text entirely."""
     long_text = "The system receives input signals. " * 200  # 7,000 characters
     at = page("pages/playground.py")
-    assert not at.text_area(key="playground_seed").proto.max_chars  # the box takes it all
-    at.text_area(key="playground_seed").input(long_text).run()
-    assert at.text_area(key="playground_seed").value == long_text
+    assert not at.text_area(key="playground_opening").proto.max_chars  # the box takes it all
+    at.text_area(key="playground_opening").input(long_text).run()
+    assert at.text_area(key="playground_opening").value == long_text
     assert any("last 5,000 characters" in c.value for c in at.caption)
     at.button(key="playground_generate").click().run()
     assert not errors(at)
@@ -143,13 +143,13 @@ def test_settings_survive_a_visit_to_another_page():
     at.button(key="playground_generate").click().run()  # the URL now holds the settings of this run
     at.slider(key="playground_diversity").set_value(1.3).run()
     at.slider(key="playground_words").set_value(20).run()
-    at.text_area(key="playground_seed").input("The system stores").run()
+    at.text_area(key="playground_opening").input("The system stores").run()
     for _ in range(2):
         at.switch_page("pages/training.py").run()
         at.switch_page("pages/playground.py").run()
         assert at.slider(key="playground_diversity").value == 1.3
         assert at.slider(key="playground_words").value == 20
-        assert at.text_area(key="playground_seed").value == "The system stores"
+        assert at.text_area(key="playground_opening").value == "The system stores"
     at.button(key="playground_generate").click().run()
     assert not errors(at) and at.query_params["diversity"] == "1.3"
 

@@ -2,7 +2,7 @@ import pytest
 
 import numpy as np
 
-from engine.lm.generate import advance, candidates, fork, generate, generate_many, main, prepare_seed, score, stream
+from engine.lm.generate import advance, candidates, fork, generate, generate_many, main, prepare_opening, score, stream
 from engine.lm.tokenizer import is_word
 
 
@@ -31,8 +31,8 @@ def test_generation_can_end_by_itself(tiny_bundle):
 
 
 def test_unknown_seed_words_are_reported(tiny_bundle):
-    seed = prepare_seed(tiny_bundle, 'The "quantum" system 🚀 receives')
-    assert seed.unknown_words == ["quantum", "🚀"] and seed.seed_text == "The quantum system 🚀 receives"
+    seed = prepare_opening(tiny_bundle, 'The "quantum" system 🚀 receives')
+    assert seed.unknown_words == ["quantum", "🚀"] and seed.opening == "The quantum system 🚀 receives"
 
 
 def test_repetition_guard_forbids_repeated_ngrams(tiny_bundle):
@@ -43,28 +43,28 @@ def test_repetition_guard_forbids_repeated_ngrams(tiny_bundle):
 
 
 def test_streaming_yields_what_generate_returns(tiny_bundle):
-    generation = prepare_seed(tiny_bundle, "A learning circuit")
+    generation = prepare_opening(tiny_bundle, "A learning circuit")
     streamed = list(stream(tiny_bundle, generation, 10, diversity=0.8, rng_seed=2))
     assert streamed == generation.words == generate(tiny_bundle, "A learning circuit", 10,
                                                     diversity=0.8, rng_seed=2).words
 
 
 def test_candidates_before_and_after_diversity(tiny_bundle):
-    rows = candidates(tiny_bundle, prepare_seed(tiny_bundle, "The system receives"), diversity=0.5, k=5)
+    rows = candidates(tiny_bundle, prepare_opening(tiny_bundle, "The system receives"), diversity=0.5, k=5)
     assert len(rows) == 5 and rows[0]["model"] >= rows[1]["model"]
     assert rows[0]["sampled"] > rows[0]["model"]  # a low diversity sharpens the distribution
 
 
 def test_a_generation_keeps_the_state_after_its_words(tiny_bundle):
     result = generate(tiny_bundle, "The system", 6, diversity=0.0, stop_at_eos=False)
-    reread = prepare_seed(tiny_bundle, result.text)
+    reread = prepare_opening(tiny_bundle, result.text)
     assert result.ids == reread.ids
     assert np.allclose(tiny_bundle.net.log_probs(result.state), tiny_bundle.net.log_probs(reread.state), atol=1e-5)
     assert candidates(tiny_bundle, result, 1.0) == candidates(tiny_bundle, reread, 1.0)
 
 
 def test_rows_written_together_equal_rows_written_alone(tiny_bundle):
-    opening = prepare_seed(tiny_bundle, "A neural network")
+    opening = prepare_opening(tiny_bundle, "A neural network")
     settings = dict(stop_at_eos=False, repetition_guard=3, top_p=0.9)
     rows = generate_many(tiny_bundle, opening, 12, [0.0, 0.7, 1.2, 1.2], [1, 2, 3, 4], **settings)
     for row, diversity, rng_seed in zip(rows, [0.0, 0.7, 1.2, 1.2], [1, 2, 3, 4]):
@@ -90,7 +90,7 @@ def test_cli_prints_text_and_reports_errors(tiny_bundle, capsys, tmp_path):
 
 
 def test_scores_of_a_given_text_alone_and_beside_written_rows(tiny_bundle):
-    opening, tokens = prepare_seed(tiny_bundle, "The system"), ["receives", "input", "signals", "."]
+    opening, tokens = prepare_opening(tiny_bundle, "The system"), ["receives", "input", "signals", "."]
     net, tok, state = tiny_bundle.net, tiny_bundle.tokenizer, opening.state
     expected = []
     for token in tokens:
@@ -120,16 +120,16 @@ def test_the_command_line_refuses_bad_settings(tiny_bundle, capsys, option, valu
 
 def test_a_long_opening_is_cut_at_a_word(tiny_bundle):
     """Finding 8: the seed was cut mid-word ("ure at the set temperature")."""
-    from engine.config import MAX_SEED_CHARS
+    from engine.config import MAX_OPENING_CHARS
 
-    seed = prepare_seed(tiny_bundle, "x" + " temperature" * 1000)
-    assert len(seed.seed_text) <= MAX_SEED_CHARS and seed.seed_text.startswith("temperature ")
+    seed = prepare_opening(tiny_bundle, "x" + " temperature" * 1000)
+    assert len(seed.opening) <= MAX_OPENING_CHARS and seed.opening.startswith("temperature ")
 
 
 def test_invisible_characters_leave_the_opening(tiny_bundle):
     """Finding 8: right-to-left overrides and zero-width characters reversed or hid text."""
-    seed = prepare_seed(tiny_bundle, "The sys\u200btem \u202ereceives\u202c input\ufeff")
-    assert seed.seed_text == "The system receives input"
+    seed = prepare_opening(tiny_bundle, "The sys\u200btem \u202ereceives\u202c input\ufeff")
+    assert seed.opening == "The system receives input"
 
 
 def test_the_command_line_warns_about_a_broken_active_marker(tiny_bundle, tmp_path, monkeypatch, capsys):

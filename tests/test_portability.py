@@ -135,7 +135,7 @@ def test_seed_box_reports_the_configured_length(app_setup, monkeypatch):
     """The box takes any paste; past the configured length the page says how much the model reads."""
     from apptest_helpers import page
 
-    monkeypatch.setattr(config, "MAX_SEED_CHARS", 40)
+    monkeypatch.setattr(config, "MAX_OPENING_CHARS", 40)
     at = page("pages/playground.py")
-    at.text_area(key="playground_seed").input("a neural network " * 5).run()
+    at.text_area(key="playground_opening").input("a neural network " * 5).run()
     assert any("last 40 characters" in c.value for c in at.caption)

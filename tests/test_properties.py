@@ -5,9 +5,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.config import MAX_SEED_CHARS
+from engine.config import MAX_OPENING_CHARS
 from engine.lm.sampler import adjust, sample
-from engine.lm.settings import LIMITS, parse_setting, trim_seed
+from engine.lm.settings import LIMITS, parse_setting, trim_opening
 from engine.lm.tokenizer import detokenize, split_words
 from ui.settings import DIVERSITY_RANGE, GUARDS, TOP_K_RANGE, TOP_P_RANGE, WORDS_RANGE, PlaygroundSettings
 
@@ -37,20 +37,20 @@ def test_any_link_gives_settings_the_widgets_can_show(query):
     assert WORDS_RANGE[0] <= settings_.words <= WORDS_RANGE[1] and isinstance(settings_.words, int)
     assert DIVERSITY_RANGE[0] <= settings_.diversity <= DIVERSITY_RANGE[1]
     assert TOP_K_RANGE[0] <= settings_.top_k <= TOP_K_RANGE[1] and TOP_P_RANGE[0] <= settings_.top_p <= TOP_P_RANGE[1]
-    assert settings_.guard in GUARDS and isinstance(settings_.until_end, bool)
+    assert settings_.repetition_guard in GUARDS and isinstance(settings_.until_end, bool)
     again, _ = PlaygroundSettings.from_query(settings_.to_query())
     assert again == settings_  # what the page writes back to the URL reads the same
 
 
-@given(st.text(alphabet=st.sampled_from("ab \u202e\u200b\n"), max_size=MAX_SEED_CHARS + 300))
+@given(st.text(alphabet=st.sampled_from("ab \u202e\u200b\n"), max_size=MAX_OPENING_CHARS + 300))
 @settings(max_examples=50)
 def test_a_trimmed_opening_is_short_visible_and_starts_at_a_word(text):
-    trimmed = trim_seed(text)
-    assert len(trimmed) <= MAX_SEED_CHARS and "\u202e" not in trimmed and "\u200b" not in trimmed
+    trimmed = trim_opening(text)
+    assert len(trimmed) <= MAX_OPENING_CHARS and "\u202e" not in trimmed and "\u200b" not in trimmed
     visible = " ".join(text.replace("\u202e", "").replace("\u200b", "").split())
     assert visible.endswith(trimmed)
     if trimmed and len(trimmed) < len(visible):
-        assert visible[-len(trimmed) - 1] == " " or " " not in visible[-MAX_SEED_CHARS:]
+        assert visible[-len(trimmed) - 1] == " " or " " not in visible[-MAX_OPENING_CHARS:]
 
 
 LOG_PROBS = st.integers(2, 40).flatmap(lambda n: st.lists(

@@ -27,7 +27,7 @@ def test_passage_marks_the_seed_and_the_end():
 
 
 def test_settings_round_trip_through_the_url():
-    settings = PlaygroundSettings(seed="A neural network", words=42, diversity=1.25, guard=2, rng=9)
+    settings = PlaygroundSettings(opening="A neural network", words=42, diversity=1.25, repetition_guard=2, rng_seed=9)
     again, problems = PlaygroundSettings.from_query(settings.to_query())
     assert again == settings and problems == []
 
@@ -35,8 +35,8 @@ def test_settings_round_trip_through_the_url():
 def test_bad_url_values_are_fixed_and_reported():
     settings, problems = PlaygroundSettings.from_query(
         {"diversity": "inf", "words": "100000", "top_p": "0", "guard": "7", "seed": "x" * 20000, "evil": "1"})
-    assert (settings.diversity, settings.words, settings.top_p, settings.guard) == (0.8, 300, 0.05, 0)
-    assert len(settings.seed) == 5000 and len(problems) == 5
+    assert (settings.diversity, settings.words, settings.top_p, settings.repetition_guard) == (0.8, 300, 0.05, 0)
+    assert len(settings.opening) == 5000 and len(problems) == 5
 
 
 def test_room_html_escapes_audience_names():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from engine.lm.settings import parse_number, trim_seed
+from engine.lm.settings import parse_number, trim_opening
 
 DIVERSITY_RANGE = (0.0, 2.0)  # what the slider offers (the engine accepts up to config.MAX_DIVERSITY)
 WORDS_RANGE = (5, 300)
@@ -17,36 +17,36 @@ TOP_K_RANGE = (0, 1000)
 RNG_RANGE = (0, 2**31 - 1)
 GUARDS = (0, 2, 3, 4)  # repetition guard choices: off, or the n-gram size
 COMPARE_DIVERSITIES = (0.2, 0.6, 1.0, 1.5)
-ENGINE_NAMES = {"guard": "repetition_guard", "rng": "rng_seed"}  # the URL's short names for engine settings
+URL_NAMES = {"opening": "seed", "repetition_guard": "guard", "rng_seed": "rng"}  # short names in shared links
 
 
 @dataclass
 class PlaygroundSettings:
-    seed: str = "A neural network"
+    opening: str = "A neural network"
     words: int = 60
     until_end: bool = False
     diversity: float = 0.8
     top_k: int = 0
     top_p: float = 1.0
-    guard: int = 3
-    rng: int = 1
+    repetition_guard: int = 3
+    rng_seed: int = 1
 
     def to_query(self) -> dict[str, str]:
-        return {k: str(int(v) if isinstance(v, bool) else v) for k, v in asdict(self).items()}
+        return {URL_NAMES.get(k, k): str(int(v) if isinstance(v, bool) else v) for k, v in asdict(self).items()}
 
     @classmethod
     def from_query(cls, query: dict) -> tuple["PlaygroundSettings", list[str]]:
         """Settings from URL parameters; unknown keys are ignored, bad values replaced by defaults."""
         base, values, problems = cls(), {}, []
         for f in fields(cls):
-            if f.name not in query:
+            if (key := URL_NAMES.get(f.name, f.name)) not in query:
                 continue
-            raw, default = str(query[f.name]), getattr(base, f.name)
+            raw, default = str(query[key]), getattr(base, f.name)
             if isinstance(default, str):
                 values[f.name] = raw
                 continue
             try:
-                value = parse_number(ENGINE_NAMES.get(f.name, f.name), raw)
+                value = parse_number(f.name, raw)
             except ValueError as exc:
                 problems.append(f"{exc}; using {default}")
                 continue
@@ -68,16 +68,16 @@ class PlaygroundSettings:
         fit("diversity", *DIVERSITY_RANGE)
         fit("top_p", *TOP_P_RANGE)
         fit("top_k", *TOP_K_RANGE)
-        fit("rng", *RNG_RANGE)
-        if self.guard not in GUARDS:
-            fixes.append(f"repetition guard {self.guard} is not one of {GUARDS}; using 0")
-            self.guard = 0
-        trimmed = trim_seed(self.seed)
-        if len(trimmed) < len(" ".join(self.seed.split())):
-            self.seed = trimmed
+        fit("rng_seed", *RNG_RANGE)
+        if self.repetition_guard not in GUARDS:
+            fixes.append(f"repetition guard {self.repetition_guard} is not one of {GUARDS}; using 0")
+            self.repetition_guard = 0
+        trimmed = trim_opening(self.opening)
+        if len(trimmed) < len(" ".join(self.opening.split())):
+            self.opening = trimmed
             fixes.append(f"the opening was cut to its last {len(trimmed):,} characters")
         return fixes
 
     def engine_kwargs(self) -> dict:
-        return dict(diversity=self.diversity, top_k=self.top_k, top_p=self.top_p, rng_seed=self.rng,
-                    repetition_guard=self.guard)
+        return dict(diversity=self.diversity, top_k=self.top_k, top_p=self.top_p, rng_seed=self.rng_seed,
+                    repetition_guard=self.repetition_guard)

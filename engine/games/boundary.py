@@ -29,7 +29,7 @@ import numpy as np
 
 from ..config import (BOUNDARY_DIVERSITY, BOUNDARY_MAX_SENTENCES, BOUNDARY_MAX_WORDS, BOUNDARY_NEVER,
                      BOUNDARY_POINTS, BOUNDARY_REPETITION_GUARD)
-from ..lm.generate import Word, prepare_seed, stream
+from ..lm.generate import Word, prepare_opening, stream
 from ..lm.tokenizer import detokenize, is_word, split_words
 
 SENTENCE_END = frozenset(".!?")
@@ -115,7 +115,7 @@ def write_sentences(bundle, opening_text: str, n: int, diversity: float, rng_see
                     max_words: int = BOUNDARY_MAX_WORDS) -> list[list[Word]]:
     """``n`` sentences the model writes after ``opening_text`` (fewer when it reaches ``max_words``:
     an unfinished last sentence is dropped unless it is the only one)."""
-    generation = prepare_seed(bundle, opening_text)
+    generation = prepare_opening(bundle, opening_text)
     tokens: list[str] = []
     for word in stream(bundle, generation, max_words, diversity, rng_seed=rng_seed, stop_at_eos=False,
                        repetition_guard=BOUNDARY_REPETITION_GUARD):

@@ -28,7 +28,7 @@ from ..config import (NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_CONTINUATION_WORDS, 
                      QUIZ_REPETITION_GUARD, QUIZ_REWRITES, QuizLevel)
 from ..corpus import Document
 from .critic import common_words, load_critic
-from ..lm.generate import Word, advance, fork, prepare_seed
+from ..lm.generate import Word, advance, fork, prepare_opening
 from .novelty import TrainingRuns
 from ..lm.tokenizer import detokenize, is_word, split_words
 
@@ -159,7 +159,7 @@ def write_continuations(bundle, openings, diversities: np.ndarray, top_p: float,
     rows, forced = [], {}
     for opening, real in openings:
         forced[len(rows) + n - 1] = real  # the last row of each opening reads the real text
-        rows += fork(prepare_seed(bundle, detokenize(opening)), n)
+        rows += fork(prepare_opening(bundle, detokenize(opening)), n)
     row_diversities = np.concatenate([diversities, np.ones((len(openings), 1))], axis=1).ravel()
     for _ in advance(bundle, rows, length, row_diversities, top_p=top_p,
                      rng_seeds=[int(s) for s in rng.integers(2**31, size=len(rows))], stop_at_eos=False,

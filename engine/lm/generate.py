@@ -1,6 +1,6 @@
-"""Write text with a trained bundle: seed -> words, with each word's probability and rank.
+"""Write text with a trained bundle: opening -> words, with each word's probability and rank.
 
-    python -m engine.lm.generate --seed-text "a neural network" --words 40 --diversity 0.8 --rng-seed 1
+    python -m engine.lm.generate --opening "a neural network" --words 40 --diversity 0.8 --rng-seed 1
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ..config import MAX_GENERATED_WORDS, CacheConfig
 from .copy import Memory
 from .fastlm import NumpyLM, State, stack, take
 from .sampler import adjust, check_settings, sample_rows
-from .settings import parse_setting, trim_seed
+from .settings import parse_setting, trim_opening
 from .tokenizer import NO_SPACE_BEFORE, Tokenizer, detokenize, is_word, split_words
 
 
@@ -47,8 +47,8 @@ class Generation:
     """An opening and what the model wrote after it; it keeps the token ids the network has read
     and the network's state after them, so writing on or asking what comes next re-reads nothing."""
 
-    seed_text: str  # the seed as used (cleaned, possibly shortened)
-    seed_tokens: list[str]
+    opening: str  # the opening as used (cleaned, possibly shortened)
+    opening_tokens: list[str]
     unknown_words: list[str]
     ids: list[int] = field(default_factory=list, repr=False)  # BOS, the opening, then the tokens written
     state: State = field(default=(), repr=False)  # the network's state after reading ``ids`` (a batch of one)
@@ -58,36 +58,36 @@ class Generation:
 
     @property
     def continuation(self) -> str:
-        """The generated text alone, capitalised as it would be after the seed."""
-        starts_sentence = not self.seed_tokens or self.seed_tokens[-1] in {".", "!", "?"}
+        """The generated text alone, capitalised as it would be after the opening."""
+        starts_sentence = not self.opening_tokens or self.opening_tokens[-1] in {".", "!", "?"}
         return detokenize([w.token for w in self.words], sentence_start=starts_sentence)
 
     @property
     def text(self) -> str:
         """Seed (as given) and continuation as one text."""
         rest = self.continuation
-        if not self.seed_text or not rest:
-            return self.seed_text or rest
-        return self.seed_text + ("" if rest[0] in NO_SPACE_BEFORE else " ") + rest
+        if not self.opening or not rest:
+            return self.opening or rest
+        return self.opening + ("" if rest[0] in NO_SPACE_BEFORE else " ") + rest
 
     def to_dict(self) -> dict:
-        return {"seed_text": self.seed_text, "unknown_words": self.unknown_words,
+        return {"opening": self.opening, "unknown_words": self.unknown_words,
                 "continuation": self.continuation, "text": self.text, "ended": self.ended,
                 "words": [asdict(w) for w in self.words]}
 
 
-def prepare_seed(bundle: Bundle | Snapshot, seed_text: str) -> Generation:
-    """Clean and shorten the seed, report words outside the vocabulary, and read it once."""
-    seed = trim_seed(seed_text)
+def prepare_opening(bundle: Bundle | Snapshot, opening: str) -> Generation:
+    """Clean and shorten the opening, report words outside the vocabulary, and read it once."""
+    text = trim_opening(opening)
     tok = bundle.tokenizer
-    ids = [tok.bos_id] + tok.encode(seed)
+    ids = [tok.bos_id] + tok.encode(text)
     state, hidden = bundle.net.read(ids)
     memory = None
     if bundle.cache.mix > 0 and not bundle.net.windowed:
         memory = Memory(bundle.cache, tok.index)
-        for h, word in zip(hidden, split_words(seed)):  # the state before each word, paired with that word
+        for h, word in zip(hidden, split_words(text)):  # the state before each word, paired with that word
             memory.add(h, word)
-    return Generation(seed_text=seed, seed_tokens=tok.tokens(ids[1:]), unknown_words=tok.unknown_words(seed),
+    return Generation(opening=text, opening_tokens=tok.tokens(ids[1:]), unknown_words=tok.unknown_words(text),
                       ids=ids, state=state, memory=memory)
 
 
@@ -296,9 +296,9 @@ def stream(bundle: Bundle | Snapshot, generation: Generation, words: int | None 
         yield word
 
 
-def generate(bundle: Bundle | Snapshot, seed_text: str, words: int | None = 50, **settings) -> Generation:
-    """Generate a continuation of ``seed_text``; see ``stream`` for the settings."""
-    generation = prepare_seed(bundle, seed_text)
+def generate(bundle: Bundle | Snapshot, opening: str, words: int | None = 50, **settings) -> Generation:
+    """Generate a continuation of ``opening``; see ``stream`` for the settings."""
+    generation = prepare_opening(bundle, opening)
     for _ in stream(bundle, generation, words, **settings):
         pass
     return generation
@@ -348,7 +348,8 @@ def _setting(name: str):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="bundle directory (default: the active bundle)")
-    parser.add_argument("--seed-text", default="", help="text to continue (empty: a new abstract)")
+    parser.add_argument("--opening", "--seed-text", dest="opening", default="",
+                        help="text to continue (empty: a new abstract); --seed-text is its older name")
     parser.add_argument("--words", type=_setting("words"), default=50,
                         help="words to write; 0 = until the abstract ends")
     parser.add_argument("--diversity", type=_setting("diversity"), default=1.0,
@@ -365,7 +366,7 @@ def main(argv=None) -> int:
         if problem:
             print(f"warning: {problem}", file=sys.stderr)
         bundle = load_bundle(path)
-        result = generate(bundle, args.seed_text, args.words or None, diversity=args.diversity,
+        result = generate(bundle, args.opening, args.words or None, diversity=args.diversity,
                           top_k=args.top_k, top_p=args.top_p, rng_seed=args.rng_seed,
                           repetition_guard=args.repetition_guard)
     except (BundleError, ValueError) as exc:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from ..config import MAX_DIVERSITY, MAX_GENERATED_WORDS, MAX_REPETITION_GUARD, MAX_SEED_CHARS, MAX_TOP_K
+from ..config import MAX_DIVERSITY, MAX_GENERATED_WORDS, MAX_REPETITION_GUARD, MAX_OPENING_CHARS, MAX_TOP_K
 from ..corpus import clean_text
 from ..sanitise import visible_text
 
@@ -46,14 +46,14 @@ def parse_setting(name: str, raw) -> int | float:
     return value
 
 
-def trim_seed(text: str) -> str:
+def trim_opening(text: str) -> str:
     """The opening as the model reads it: visible characters, spacing normalised, and at most
-    MAX_SEED_CHARS of its end, starting at a word (a cut never leaves half a word)."""
+    MAX_OPENING_CHARS of its end, starting at a word (a cut never leaves half a word)."""
     text = clean_text(visible_text(text or ""))
-    if len(text) <= MAX_SEED_CHARS:
+    if len(text) <= MAX_OPENING_CHARS:
         return text
-    cut = text[-MAX_SEED_CHARS:]
-    if text[-MAX_SEED_CHARS - 1] == " ":
+    cut = text[-MAX_OPENING_CHARS:]
+    if text[-MAX_OPENING_CHARS - 1] == " ":
         return cut
     _, space, rest = cut.partition(" ")
     return rest if space else cut  # one enormous "word": nothing better to cut at
