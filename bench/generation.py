@@ -24,6 +24,7 @@ from engine.lm.bundle import active_bundle_path, load_bundle
 from engine.config import CacheConfig
 from engine.lm.generate import generate, generate_many, prepare_opening
 from engine.lm.sampler import adjust, sample
+from engine.lm.settings import Sampling
 from engine.training.model import keras_model
 
 SEED = "a neural network comprising a plurality of processing elements"
@@ -45,14 +46,15 @@ def tutorial_loop(bundle, words: int, window: int = 50) -> float:
 
 def our_loop(bundle, words: int) -> float:
     started = time.perf_counter()
-    result = generate(bundle, SEED, words, diversity=1.0, rng_seed=0, stop_at_eos=False)
+    result = generate(bundle, SEED, Sampling(1.0, rng_seed=0, words=words), stop_at_eos=False)
     return (time.perf_counter() - started) / len(result.words) * 1000
 
 
 def batch_loop(bundle, words: int, n: int = 16) -> float:
     """Milliseconds per word of each of ``n`` continuations written together (one batch)."""
     started = time.perf_counter()
-    rows = generate_many(bundle, prepare_opening(bundle, SEED), words, 1.0, list(range(n)), stop_at_eos=False)
+    rows = generate_many(bundle, prepare_opening(bundle, SEED), Sampling(words=words), 1.0, list(range(n)),
+                         stop_at_eos=False)
     return (time.perf_counter() - started) / np.mean([len(r.words) for r in rows]) * 1000
 
 

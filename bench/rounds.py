@@ -30,6 +30,7 @@ from engine.config import (QUIZ_BANK_BATCH, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFIC
                            QUIZ_PROMPT_WORDS, QUIZ_REPETITION_GUARD)
 from engine.corpus import load_corpus
 from engine.lm.generate import generate, prepare_opening, score
+from engine.lm.settings import Sampling
 from engine.games.quiz import cut_words, make_rounds, opening_end, quiz_pool
 from engine.lm.tokenizer import detokenize, split_words
 
@@ -37,9 +38,9 @@ from engine.lm.tokenizer import detokenize, split_words
 def round_before(bundle, tokens: list[str], end: int, rng: np.random.Generator, diversity: float) -> None:
     """The plain round as it was made before: five reads of the opening, two generations, three scorings."""
     opening, real = tokens[:end], cut_words(tokens[end:], QUIZ_CONTINUATION_WORDS)
-    fakes = [[w.token for w in generate(bundle, detokenize(opening), QUIZ_CONTINUATION_WORDS, diversity=diversity,
-                                        stop_at_eos=False, repetition_guard=QUIZ_REPETITION_GUARD,
-                                        rng_seed=int(rng.integers(2**31))).words] for _ in range(2)]
+    fakes = [[w.token for w in generate(bundle, detokenize(opening), Sampling(
+        diversity, repetition_guard=QUIZ_REPETITION_GUARD, rng_seed=int(rng.integers(2**31)),
+        words=QUIZ_CONTINUATION_WORDS), stop_at_eos=False).words] for _ in range(2)]
     for option in (real, *fakes):
         score(bundle, prepare_opening(bundle, detokenize(opening)), option)
 

@@ -14,16 +14,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.lm.bundle import active_bundle_path, load_bundle  # noqa: E402
 from engine.config import CacheConfig  # noqa: E402
 from engine.corpus import load_corpus  # noqa: E402
 from engine.lm.generate import generate  # noqa: E402
+from engine.lm.settings import Sampling  # noqa: E402
 from engine.lm.tokenizer import detokenize, is_word, split_words  # noqa: E402
 
 OPENING, CONTINUATION, COMMON = 30, 30, 150
@@ -65,10 +63,10 @@ def main() -> None:
         opening = tokens[:end]
         content = {t for t in opening if is_word(t) and t not in common}
         rare = {t for t in opening if is_word(t) and t not in bundle.tokenizer.index}
-        seed = detokenize(opening)
-        settings = dict(diversity=args.diversity, repetition_guard=3, stop_at_eos=False, rng_seed=k)
-        ours = generate(bundle, seed, CONTINUATION, **settings).words
-        plain = generate(no_copy, seed, CONTINUATION, **settings).words
+        text = detokenize(opening)
+        sampling = Sampling(args.diversity, repetition_guard=3, rng_seed=k, words=CONTINUATION)
+        ours = generate(bundle, text, sampling, stop_at_eos=False).words
+        plain = generate(no_copy, text, sampling, stop_at_eos=False).words
         copied_words += sum(w.copied for w in ours)
         written += len(ours)
         for name, continuation in (("inventors", rest), ("model", [w.token for w in ours]),

@@ -109,7 +109,8 @@ settings = state.playground_settings = PlaygroundSettings(
 real = state.get("playground_real")
 if real and settings.opening != real[1]:  # the user edited the opening: no real continuation to show
     real = state.playground_real = None
-words = None if settings.until_end else settings.words
+sampling = settings.sampling()
+words = sampling.words
 
 if run := state.pop("playground_run", None):
     prepared = prepare_opening(bundle, settings.opening)
@@ -125,14 +126,13 @@ if run := state.pop("playground_run", None):
     if run == "generate":
         with left:
             placeholder = st.empty()
-            for _ in stream(bundle, prepared, words, **settings.engine_kwargs()):
+            for _ in stream(bundle, prepared, sampling):
                 placeholder.html(passage_html(prepared.opening, prepared.words, not prepared.opening_tokens))
                 time.sleep(0.015)  # a visible, readable stream; the model itself needs ~1 ms a word
             placeholder.empty()
         state.playground_result, state.playground_comparison = prepared, None
     else:
-        rows = generate_many(bundle, prepared, words, COMPARE_DIVERSITIES, [settings.rng_seed] * len(COMPARE_DIVERSITIES),
-                             top_k=settings.top_k, top_p=settings.top_p, repetition_guard=settings.repetition_guard)
+        rows = generate_many(bundle, prepared, sampling, COMPARE_DIVERSITIES, [sampling.rng_seed] * len(COMPARE_DIVERSITIES))
         state.playground_comparison = list(zip(COMPARE_DIVERSITIES, rows))  # written together, in one batch
 
 result = state.get("playground_result")
@@ -164,8 +164,8 @@ if result is not None:
     with right:
         st.markdown("**What could come next**", help="The model's ten likeliest next words after the text, "
                     "with their chances before and after the diversity reshapes them.")
-        rows = candidates(bundle, result, settings.diversity, 10, settings.top_k, settings.top_p)
-        st.plotly_chart(candidates_figure(rows, settings.diversity), width="stretch", key="playground_chart",
+        rows = candidates(bundle, result, sampling, 10)
+        st.plotly_chart(candidates_figure(rows, sampling.diversity), width="stretch", key="playground_chart",
                         config=PLOTLY_CONFIG)
 
 if comparison := state.get("playground_comparison"):

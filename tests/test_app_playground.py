@@ -49,8 +49,8 @@ def test_the_page_says_when_the_model_ended_early(monkeypatch):
 
     real_stream = generate.stream
 
-    def ends_after_two(bundle, generation, words, **settings):  # the model writes its end mark early
-        for n, word in enumerate(real_stream(bundle, generation, words, **settings)):
+    def ends_after_two(bundle, generation, sampling, **settings):  # the model writes its end mark early
+        for n, word in enumerate(real_stream(bundle, generation, sampling, **settings)):
             if n == 2:
                 generation.ended = True
                 return

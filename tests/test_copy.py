@@ -10,6 +10,7 @@ from engine.config import CacheConfig
 from engine.training.evaluate import _lstm_outputs
 from engine.lm.fastlm import NumpyLM
 from engine.lm.generate import Snapshot, generate
+from engine.lm.settings import Sampling
 from engine.lm.tokenizer import Tokenizer
 from tests.test_fastlm import AWD, randomised
 
@@ -56,11 +57,11 @@ def test_generation_copies_an_unknown_word_of_the_opening_and_marks_it():
     tok = Tokenizer(VOCAB)
     net = NumpyLM.from_keras(randomised(AWD, vocab=len(VOCAB), seed=4), AWD)
     snapshot = Snapshot(tok, net, CacheConfig(mix=0.9, theta=0.1))
-    result = generate(snapshot, "the zorblax of the coil", 40, rng_seed=0)
+    result = generate(snapshot, "the zorblax of the coil", Sampling(rng_seed=0, words=40))
     assert "zorblax" in [w.token for w in result.words]
     assert all(w.copied for w in result.words if w.token == "zorblax")
     assert "zorblax" in result.text
-    plain = generate(replace(snapshot, cache=CacheConfig()), "the zorblax of the coil", 40, rng_seed=0)
+    plain = generate(replace(snapshot, cache=CacheConfig()), "the zorblax of the coil", Sampling(rng_seed=0, words=40))
     assert "zorblax" not in [w.token for w in plain.words] and not any(w.copied for w in plain.words)
 
 
@@ -69,7 +70,7 @@ def test_the_repetition_guard_also_stops_a_copied_unknown_word_twice_in_a_row():
     net = NumpyLM.from_keras(randomised(AWD, vocab=len(VOCAB), seed=4), AWD)
     snapshot = Snapshot(tok, net, CacheConfig(mix=0.95, theta=0.1))
     for seed in range(5):
-        words = [w.token for w in generate(snapshot, "the zorblax of the coil", 40, rng_seed=seed,
-                                           repetition_guard=3).words]
+        words = [w.token for w in generate(snapshot, "the zorblax of the coil",
+                                           Sampling(repetition_guard=3, rng_seed=seed, words=40)).words]
         assert "zorblax" in words
         assert all(a != b for a, b in zip(words, words[1:])), words

@@ -1,32 +1,35 @@
+from dataclasses import replace
+
 import pytest
 
 import numpy as np
 
 from engine.lm.generate import advance, candidates, fork, generate, generate_many, main, prepare_opening, score, stream
+from engine.lm.settings import Sampling
 from engine.lm.tokenizer import is_word
 
 
 def test_same_rng_seed_same_text(tiny_bundle):
-    a = generate(tiny_bundle, "A neural network", 20, diversity=1.2, rng_seed=5)
-    b = generate(tiny_bundle, "A neural network", 20, diversity=1.2, rng_seed=5)
+    a = generate(tiny_bundle, "A neural network", Sampling(1.2, rng_seed=5, words=20))
+    b = generate(tiny_bundle, "A neural network", Sampling(1.2, rng_seed=5, words=20))
     assert a.text == b.text and a.continuation
-    assert generate(tiny_bundle, "A neural network", 20, diversity=1.2, rng_seed=6).words != a.words
+    assert generate(tiny_bundle, "A neural network", Sampling(1.2, rng_seed=6, words=20)).words != a.words
 
 
 def test_word_count_probabilities_and_ranks(tiny_bundle):
-    result = generate(tiny_bundle, "The system", 15, diversity=0.0, stop_at_eos=False)
+    result = generate(tiny_bundle, "The system", Sampling(0.0, words=15), stop_at_eos=False)
     assert sum(is_word(w.token) for w in result.words) == 15
     assert all(0 < w.prob <= 1 and w.rank == 0 for w in result.words)  # greedy: always the top word
     assert "<unk>" not in result.text
 
 
 def test_greedy_follows_the_invented_grammar(tiny_bundle):
-    text = generate(tiny_bundle, "The system receives input", 3, diversity=0.0).continuation
+    text = generate(tiny_bundle, "The system receives input", Sampling(0.0, words=3)).continuation
     assert text.split()[0] == "signals"
 
 
 def test_generation_can_end_by_itself(tiny_bundle):
-    result = generate(tiny_bundle, "", None, diversity=0.3, rng_seed=1)
+    result = generate(tiny_bundle, "", Sampling(0.3, rng_seed=1, words=None))
     assert result.ended and result.text.endswith(".")
 
 
@@ -36,7 +39,7 @@ def test_unknown_seed_words_are_reported(tiny_bundle):
 
 
 def test_repetition_guard_forbids_repeated_ngrams(tiny_bundle):
-    result = generate(tiny_bundle, "", 60, diversity=0.0, repetition_guard=3, stop_at_eos=False)
+    result = generate(tiny_bundle, "", Sampling(0.0, repetition_guard=3, words=60), stop_at_eos=False)
     tokens = ["<bos>"] + [w.token for w in result.words]
     trigrams = list(zip(tokens, tokens[1:], tokens[2:]))
     assert len(trigrams) == len(set(trigrams))
@@ -44,31 +47,32 @@ def test_repetition_guard_forbids_repeated_ngrams(tiny_bundle):
 
 def test_streaming_yields_what_generate_returns(tiny_bundle):
     generation = prepare_opening(tiny_bundle, "A learning circuit")
-    streamed = list(stream(tiny_bundle, generation, 10, diversity=0.8, rng_seed=2))
-    assert streamed == generation.words == generate(tiny_bundle, "A learning circuit", 10,
-                                                    diversity=0.8, rng_seed=2).words
+    streamed = list(stream(tiny_bundle, generation, Sampling(0.8, rng_seed=2, words=10)))
+    assert streamed == generation.words == generate(tiny_bundle, "A learning circuit",
+                                                    Sampling(0.8, rng_seed=2, words=10)).words
 
 
 def test_candidates_before_and_after_diversity(tiny_bundle):
-    rows = candidates(tiny_bundle, prepare_opening(tiny_bundle, "The system receives"), diversity=0.5, k=5)
+    rows = candidates(tiny_bundle, prepare_opening(tiny_bundle, "The system receives"), Sampling(0.5), k=5)
     assert len(rows) == 5 and rows[0]["model"] >= rows[1]["model"]
     assert rows[0]["sampled"] > rows[0]["model"]  # a low diversity sharpens the distribution
 
 
 def test_a_generation_keeps_the_state_after_its_words(tiny_bundle):
-    result = generate(tiny_bundle, "The system", 6, diversity=0.0, stop_at_eos=False)
+    result = generate(tiny_bundle, "The system", Sampling(0.0, words=6), stop_at_eos=False)
     reread = prepare_opening(tiny_bundle, result.text)
     assert result.ids == reread.ids
     assert np.allclose(tiny_bundle.net.log_probs(result.state), tiny_bundle.net.log_probs(reread.state), atol=1e-5)
-    assert candidates(tiny_bundle, result, 1.0) == candidates(tiny_bundle, reread, 1.0)
+    assert candidates(tiny_bundle, result, Sampling(1.0)) == candidates(tiny_bundle, reread, Sampling(1.0))
 
 
 def test_rows_written_together_equal_rows_written_alone(tiny_bundle):
     opening = prepare_opening(tiny_bundle, "A neural network")
-    settings = dict(stop_at_eos=False, repetition_guard=3, top_p=0.9)
-    rows = generate_many(tiny_bundle, opening, 12, [0.0, 0.7, 1.2, 1.2], [1, 2, 3, 4], **settings)
+    sampling = Sampling(top_p=0.9, repetition_guard=3, words=12)
+    rows = generate_many(tiny_bundle, opening, sampling, [0.0, 0.7, 1.2, 1.2], [1, 2, 3, 4], stop_at_eos=False)
     for row, diversity, rng_seed in zip(rows, [0.0, 0.7, 1.2, 1.2], [1, 2, 3, 4]):
-        alone = generate(tiny_bundle, "A neural network", 12, diversity=diversity, rng_seed=rng_seed, **settings)
+        alone = generate(tiny_bundle, "A neural network", replace(sampling, diversity=diversity, rng_seed=rng_seed),
+                         stop_at_eos=False)
         assert [w.token for w in row.words] == [w.token for w in alone.words]
         assert np.allclose([w.prob for w in row.words], [w.prob for w in alone.words], atol=1e-5)
     assert not opening.words and rows[2].words != rows[3].words  # the opening is untouched; own random streams
@@ -76,7 +80,7 @@ def test_rows_written_together_equal_rows_written_alone(tiny_bundle):
 
 def test_absurd_settings_are_refused(tiny_bundle):
     with pytest.raises(ValueError, match="diversity"):
-        generate(tiny_bundle, "The system", 5, diversity=99)
+        generate(tiny_bundle, "The system", Sampling(99, words=5))
 
 
 def test_cli_prints_text_and_reports_errors(tiny_bundle, capsys, tmp_path):
@@ -100,10 +104,10 @@ def test_scores_of_a_given_text_alone_and_beside_written_rows(tiny_bundle):
     alone = score(tiny_bundle, opening, tokens)
     assert [w.token for w in alone] == tokens and np.allclose([w.prob for w in alone], expected, atol=1e-6)
     rows = fork(opening, 3)
-    list(advance(tiny_bundle, rows, 4, 1.0, rng_seeds=[1, 2, 3], forced={1: tokens}))
+    list(advance(tiny_bundle, rows, Sampling(1.0, words=4), rng_seeds=[1, 2, 3], forced={1: tokens}))
     assert [w.token for w in rows[1].words] == tokens
     assert np.allclose([w.prob for w in rows[1].words], expected, atol=1e-5)
-    assert [w.token for w in rows[0].words] == [w.token for w in generate(tiny_bundle, "The system", 4, rng_seed=1).words]
+    assert [w.token for w in rows[0].words] == [w.token for w in generate(tiny_bundle, "The system", Sampling(rng_seed=1, words=4)).words]
 
 
 @pytest.mark.parametrize("option, value, message", [
@@ -156,4 +160,4 @@ def test_damaged_weights_raise_instead_of_writing_forever(tiny_bundle, damaged):
     weights[:, damaged] = np.nan
     net = replace(tiny_bundle.net, output=(weights, tiny_bundle.net.output[1]))
     with pytest.raises(ValueError, match="NaN"):
-        generate(Snapshot(tiny_bundle.tokenizer, net), "The system", 5, rng_seed=0)
+        generate(Snapshot(tiny_bundle.tokenizer, net), "The system", Sampling(rng_seed=0, words=5))

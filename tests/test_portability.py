@@ -92,6 +92,7 @@ def test_retrain_on_jax_without_tensorflow_in_a_few_batch_shapes(invented_csv, t
     parallelism runs (batch 15: each batch gets one empty row, 8 rows per device)."""
     from engine.lm.bundle import load_bundle
     from engine.lm.generate import generate
+    from engine.lm.settings import Sampling
 
     (tmp_path / "block").mkdir()
     (tmp_path / "block" / "sitecustomize.py").write_text(BLOCK_TENSORFLOW)
@@ -114,7 +115,7 @@ def test_retrain_on_jax_without_tensorflow_in_a_few_batch_shapes(invented_csv, t
     assert 1 <= len(shapes) <= bundle.train_config.batch_widths == 4
     assert {rows for rows, _ in shapes} == {16}
     assert len(bundle.history) == 2 and np.isfinite(bundle.history[-1]["val_loss"])
-    text = generate(bundle, "A neural network", 12, diversity=0.8, rng_seed=1).text
+    text = generate(bundle, "A neural network", Sampling(0.8, rng_seed=1, words=12)).text
     assert len(text.split()) > 5
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from engine.lm.settings import parse_number, trim_opening
+from engine.lm.settings import Sampling, parse_number, trim_opening
 
 DIVERSITY_RANGE = (0.0, 2.0)  # what the slider offers (the engine accepts up to config.MAX_DIVERSITY)
 WORDS_RANGE = (5, 300)
@@ -78,6 +78,7 @@ class PlaygroundSettings:
             fixes.append(f"the opening was cut to its last {len(trimmed):,} characters")
         return fixes
 
-    def engine_kwargs(self) -> dict:
-        return dict(diversity=self.diversity, top_k=self.top_k, top_p=self.top_p, rng_seed=self.rng_seed,
-                    repetition_guard=self.repetition_guard)
+    def sampling(self) -> Sampling:
+        """The settings as the generator takes them (``words`` None: until the model ends the abstract)."""
+        return Sampling(self.diversity, self.top_k, self.top_p, self.repetition_guard, self.rng_seed,
+                        None if self.until_end else self.words)

@@ -30,6 +30,7 @@ import numpy as np
 from ..config import (BOUNDARY_DIVERSITY, BOUNDARY_MAX_SENTENCES, BOUNDARY_MAX_WORDS, BOUNDARY_NEVER,
                      BOUNDARY_POINTS, BOUNDARY_REPETITION_GUARD)
 from ..lm.generate import Word, prepare_opening, stream
+from ..lm.settings import Sampling
 from ..lm.tokenizer import detokenize, is_word, split_words
 
 SENTENCE_END = frozenset(".!?")
@@ -111,14 +112,18 @@ class BoundaryRound:
         return self.boundary >= len(self.sentences)
 
 
+def sampling_for(diversity: float, rng_seed: int | None, max_words: int = BOUNDARY_MAX_WORDS) -> Sampling:
+    """How the machine writes its sentences in a round."""
+    return Sampling(diversity, repetition_guard=BOUNDARY_REPETITION_GUARD, rng_seed=rng_seed, words=max_words)
+
+
 def write_sentences(bundle, opening_text: str, n: int, diversity: float, rng_seed: int,
                     max_words: int = BOUNDARY_MAX_WORDS) -> list[list[Word]]:
     """``n`` sentences the model writes after ``opening_text`` (fewer when it reaches ``max_words``:
     an unfinished last sentence is dropped unless it is the only one)."""
     generation = prepare_opening(bundle, opening_text)
     tokens: list[str] = []
-    for word in stream(bundle, generation, max_words, diversity, rng_seed=rng_seed, stop_at_eos=False,
-                       repetition_guard=BOUNDARY_REPETITION_GUARD):
+    for word in stream(bundle, generation, sampling_for(diversity, rng_seed, max_words), stop_at_eos=False):
         tokens.append(word.token)
         if word.token in SENTENCE_END and len(sentence_spans(tokens)) >= n:
             break
@@ -140,13 +145,14 @@ def make_boundary_round(bundle, documents, rng: np.random.Generator, diversity_r
     doc, human = _pick(bundle, documents, rng, set(played), max_sentences, 2 if never else boundary + 1)
     boundary = len(human) if never else min(boundary, len(human) - 1)
     diversity = round(float(rng.uniform(*diversity_range)), 2)
+    rng_seed = int(rng.integers(2**31)) if boundary < len(human) else None  # drawn only when the machine writes
     sentences = [Sentence(detokenize(tokens), True) for tokens in human[:boundary]]
     if boundary < len(human):
         opening = detokenize([t for tokens in human[:boundary] for t in tokens])
-        written = write_sentences(bundle, opening, len(human) - boundary, diversity, int(rng.integers(2**31)))
+        written = write_sentences(bundle, opening, len(human) - boundary, diversity, rng_seed)
         sentences += [Sentence(detokenize([w.token for w in words]), False, tuple(words)) for words in written]
-    settings = {"diversity": diversity, "repetition_guard": BOUNDARY_REPETITION_GUARD, "top_k": 0, "top_p": 1.0,
-                "max_sentences": max_sentences, "never": BOUNDARY_NEVER, "real_sentences": len(human)}
+    settings = {**sampling_for(diversity, rng_seed).to_dict(), "max_sentences": max_sentences, "never": BOUNDARY_NEVER,
+                "real_sentences": len(human)}
     return BoundaryRound(uuid.uuid4().hex, doc.doc_id, doc.title, tuple(sentences), boundary, diversity,
                          getattr(bundle, "name", ""), settings)
 

@@ -29,6 +29,7 @@ from ..config import (NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_CONTINUATION_WORDS, 
 from ..corpus import Document
 from .critic import common_words, load_critic
 from ..lm.generate import Word, advance, fork, prepare_opening
+from ..lm.settings import Sampling
 from .novelty import TrainingRuns
 from ..lm.tokenizer import detokenize, is_word, split_words
 
@@ -161,9 +162,9 @@ def write_continuations(bundle, openings, diversities: np.ndarray, top_p: float,
         forced[len(rows) + n - 1] = real  # the last row of each opening reads the real text
         rows += fork(prepare_opening(bundle, detokenize(opening)), n)
     row_diversities = np.concatenate([diversities, np.ones((len(openings), 1))], axis=1).ravel()
-    for _ in advance(bundle, rows, length, row_diversities, top_p=top_p,
-                     rng_seeds=[int(s) for s in rng.integers(2**31, size=len(rows))], stop_at_eos=False,
-                     repetition_guard=QUIZ_REPETITION_GUARD, forced=forced):
+    sampling = Sampling(top_p=top_p, repetition_guard=QUIZ_REPETITION_GUARD, words=length)
+    for _ in advance(bundle, rows, sampling, row_diversities, [int(s) for s in rng.integers(2**31, size=len(rows))],
+                     stop_at_eos=False, forced=forced):
         pass
     return [(rows[k * n + n - 1].words, [g.words for g in rows[k * n:k * n + n - 1]]) for k in range(len(openings))]
 

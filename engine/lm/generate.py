@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Iterator
 
 import numpy as np
@@ -16,8 +16,8 @@ from .bundle import Bundle, BundleError, active_bundle, load_bundle
 from ..config import MAX_GENERATED_WORDS, CacheConfig
 from .copy import Memory
 from .fastlm import NumpyLM, State, stack, take
-from .sampler import adjust, check_settings, sample_rows
-from .settings import parse_setting, trim_opening
+from .sampler import adjust, sample_rows
+from .settings import Sampling, check_limits, parse_setting, trim_opening
 from .tokenizer import NO_SPACE_BEFORE, Tokenizer, detokenize, is_word, split_words
 
 
@@ -97,26 +97,25 @@ def fork(generation: Generation, n: int) -> list[Generation]:
                     memory=generation.memory and generation.memory.copy()) for _ in range(n)]
 
 
-def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None = 50, diversity=1.0,
-            top_k: int = 0, top_p: float = 1.0, rng_seeds=None, stop_at_eos: bool = True,
-            repetition_guard: int = 0, forced: dict[int, list[str]] | None = None) -> Iterator[tuple[int, Word]]:
+def advance(bundle: Bundle | Snapshot, rows: list[Generation], sampling: Sampling = Sampling(),
+            diversities=None, rng_seeds=None, stop_at_eos: bool = True,
+            forced: dict[int, list[str]] | None = None) -> Iterator[tuple[int, Word]]:
     """Write on every generation of ``rows`` together, one token each per step, as one batch through
     the network; yields (row, word) as words are written, appending them to the row.
 
-    words: word tokens to write (None: until the model ends the abstract, at most MAX_GENERATED_WORDS).
-    diversity: one value, or one per row. rng_seeds: one per row (None: fresh randomness); a row
-    with a given seed writes what it would write alone.
-    repetition_guard: n > 1 forbids repeating any n-gram of tokens already in the text, and any token
-    twice in a row.
+    sampling: the settings of every row (its ``words``: at most MAX_GENERATED_WORDS), except that
+    ``diversities`` and ``rng_seeds``, when given, set each row's own (a row with a given seed writes
+    what it would write alone).
     forced: {row: text tokens} for rows that read given text instead of sampling; their words get
     the model's probability and rank just as written words do.
     A row with a cache (``Generation.memory``) mixes it in: it may copy any word of its text so far,
     a word outside the vocabulary too (the network then reads it as <unk>).
     """
-    for value in np.atleast_1d(diversity).tolist():
-        check_settings(value, top_k, top_p)
-    batch = _Batch.start(bundle, rows, words, diversity, top_k, top_p, rng_seeds, stop_at_eos, repetition_guard,
-                         forced or {})
+    diversities = sampling.diversity if diversities is None else diversities
+    for value in np.atleast_1d(diversities).tolist():
+        check_limits(diversity=value)
+    rng_seeds = [sampling.rng_seed] * len(rows) if rng_seeds is None else rng_seeds
+    batch = _Batch.start(bundle, rows, sampling, diversities, rng_seeds, stop_at_eos, forced or {})
     while batch.active:
         step = batch.distributions()  # the network's next-token log-probabilities, each row's cache mixed in
         batch.sample(step)  # rows that read given text take its next token; the others draw one
@@ -159,16 +158,14 @@ class _Batch:
     state: State  # the network's state for ``active``
 
     @classmethod
-    def start(cls, bundle, rows, words, diversity, top_k, top_p, rng_seeds, stop_at_eos, repetition_guard,
-              forced) -> "_Batch":
+    def start(cls, bundle, rows, sampling: Sampling, diversities, rng_seeds, stop_at_eos, forced) -> "_Batch":
         tok = bundle.tokenizer
-        limit = MAX_GENERATED_WORDS if words is None else max(0, min(int(words), MAX_GENERATED_WORDS))
+        limit = min(sampling.words or MAX_GENERATED_WORDS, MAX_GENERATED_WORDS)
         active = [i for i in range(len(rows)) if limit and (i not in forced or forced[i])]
-        return cls(bundle, rows, limit, np.broadcast_to(np.asarray(diversity, np.float32), (len(rows),)),
-                   top_k, top_p, [np.random.default_rng(s) for s in (rng_seeds if rng_seeds is not None
-                                                                     else [None] * len(rows))],
+        return cls(bundle, rows, limit, np.broadcast_to(np.asarray(diversities, np.float32), (len(rows),)),
+                   sampling.top_k, sampling.top_p, [np.random.default_rng(s) for s in rng_seeds],
                    [tok.pad_id, tok.unk_id, tok.bos_id] + ([] if stop_at_eos else [tok.eos_id]),
-                   [_RepetitionGuard(repetition_guard, row.ids) for row in rows], forced,
+                   [_RepetitionGuard(sampling.repetition_guard, row.ids) for row in rows], forced,
                    [0] * len(rows), [0] * len(rows), active,
                    stack([rows[i].state for i in active]) if active else ())
 
@@ -287,40 +284,38 @@ class _RepetitionGuard:
             self.seen.setdefault(tuple(ids[-(self.n - 1):]), set()).add(token)
 
 
-def stream(bundle: Bundle | Snapshot, generation: Generation, words: int | None = 50, diversity: float = 1.0,
-           top_k: int = 0, top_p: float = 1.0, rng_seed: int | None = None, stop_at_eos: bool = True,
-           repetition_guard: int = 0) -> Iterator[Word]:
+def stream(bundle: Bundle | Snapshot, generation: Generation, sampling: Sampling = Sampling(),
+           stop_at_eos: bool = True) -> Iterator[Word]:
     """Yield generated tokens one by one, appending them to ``generation``; see ``advance``."""
-    for _, word in advance(bundle, [generation], words, diversity, top_k, top_p, [rng_seed], stop_at_eos,
-                           repetition_guard):
+    for _, word in advance(bundle, [generation], sampling, stop_at_eos=stop_at_eos):
         yield word
 
 
-def generate(bundle: Bundle | Snapshot, opening: str, words: int | None = 50, **settings) -> Generation:
-    """Generate a continuation of ``opening``; see ``stream`` for the settings."""
+def generate(bundle: Bundle | Snapshot, opening: str, sampling: Sampling = Sampling(),
+             stop_at_eos: bool = True) -> Generation:
+    """Generate a continuation of ``opening``; see ``advance``."""
     generation = prepare_opening(bundle, opening)
-    for _ in stream(bundle, generation, words, **settings):
+    for _ in stream(bundle, generation, sampling, stop_at_eos):
         pass
     return generation
 
 
-def generate_many(bundle: Bundle | Snapshot, opening: Generation, words: int | None, diversities,
-                  rng_seeds, **settings) -> list[Generation]:
+def generate_many(bundle: Bundle | Snapshot, opening: Generation, sampling: Sampling, diversities, rng_seeds,
+                  stop_at_eos: bool = True) -> list[Generation]:
     """One continuation of ``opening`` per (diversity, random seed), written together; see ``advance``."""
     rows = fork(opening, len(rng_seeds))
-    for _ in advance(bundle, rows, words, diversities, rng_seeds=rng_seeds, **settings):
+    for _ in advance(bundle, rows, sampling, diversities, rng_seeds, stop_at_eos):
         pass
     return rows
 
 
-def candidates(bundle: Bundle | Snapshot, generation: Generation, diversity: float, k: int = 10, top_k: int = 0,
-               top_p: float = 1.0) -> list[dict]:
+def candidates(bundle: Bundle | Snapshot, generation: Generation, sampling: Sampling, k: int = 10) -> list[dict]:
     """The model's k likeliest next tokens after ``generation`` (those generation may pick, EOS
     included), with their probabilities before and after the diversity is applied."""
     tok = bundle.tokenizer
     log_probs = bundle.net.log_probs(generation.state)[0]
     banned = [tok.pad_id, tok.unk_id, tok.bos_id]
-    adjusted = adjust(log_probs, diversity, top_k, top_p, banned)
+    adjusted = adjust(log_probs, sampling.diversity, sampling.top_k, sampling.top_p, banned)
     top = [i for i in np.argsort(-log_probs, kind="stable")[:k + len(banned)] if i not in banned][:k]
     return [{"token": tok.vocab[i], "model": float(np.exp(log_probs[i])), "sampled": float(adjusted[i])}
             for i in top]
@@ -329,9 +324,13 @@ def candidates(bundle: Bundle | Snapshot, generation: Generation, diversity: flo
 def score(bundle: Bundle | Snapshot, opening: Generation, tokens: list[str]) -> list[Word]:
     """The model's probability and rank for each of ``tokens`` (text tokens) following ``opening``."""
     row = fork(opening, 1)
-    for _ in advance(bundle, row, None, forced={0: tokens}):
+    for _ in advance(bundle, row, Sampling(words=None), forced={0: tokens}):
         pass
     return row[0].words
+
+
+CLI_HELP = {"words": "words to write; 0 = until the abstract ends", "diversity": "0 = greedy; higher = more surprising",
+            "repetition_guard": "forbid repeating n-grams of this size"}
 
 
 def _setting(name: str):
@@ -350,15 +349,9 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default=None, help="bundle directory (default: the active bundle)")
     parser.add_argument("--opening", "--seed-text", dest="opening", default="",
                         help="text to continue (empty: a new abstract); --seed-text is its older name")
-    parser.add_argument("--words", type=_setting("words"), default=50,
-                        help="words to write; 0 = until the abstract ends")
-    parser.add_argument("--diversity", type=_setting("diversity"), default=1.0,
-                        help="0 = greedy; higher = more surprising")
-    parser.add_argument("--top-k", type=_setting("top_k"), default=0)
-    parser.add_argument("--top-p", type=_setting("top_p"), default=1.0)
-    parser.add_argument("--repetition-guard", type=_setting("repetition_guard"), default=0,
-                        help="forbid repeating n-grams of this size")
-    parser.add_argument("--rng-seed", type=_setting("rng_seed"), default=None)
+    for setting in fields(Sampling):  # one flag per setting, parsed by the rules of the page's URL and form
+        parser.add_argument(f"--{setting.name.replace('_', '-')}", type=_setting(setting.name),
+                            default=setting.default, help=CLI_HELP.get(setting.name))
     parser.add_argument("--json", action="store_true", help="print tokens with probabilities as JSON")
     args = parser.parse_args(argv)
     try:
@@ -366,9 +359,7 @@ def main(argv=None) -> int:
         if problem:
             print(f"warning: {problem}", file=sys.stderr)
         bundle = load_bundle(path)
-        result = generate(bundle, args.opening, args.words or None, diversity=args.diversity,
-                          top_k=args.top_k, top_p=args.top_p, rng_seed=args.rng_seed,
-                          repetition_guard=args.repetition_guard)
+        result = generate(bundle, args.opening, Sampling(**{s.name: getattr(args, s.name) for s in fields(Sampling)}))
     except (BundleError, ValueError) as exc:
         parser.exit(2, f"error: {exc}\n")
     if result.unknown_words:

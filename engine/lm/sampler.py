@@ -5,25 +5,15 @@ top-k and top-p cuts sort only as far as they need to.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 from ..config import MAX_DIVERSITY
+from .settings import check_limits
 
 _BLOCK = 128  # sampling finds the block of this many tokens first, then the token within it
 _TOP_P_PREFIX = 64  # top-p first looks for its cut among this many likeliest tokens, then 4x more, ...
 GREEDY_BELOW = 1e-6  # a log-probability gap of 1e-5 already becomes 10 nats: sampling is greedy anyway
-
-
-def check_settings(diversity: float, top_k: int = 0, top_p: float = 1.0) -> None:
-    """Reject settings that have no meaning, with a message a person can act on."""
-    if not isinstance(diversity, (int, float)) or not math.isfinite(diversity) or not 0 <= diversity <= MAX_DIVERSITY:
-        raise ValueError(f"diversity must be a number from 0 (always the likeliest word) to {MAX_DIVERSITY:g}")
-    if int(top_k) != top_k or top_k < 0:
-        raise ValueError("top-k must be a whole number, 0 for no limit")
-    if not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
-        raise ValueError("top-p must be above 0 and at most 1")
 
 
 def adjust(log_probs: np.ndarray, diversity, top_k: int = 0, top_p: float = 1.0, banned=()) -> np.ndarray:
@@ -35,7 +25,7 @@ def adjust(log_probs: np.ndarray, diversity, top_k: int = 0, top_p: float = 1.0,
     """
     diversities = np.atleast_1d(np.asarray(diversity, dtype=np.float64))
     wrong = diversities[~((diversities >= 0) & (diversities <= MAX_DIVERSITY))]  # NaN fails both
-    check_settings(float(wrong[0] if len(wrong) else diversities[0]), top_k, top_p)
+    check_limits(diversity=float(wrong[0] if len(wrong) else diversities[0]), top_k=top_k, top_p=top_p)
     z = np.asarray(log_probs, dtype=np.float32)
     if len(banned):
         z = z.copy()

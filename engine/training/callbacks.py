@@ -85,12 +85,13 @@ class SampleWriter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         from ..lm.fastlm import NumpyLM
         from ..lm.generate import Snapshot, generate
+        from ..lm.settings import Sampling
 
         if not math.isfinite((logs or {}).get("loss", 0.0)):
             return  # a diverged epoch (TerminateOnNaN stops the run): nothing to write with
         snapshot = Snapshot(self.tokenizer, NumpyLM.from_keras(self.model, self.config))
         for diversity in self.diversities:
-            text = generate(snapshot, "", self.words, diversity=diversity, rng_seed=epoch).text
+            text = generate(snapshot, "", Sampling(diversity, rng_seed=epoch, words=self.words)).text
             self.samples.append({"epoch": epoch + 1, "diversity": diversity, "text": text})
         write_json_atomic(self.path, self.samples)
 
