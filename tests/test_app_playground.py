@@ -113,7 +113,7 @@ def test_missing_model_gives_a_clear_page(tmp_path, monkeypatch):
     {"words": "9" * 400}, {"diversity": "nan", "top_p": "-1e400"},
 ])
 def test_links_with_infinite_or_huge_numbers_are_fixed_with_a_message(query):
-    """Finding 4: such links crashed the page with OverflowError."""
+    """Such links get a warning and values the widgets can show, not an OverflowError."""
     at = page("pages/playground.py", query)
     assert not at.exception and at.warning
     at.button(key="playground_generate").click().run()
@@ -121,7 +121,7 @@ def test_links_with_infinite_or_huge_numbers_are_fixed_with_a_message(query):
 
 
 def test_a_pasted_opening_longer_than_the_limit_is_kept(tiny_bundle):
-    """Finding 8: pasting more than 5,000 characters into the opening dropped the text entirely."""
+    """A pasted opening over the limit stays in the box; the model reads its last 5,000 characters."""
     long_text = "The system receives input signals. " * 200  # 7,000 characters
     at = page("pages/playground.py")
     assert not at.text_area(key="playground_opening").proto.max_chars  # the box takes it all
@@ -136,9 +136,9 @@ def test_a_pasted_opening_longer_than_the_limit_is_kept(tiny_bundle):
 
 
 def test_settings_survive_a_visit_to_another_page():
-    """Finding 10: Streamlit drops a widget's value after a run without that widget (another page, a
-    run cut short under load); the page then re-initialised the settings from the URL of the last
-    Generate or the sliders fell to their minimums. The settings live in a plain session entry now."""
+    """Streamlit drops a widget's value after a run without that widget (another page, a run cut
+    short under load): the settings come back from their plain session entry, not from the URL of
+    the last Generate or the sliders' minimums."""
     at = page("pages/playground.py")
     at.button(key="playground_generate").click().run()  # the URL now holds the settings of this run
     at.slider(key="playground_diversity").set_value(1.3).run()

@@ -95,7 +95,7 @@ def test_difficulty_sets_the_rung_and_says_what_it_means(quiz):
 
 
 def test_an_answer_survives_a_database_outage(app_setup, monkeypatch, tmp_path):
-    """Finding 5: with the database down the page showed a traceback and the answer was lost."""
+    """With the database down the page shows a notice, no traceback, and keeps the answer."""
     from ui.common import store
 
     monkeypatch.setenv("DATABASE_URL", "sqlite:////proc/forbidden/answers.sqlite")

@@ -93,7 +93,7 @@ def test_retrain_form_limits_come_from_the_config(dashboard):
 
 def test_with_a_token_configured_no_visitor_can_cancel_resume_or_activate(dashboard, tiny_bundle, tmp_path,
                                                                           monkeypatch):
-    """Finding 2: with RETRAIN_TOKEN set, anyone could cancel a job, resume one and switch the active model."""
+    """With RETRAIN_TOKEN set, cancelling, resuming and switching the active model need the token too."""
     from engine import auth
     from engine.training import jobs
 
@@ -124,7 +124,7 @@ def test_with_a_token_configured_no_visitor_can_cancel_resume_or_activate(dashbo
 
 
 def test_a_damaged_bundle_is_reported_without_server_paths(dashboard, tiny_bundle, tmp_path):
-    """Finding 8: errors showed server paths to visitors."""
+    """A damaged bundle's error names no server path."""
     broken = tmp_path / "models" / "broken"
     broken.mkdir()
     (broken / "config.json").write_text("{not json")

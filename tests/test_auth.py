@@ -27,7 +27,7 @@ def test_only_the_right_token_passes():
 
 
 def test_wrong_tokens_make_every_attempt_wait():
-    """Finding 2: 25 wrong tokens in a row, then the right one, were all answered at once."""
+    """After wrong tokens every attempt waits, the right one too: guessing cannot go fast."""
     clock = Clock()
     gate = TokenGate(first_delay_s=2, max_delay_s=60, clock=clock)
     for _ in range(25):  # one guess a second

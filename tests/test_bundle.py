@@ -17,7 +17,7 @@ def models(tmp_path):
 
 @pytest.mark.parametrize("marker", ["ghost", "", "../../../etc", "mine/../../x", "\udcff"])
 def test_a_marker_naming_no_bundle_gives_the_default_and_a_warning(models, marker):
-    """Finding 7: ACTIVE naming a missing bundle (or empty, or a path) silently served another model."""
+    """ACTIVE naming a missing bundle (or empty, or a path) gives the default bundle and says so."""
     (models / "ACTIVE").write_text(marker, errors="surrogateescape")
     path, problem = active_bundle(models)
     assert path == models / DEFAULT_BUNDLE and "ACTIVE" in problem and DEFAULT_BUNDLE in problem
@@ -33,14 +33,14 @@ def test_a_good_marker_and_no_marker(models):
 
 
 def test_a_directory_named_active_breaks_nothing(models):
-    """Finding 1: models/ACTIVE/ as a directory made every page fail with IsADirectoryError."""
+    """models/ACTIVE/ as a directory gives the default bundle and a warning, not IsADirectoryError."""
     (models / "ACTIVE").mkdir()
     path, problem = active_bundle(models)
     assert path == models / DEFAULT_BUNDLE and problem
 
 
 def test_a_truncated_model_file_is_reported_as_damaged(tiny_bundle, tmp_path):
-    """Finding 8: a truncated model file was reported as 'File not found'."""
+    """A truncated model file is reported as damaged, not as 'File not found'."""
     copy = tmp_path / "cut"
     shutil.copytree(tiny_bundle.path, copy)
     data = (copy / "weights.npz").read_bytes()

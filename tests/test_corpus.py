@@ -148,7 +148,7 @@ def test_shared_corpus_is_cleaned(shared_corpus_path):
 
 
 def test_the_real_corpus_is_found_through_patent_corpus_too(tmp_path):
-    """Finding 11: the real-corpus tests skipped when the corpus came through PATENT_CORPUS."""
+    """The real corpus is found through PATENT_CORPUS as well as in the shared data folder."""
     from shared_corpus import ROOT, find_shared_corpus
 
     assert find_shared_corpus({"PATENT_CORPUS": str(tmp_path / "c.csv")}) == tmp_path / "c.csv"

@@ -8,7 +8,7 @@ from engine.training.dataset import sequence_batches, sequence_dataset
 
 
 def test_batches_of_any_width_train_after_equally_wide_first_batches():
-    """Finding 3: Keras fixed the input width from the first two batches (16 x 28 refused after 64)."""
+    """A batch of a new width trains after batches of one width (Keras must not fix the width from the first ones)."""
     from engine.training.model import build_model, compile_model
 
     rng = np.random.default_rng(0)

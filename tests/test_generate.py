@@ -116,14 +116,14 @@ def test_scores_of_a_given_text_alone_and_beside_written_rows(tiny_bundle):
     ("--top-k", "2.5", "top_k must be a whole"),
 ])
 def test_the_command_line_refuses_bad_settings(tiny_bundle, capsys, option, value, message):
-    """Finding 8: `--words -5` and `--repetition-guard -3` passed silently."""
+    """Out-of-range or malformed values (`--words -5`, `--repetition-guard -3`) are refused with a message."""
     with pytest.raises(SystemExit) as exit_:
         main(["--model", str(tiny_bundle.path), option, value])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_a_long_opening_is_cut_at_a_word(tiny_bundle):
-    """Finding 8: the seed was cut mid-word ("ure at the set temperature")."""
+    """A long opening is cut at the start of a word, never mid-word."""
     from engine.config import MAX_OPENING_CHARS
 
     seed = prepare_opening(tiny_bundle, "x" + " temperature" * 1000)
@@ -131,13 +131,13 @@ def test_a_long_opening_is_cut_at_a_word(tiny_bundle):
 
 
 def test_invisible_characters_leave_the_opening(tiny_bundle):
-    """Finding 8: right-to-left overrides and zero-width characters reversed or hid text."""
+    """Right-to-left overrides and zero-width characters leave the opening."""
     seed = prepare_opening(tiny_bundle, "The sys\u200btem \u202ereceives\u202c input\ufeff")
     assert seed.opening == "The system receives input"
 
 
 def test_the_command_line_warns_about_a_broken_active_marker(tiny_bundle, tmp_path, monkeypatch, capsys):
-    """Finding 7: a broken models/ACTIVE is reported, not silently replaced."""
+    """A broken models/ACTIVE is reported on stderr, and the default bundle writes."""
     import shutil
 
     from engine import config

@@ -90,7 +90,7 @@ def test_a_real_training_job_writes_a_complete_bundle(invented_csv, dirs):
 
 
 def test_concurrent_starts_launch_exactly_one_job(invented_csv, dirs, fake):
-    """Finding 9: the one-job lock cannot be lost in a race (a starting job never looks dead)."""
+    """Concurrent starts launch one job: the lock cannot be lost in a race (a starting job never looks dead)."""
     jobs_dir, models_dir = dirs
     fake(epoch_s=0.5, start_s=1)
     started, refused = [], []
@@ -127,7 +127,7 @@ def test_cancel_keeps_nothing_half_written_and_resume_finishes(invented_csv, dir
 
 
 def test_cancel_while_the_job_is_still_loading_is_a_cancel(invented_csv, dirs, fake):
-    """Finding 9: Cancel before the trainer has loaded (TensorFlow takes ~20 s) is not a crash."""
+    """Cancel before the trainer has loaded (TensorFlow takes ~20 s) reads as cancelled, not as a crash."""
     jobs_dir, models_dir = dirs
     fake(start_s=30)
     job = jobs.start(request("early", invented_csv), jobs_dir, models_dir)
@@ -157,7 +157,7 @@ def test_a_killed_process_is_reported_frees_the_lock_and_resumes(invented_csv, d
 
 
 def test_a_recycled_pid_does_not_keep_a_dead_job_running(invented_csv, dirs, fake):
-    """Finding 9: a dead job whose PID now belongs to another process is not 'running'."""
+    """A dead job whose PID now belongs to another process is not 'running'."""
     jobs_dir, models_dir = dirs
     fake(epoch_s=5)
     job = jobs.start(request("recycled", invented_csv, epochs=3), jobs_dir, models_dir)
@@ -169,7 +169,7 @@ def test_a_recycled_pid_does_not_keep_a_dead_job_running(invented_csv, dirs, fak
 
 
 def test_finished_jobs_leave_no_zombie(invented_csv, dirs, fake):
-    """Finding 9: the app reaps its job processes as soon as they end."""
+    """The app reaps its job processes as soon as they end."""
     jobs_dir, models_dir = dirs
     job = jobs.start(request("reaped", invented_csv, epochs=1), jobs_dir, models_dir)
     pid = int((jobs_dir / job / "pid").read_text())
@@ -178,7 +178,7 @@ def test_finished_jobs_leave_no_zombie(invented_csv, dirs, fake):
 
 
 def test_importing_jobs_does_not_load_tensorflow():
-    """Finding 9: the JSON helper lives outside the Keras module, so the app's job code starts fast."""
+    """Importing the jobs module loads neither Keras nor TensorFlow, so the app's job code starts fast."""
     code = ("import sys, engine.training.jobs; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -200,7 +200,7 @@ def test_invalid_requests_are_refused_before_anything_starts(invented_csv, dirs)
 
 @pytest.mark.parametrize("name", ["ACTIVE", "active", "Active"])
 def test_reserved_names_are_refused(invented_csv, dirs, name):
-    """Finding 1: a model named ACTIVE would shadow the models/ACTIVE marker and break every page."""
+    """A model named ACTIVE is refused: it would shadow the models/ACTIVE marker and break every page."""
     jobs_dir, models_dir = dirs
     with pytest.raises(JobError, match="reserved"):
         jobs.start(request(name, invented_csv), jobs_dir, models_dir)

@@ -111,13 +111,13 @@ def test_the_opening_ends_where_the_real_words_are_all_known():
 
 
 def test_invisible_and_control_characters_leave_nicknames():
-    """Finding 8: right-to-left overrides and zero-width characters reversed or hid leaderboard names."""
+    """Right-to-left overrides and zero-width characters cannot reverse or hide leaderboard names."""
     assert clean_nickname("\u202eevil\u202c\u200bname\u2066") == "evilname"
     assert clean_nickname("\u200b\u200d\ufeff") is None and clean_nickname("tab\there") == "tab here"
 
 
 def test_the_export_neutralises_spreadsheet_formulas(rounds, tmp_path):
-    """Finding 8: a nickname starting with '=' was exported raw (formula injection)."""
+    """A nickname starting with '=' (or +, -, @) is exported as text, not as a formula."""
     store = Store(f"sqlite:///{tmp_path / 'f.sqlite'}")
     for i, name in enumerate(["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "plain"]):
         store.record(answer_for(rounds[i], 0), f"p{i}", name)
@@ -127,14 +127,14 @@ def test_the_export_neutralises_spreadsheet_formulas(rounds, tmp_path):
 
 @pytest.mark.parametrize("url", ["sqlite:////proc/forbidden/quiz.sqlite", "nonsense://", "postgresql+nodriver://x"])
 def test_an_unusable_database_gives_a_plain_message(url):
-    """Finding 5: an unwritable or malformed DATABASE_URL put a SQLAlchemy traceback in the page."""
+    """An unwritable or malformed DATABASE_URL gives a plain message, not a SQLAlchemy traceback."""
     with pytest.raises(StoreError, match="answer database is not available") as error:
         Store(url)
     assert url.split("://")[0] not in str(error.value) and "/proc" not in str(error.value)
 
 
 def test_an_answer_waits_in_the_outbox_until_the_database_is_back(rounds, tmp_path):
-    """Finding 5: an answer given while the database was down was lost without a word."""
+    """An answer given while the database is down is kept and stored once it is back."""
     url = {"now": "nonsense://"}
     outbox = Outbox(record=Store.record)
     outbox.send(lambda: Store(url["now"]), answer_for(rounds[0], 0), "p1", "Ann")
@@ -146,7 +146,7 @@ def test_an_answer_waits_in_the_outbox_until_the_database_is_back(rounds, tmp_pa
 
 
 def test_an_in_memory_database_works_from_other_threads(rounds):
-    """Finding 5: `sqlite://` broke in a second thread (each saw its own empty database)."""
+    """`sqlite://` is one database for every thread (not an empty one per thread)."""
     store = Store("sqlite://")
     thread = threading.Thread(target=store.record, args=(answer_for(rounds[0], 0), "p1", "Ann"))
     thread.start()

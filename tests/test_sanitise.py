@@ -4,7 +4,7 @@ from engine.sanitise import hide_paths, spreadsheet_safe, visible_text
 
 
 def test_messages_for_visitors_name_files_not_server_paths(tmp_path):
-    """Finding 8: upload errors and tracebacks showed server paths."""
+    """Upload errors and tracebacks shown to visitors name the file, never the server path."""
     from engine.training.jobs import save_upload
 
     try:

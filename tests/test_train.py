@@ -113,7 +113,7 @@ def test_training_with_glove_embeddings(invented_csv, tmp_path):
     ("--learning-rate", "1e9", "learning rate"), ("--epochs", "0", "epochs"), ("--batch-size", "0", "batch size"),
 ])
 def test_settings_are_refused_before_the_corpus_is_read(option, value, message, capsys, tmp_path):
-    """Finding 6: nonsense settings fail at once with a message, not after loading data or training."""
+    """Nonsense settings fail at once with a message, before any data is loaded or trained on."""
     code = main([option, value, "--data", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "m")])
     out = capsys.readouterr().out
     assert code == 2 and message in out and "absent.csv" not in out
@@ -121,7 +121,7 @@ def test_settings_are_refused_before_the_corpus_is_read(option, value, message, 
 
 
 def test_a_run_whose_loss_becomes_nan_writes_no_bundle(invented_csv, tmp_path):
-    """Finding 6: a diverging run fails with a message instead of listing a 'complete' NaN bundle."""
+    """A diverging run fails with a message and writes no bundle of NaN weights."""
     class Poison(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             self.model.set_weights([w * float("nan") for w in self.model.get_weights()])
@@ -134,7 +134,7 @@ def test_a_run_whose_loss_becomes_nan_writes_no_bundle(invented_csv, tmp_path):
 
 
 def test_a_reserved_name_is_refused_before_training(invented_csv, tmp_path):
-    """Finding 1: `--out models/ACTIVE` would hide the active-model marker."""
+    """`--out models/ACTIVE` is refused: it would hide the active-model marker."""
     preset = PRESETS["tiny"]
     with pytest.raises(ValueError, match="reserved"):
         train_bundle(load_corpus(invented_csv), preset.model, preset.train, tmp_path / "ACTIVE", log=None)
@@ -155,7 +155,7 @@ class Scramble(keras.callbacks.Callback):
 
 
 def test_a_resumed_run_keeps_its_best_epoch_and_counts_all_its_time(invented_csv, tmp_path):
-    """Finding 9: after a resume, a worse epoch must not replace the best weights of the earlier part,
+    """After a resume, a worse epoch does not replace the best weights of the earlier part,
     and the training time covers every part."""
     corpus, preset = load_corpus(invented_csv), PRESETS["tiny"]
     train_config = replace(preset.train, epochs=3, learning_rate=0.02, patience=10)
@@ -174,7 +174,7 @@ def test_a_resumed_run_keeps_its_best_epoch_and_counts_all_its_time(invented_csv
 
 
 def test_run_state_restores_best_value_patience_and_time(tmp_path):
-    """Finding 9: Keras restarts EarlyStopping and ModelCheckpoint with best=None and wait=0."""
+    """The best value, the patience counter and the time survive a resume (Keras restarts them at None and 0)."""
     from types import SimpleNamespace
 
     from engine.training.callbacks import RunState
