@@ -3,7 +3,7 @@ import streamlit as st
 
 from ui.common import current_bundle, model_picker, style
 from ui.layout import presenter_toggle
-from ui.navigation import ENTRY_FLAG, pages
+from ui.navigation import pages
 
 st.set_page_config(page_title="Human or Machine? Patent LSTM", page_icon=":material/psychology:", layout="wide")
 
@@ -48,7 +48,6 @@ def home() -> None:
 
 
 PAGES = pages(home)
-st.session_state[ENTRY_FLAG] = True
 style()
 model_picker()
 presenter_toggle()

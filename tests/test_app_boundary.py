@@ -9,7 +9,7 @@ from apptest_helpers import errors, html_bodies, page
 
 @pytest.fixture()
 def boundary(app_setup):
-    at = page("pages/boundary.py")
+    at = page("app_pages/boundary.py")
     assert not errors(at)
     return at
 
@@ -50,7 +50,7 @@ def test_too_early_scores_nothing_and_a_double_click_counts_once(boundary):
     from ui.common import store
 
     at = boundary
-    assert "No answers yet" in at.caption[-1].value and not at.get("plotly_chart")
+    assert "No answers yet" in at.main.caption[-1].value and not at.get("plotly_chart")
     game = at.session_state["boundary_game"]
     r = game.current
     at.button(key="boundary_machine").click().run()  # the first sentence is always the inventors'
@@ -76,7 +76,7 @@ def test_an_answer_survives_a_database_outage(app_setup, monkeypatch, tmp_path):
 
     monkeypatch.setenv("DATABASE_URL", "sqlite:////proc/forbidden/answers.sqlite")
     store.clear()
-    at = page("pages/boundary.py")
+    at = page("app_pages/boundary.py")
     assert not at.exception and any("not available" in i.value for i in at.info)
     at.button(key="boundary_machine").click().run()
     warning = " ".join(w.value for w in at.warning)
@@ -91,5 +91,5 @@ def test_without_the_corpus_the_page_says_how_to_point_at_it(app_setup, monkeypa
 
     monkeypatch.setenv("PATENT_CORPUS", str(tmp_path / "missing.csv"))
     corpus.clear()
-    at = page("pages/boundary.py")
+    at = page("app_pages/boundary.py")
     assert not at.exception and "PATENT_CORPUS=" in at.info[0].value

@@ -16,10 +16,10 @@ def click(at, label: str):
 
 
 def test_a_phone_joins_votes_and_sees_its_rank():
-    presenter = click(page("pages/live.py"), "Create a room")
+    presenter = click(page("app_pages/live.py"), "Create a room")
     code, _ = presenter.session_state["live_room"]
     assert code in html_bodies(presenter)
-    phone = page("pages/join.py", {"room": code})
+    phone = page("app_pages/join.py", {"room": code})
     phone.text_input(key="join_nickname").input("<i>Ana</i>")
     click(phone, "Join")
     assert "You are in" in phone.info[0].value and "&lt;i&gt;Ana&lt;/i&gt;" in html_bodies(phone)
@@ -39,17 +39,17 @@ def test_a_phone_joins_votes_and_sees_its_rank():
 
 
 def test_only_the_presenter_link_gives_control():
-    presenter = click(page("pages/live.py"), "Create a room")
+    presenter = click(page("app_pages/live.py"), "Create a room")
     code, key = presenter.session_state["live_room"]
-    stranger = page("pages/live.py", {"room": code, "key": "guess"})
+    stranger = page("app_pages/live.py", {"room": code, "key": "guess"})
     assert "not valid" in stranger.warning[0].value and "live_room" not in stranger.session_state
-    again = page("pages/live.py", {"room": code, "key": key})
+    again = page("app_pages/live.py", {"room": code, "key": key})
     assert again.session_state["live_room"] == (code, key) and "key" not in again.query_params
     assert not errors(again)
 
 
 def test_a_wrong_code_is_explained():
-    phone = page("pages/join.py")
+    phone = page("app_pages/join.py")
     phone.text_input(key="join_code").input("nope1")
     phone.text_input(key="join_nickname").input("Bo")
     click(phone, "Join")

@@ -20,7 +20,7 @@ def test_landing_page_shows_links_and_headline_numbers(tiny_bundle):
 
 
 def test_generate_streams_coloured_text_and_sets_the_link():
-    at = page("pages/playground.py")
+    at = page("app_pages/playground.py")
     at.text_area(key="playground_opening").input("The system receives <b>input</b>").run()
     at.button(key="playground_generate").click().run()
     assert not errors(at)
@@ -35,7 +35,7 @@ def test_generate_streams_coloured_text_and_sets_the_link():
 
 def test_a_shared_link_reproduces_the_text():
     query = {"seed": "A neural network", "diversity": "1.3", "rng": "77", "words": "20"}
-    first, second = page("pages/playground.py", query), page("pages/playground.py", query)
+    first, second = page("app_pages/playground.py", query), page("app_pages/playground.py", query)
     for at in (first, second):
         assert at.slider(key="playground_diversity").value == 1.3
         assert 'class="tok' in html_bodies(at)  # written on arrival, no click needed
@@ -56,7 +56,7 @@ def test_the_page_says_when_the_model_ended_early(monkeypatch):
                 return
             yield word
 
-    at = page("pages/playground.py")
+    at = page("app_pages/playground.py")
     monkeypatch.setattr("engine.lm.generate.stream", ends_after_two)
     at.button(key="playground_generate").click().run()
     assert any("ended the abstract" in c.value and "before the 60" in c.value for c in at.caption)
@@ -64,14 +64,14 @@ def test_the_page_says_when_the_model_ended_early(monkeypatch):
 
 
 def test_absurd_link_values_are_clamped_with_a_message():
-    at = page("pages/playground.py", {"diversity": "1e9", "words": "-5", "rng": "abc"})
+    at = page("app_pages/playground.py", {"diversity": "1e9", "words": "-5", "rng": "abc"})
     assert at.slider(key="playground_diversity").value == 2.0 and at.slider(key="playground_words").value == 5
     warnings = " ".join(w.value for w in at.warning)
     assert "diversity" in warnings and "rng" in warnings and not at.exception
 
 
 def test_real_abstract_shows_the_true_continuation(invented_csv):
-    at = page("pages/playground.py")
+    at = page("app_pages/playground.py")
     at.button(key="playground_pick_real").click().run()
     assert not errors(at)
     assert any("What the inventors wrote" in m.value for m in at.markdown)
@@ -80,7 +80,7 @@ def test_real_abstract_shows_the_true_continuation(invented_csv):
 
 
 def test_compare_diversities_side_by_side():
-    at = page("pages/playground.py")
+    at = page("app_pages/playground.py")
     at.button(key="playground_compare").click().run()
     assert [m.value for m in at.markdown if m.value.startswith("**Diversity")] == [
         "**Diversity 0.2**", "**Diversity 0.6**", "**Diversity 1**", "**Diversity 1.5**"]
@@ -92,7 +92,7 @@ def test_compare_diversities_side_by_side():
     ("The quantum system receives 🚀", "warning", "`quantum`, `🚀`"),
 ])
 def test_bad_seeds_get_helpful_messages(seed, kind, text):
-    at = page("pages/playground.py")
+    at = page("app_pages/playground.py")
     at.text_area(key="playground_opening").input(seed).run()
     at.button(key="playground_generate").click().run()
     assert not at.exception
@@ -103,7 +103,7 @@ def test_missing_model_gives_a_clear_page(tmp_path, monkeypatch):
     from engine import config
 
     monkeypatch.setattr(config, "MODELS_DIR", tmp_path)
-    for path in ("streamlit_app.py", "pages/playground.py"):
+    for path in ("streamlit_app.py", "app_pages/playground.py"):
         at = page(path)
         assert not at.exception and "could not be loaded" in at.error[0].value
 
@@ -114,7 +114,7 @@ def test_missing_model_gives_a_clear_page(tmp_path, monkeypatch):
 ])
 def test_links_with_infinite_or_huge_numbers_are_fixed_with_a_message(query):
     """Such links get a warning and values the widgets can show, not an OverflowError."""
-    at = page("pages/playground.py", query)
+    at = page("app_pages/playground.py", query)
     assert not at.exception and at.warning
     at.button(key="playground_generate").click().run()
     assert not errors(at)
@@ -123,7 +123,7 @@ def test_links_with_infinite_or_huge_numbers_are_fixed_with_a_message(query):
 def test_a_pasted_opening_longer_than_the_limit_is_kept(tiny_bundle):
     """A pasted opening over the limit stays in the box; the model reads its last 5,000 characters."""
     long_text = "The system receives input signals. " * 200  # 7,000 characters
-    at = page("pages/playground.py")
+    at = page("app_pages/playground.py")
     assert not at.text_area(key="playground_opening").proto.max_chars  # the box takes it all
     at.text_area(key="playground_opening").input(long_text).run()
     assert at.text_area(key="playground_opening").value == long_text
@@ -139,14 +139,14 @@ def test_settings_survive_a_visit_to_another_page():
     """Streamlit drops a widget's value after a run without that widget (another page, a run cut
     short under load): the settings come back from their plain session entry, not from the URL of
     the last Generate or the sliders' minimums."""
-    at = page("pages/playground.py")
+    at = page("app_pages/playground.py")
     at.button(key="playground_generate").click().run()  # the URL now holds the settings of this run
     at.slider(key="playground_diversity").set_value(1.3).run()
     at.slider(key="playground_words").set_value(20).run()
     at.text_area(key="playground_opening").input("The system stores").run()
     for _ in range(2):
-        at.switch_page("pages/training.py").run()
-        at.switch_page("pages/playground.py").run()
+        at.switch_page("app_pages/training.py").run()
+        at.switch_page("app_pages/playground.py").run()
         assert at.slider(key="playground_diversity").value == 1.3
         assert at.slider(key="playground_words").value == 20
         assert at.text_area(key="playground_opening").value == "The system stores"

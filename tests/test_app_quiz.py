@@ -8,7 +8,7 @@ from apptest_helpers import errors, html_bodies, page
 
 @pytest.fixture()
 def quiz(app_setup):
-    at = page("pages/quiz.py")
+    at = page("app_pages/quiz.py")
     assert not errors(at)
     return at
 
@@ -100,7 +100,7 @@ def test_an_answer_survives_a_database_outage(app_setup, monkeypatch, tmp_path):
 
     monkeypatch.setenv("DATABASE_URL", "sqlite:////proc/forbidden/answers.sqlite")
     store.clear()
-    at = page("pages/quiz.py")
+    at = page("app_pages/quiz.py")
     assert not at.exception and any("not available" in i.value for i in at.info)
     at.button(key=f"quiz_pick_{human_label(at)}").click().run()
     assert not at.exception and "was written by people" in at.success[0].value

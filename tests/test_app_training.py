@@ -23,7 +23,7 @@ def dashboard(app_setup, tiny_bundle, tmp_path, monkeypatch):
     monkeypatch.setenv("PATENT_JOB_TRAINER", "fake_trainer:train")  # tests/fake_trainer.py: no TensorFlow
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
     monkeypatch.setenv("FAKE_EPOCH_S", "1")
-    at = page("pages/training.py")
+    at = page("app_pages/training.py")
     assert not errors(at)
     return at
 
@@ -73,7 +73,7 @@ def test_a_configured_token_is_required(app_setup, tmp_path, monkeypatch):
 
     monkeypatch.setattr(config, "JOBS_DIR", tmp_path / "jobs")
     monkeypatch.setenv("RETRAIN_TOKEN", "s3cret")
-    at = page("pages/training.py")
+    at = page("app_pages/training.py")
     at.button(key="FormSubmitter:retrain_form-Retrain").click().run()
     assert any("Wrong retrain token" in e.value for e in at.error)
     assert not (tmp_path / "jobs").exists()

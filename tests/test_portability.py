@@ -137,6 +137,6 @@ def test_seed_box_reports_the_configured_length(app_setup, monkeypatch):
     from apptest_helpers import page
 
     monkeypatch.setattr(config, "MAX_OPENING_CHARS", 40)
-    at = page("pages/playground.py")
+    at = page("app_pages/playground.py")
     at.text_area(key="playground_opening").input("a neural network " * 5).run()
     assert any("last 40 characters" in c.value for c in at.caption)

@@ -8,11 +8,9 @@ from engine.training.results import results_table
 from ui.charts import embedding_figure, history_figure
 from ui.common import current_bundle
 from ui.layout import PLOTLY_CONFIG
-from ui.navigation import require_entry
 from ui.render import plain_html
 from ui.retrain import activate, job_monitor, retrain_form, token_field
 
-require_entry()
 active = current_bundle()
 bundles = []
 for path in list_bundles():

@@ -10,12 +10,10 @@ from engine.lm.tokenizer import is_word
 from ui.charts import candidates_figure
 from ui.common import corpus, corpus_hint, current_bundle, quiz_pool_or_none
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
-from ui.navigation import require_entry
 from ui.render import legend_html, passage_html, plain_html
 from ui.settings import (COMPARE_DIVERSITIES, DIVERSITY_RANGE, GUARDS, TOP_P_RANGE, URL_NAMES, WORDS_RANGE,
                          PlaygroundSettings)
 
-require_entry()
 bundle = current_bundle()
 state = st.session_state
 if "playground_settings" not in state:  # first visit: settings from a shared link, if any

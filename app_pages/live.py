@@ -8,10 +8,8 @@ from engine.games.quiz import Game
 from engine.games.rooms import LABELS, RoomError
 from ui.common import current_bundle, round_bank, quiz_pool_or_stop
 from ui.live import in_background, join_link, qr_png, rooms, steady
-from ui.navigation import require_entry
 from ui.render import leaderboard_html, names_html, plain_html, tally_html, words_html
 
-require_entry()
 steady()
 bundle = current_bundle()
 pool = quiz_pool_or_stop(bundle)

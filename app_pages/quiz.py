@@ -11,10 +11,8 @@ from engine.storage.connection import StoreError
 from ui.charts import accuracy_figure
 from ui.common import current_bundle, outbox_notice, quiz_pool_or_stop, round_bank, store
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
-from ui.navigation import require_entry
 from ui.render import legend_html, plain_html, words_html
 
-require_entry()
 bundle = current_bundle()
 pool = quiz_pool_or_stop(bundle)
 state = st.session_state

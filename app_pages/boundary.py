@@ -13,7 +13,6 @@ from engine.storage.connection import StoreError
 from ui.charts import boundary_figure
 from ui.common import corpus_hint, current_bundle, outbox_notice, store, held_out_or_stop
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
-from ui.navigation import require_entry
 from ui.render import legend_html, plain_html, sentences_html
 
 RULES = (f"**{BOUNDARY_POINTS} points** for saying *machine* at the first sentence it wrote, one less for each "
@@ -21,7 +20,6 @@ RULES = (f"**{BOUNDARY_POINTS} points** for saying *machine* at the first senten
          f"when the machine did write. In about {BOUNDARY_NEVER:.0%} of the abstracts the inventors wrote every "
          f"sentence: reading to the end without saying *machine* then earns {BOUNDARY_POINTS}.")
 
-require_entry()
 bundle = current_bundle()
 abstracts = held_out_or_stop(bundle)  # validation and test splits: never trained on
 state = st.session_state

@@ -7,10 +7,8 @@ import streamlit as st
 from engine.config import LIVE_AUDIENCE_POLL_SECONDS, NICKNAME_MAX
 from engine.games.rooms import LABELS, RoomError, normalise_code
 from ui.live import rooms, steady
-from ui.navigation import require_entry
 from ui.render import leaderboard_html, plain_html
 
-require_entry()
 steady()
 state = st.session_state
 query = st.query_params
