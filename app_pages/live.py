@@ -138,14 +138,14 @@ with stage:
     elif room.phase == "voting":
         st.markdown(f"**Round {r.number} of {room.rounds_total}** · which continuation did people write?")
         st.html(plain_html(r.opening + " …", "passage big"))
-        for col, label, text in zip(st.columns(3), LABELS, r.options):
+        for col, label, text in zip(st.columns(len(LABELS)), LABELS, r.options):
             col.html(f'<div class="passage mid"><b>{label}</b> … {html.escape(text)} …</div>')
     elif room.phase == "revealed":
         st.markdown(f"**Round {r.number} of {room.rounds_total}** · **{LABELS[r.human_index]}** was written by "
                     f"people: US patent {r.doc_id}, *{r.title}* · machine diversity {r.diversity:g}")
         st.html(plain_html(r.opening + " …", "passage big"))
         sentence_start = r.opening[-1] in ".!?"
-        for i, (col, label, words) in enumerate(zip(st.columns(3), LABELS, r.words)):
+        for i, (col, label, words) in enumerate(zip(st.columns(len(LABELS)), LABELS, r.words)):
             kind = "Human" if i == r.human_index else "Machine"
             col.html(f'<div class="passage mid{" real" * (i == r.human_index)}"><b>{label} · {kind}</b> … '
                      f'{words_html(words, sentence_start)} …</div>')

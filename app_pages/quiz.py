@@ -3,7 +3,7 @@ import uuid
 
 import streamlit as st
 
-from engine.config import NICKNAME_MAX, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_REASONS
+from engine.config import NICKNAME_MAX, OPTION_LABELS, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_OPTIONS, QUIZ_REASONS
 from engine.games.quiz import Game
 from engine.games.store import Store
 from engine.storage.answer_log import Outbox
@@ -57,11 +57,11 @@ outbox_notice(outbox, "quiz_retry")
 
 r = game.current
 st.html(plain_html(r.opening + " …"))
-labels = "ABC"
+labels = OPTION_LABELS[:QUIZ_OPTIONS]
 if game.last is None:
     if not presenter_view():
         st.pills("Why? (optional, tick before choosing)", QUIZ_REASONS, selection_mode="multi", key="quiz_reasons")
-    for col, option, label in zip(st.columns(3), r.options, labels):
+    for col, option, label in zip(st.columns(QUIZ_OPTIONS), r.options, labels):
         with col.container(border=True, key=f"quiz_option_{label}"):  # equal heights: see assets/style.css
             st.button(f"{label}: a human wrote this", key=f"quiz_pick_{label}", width="stretch",
                       on_click=choose, args=(r.round_id, labels.index(label)))
@@ -83,7 +83,7 @@ else:  # the verdict and the way on first, then the coloured texts
             st.caption(f"Other players on this abstract: {found} of {others} found the human ({found / others:.0%}).")
     except StoreError:
         pass  # the page already says when the database is away
-    for col, option, label in zip(st.columns(3), r.options, labels):
+    for col, option, label in zip(st.columns(QUIZ_OPTIONS), r.options, labels):
         with col.container(border=True, key=f"quiz_option_{label}"):
             st.markdown(f"**{label} · {'Human' if option.human else 'Machine'}**")
             st.html(f'<div class="passage">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')

@@ -207,6 +207,8 @@ def from_dict(cls, data: dict):
 
 # "Human or Machine?" quiz
 QUIZ_PROMPT_WORDS = 30  # words of the real abstract shown as the opening
+QUIZ_OPTIONS = 3  # continuations a round shows: the inventors' and QUIZ_OPTIONS - 1 the machine wrote
+OPTION_LABELS = "ABC"  # how the options are named on every page, one letter each
 QUIZ_CONTINUATION_WORDS = 30  # words in each of the three continuations at most (a rung may use fewer)
 QUIZ_REPETITION_GUARD = 3
 QUIZ_BANK_STOCK = 8  # rounds kept ready per model and rung (engine.games.bank): a crowd clicking fast empties 4

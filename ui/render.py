@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from engine.config import OPTION_LABELS
 from engine.lm.tokenizer import detokenize_pieces
 
 # (rank below, css class, label): GLTR's buckets
@@ -49,7 +50,7 @@ def plain_html(text: str, css: str = "passage") -> str:
     return f'<div class="{css}">{html.escape(text)}</div>'
 
 
-def tally_html(counts, labels: str = "ABC", human: int | None = None) -> str:
+def tally_html(counts, labels: str = OPTION_LABELS, human: int | None = None) -> str:
     """Votes per option as bars; after the reveal (``human`` given) the human option is green."""
     total = max(sum(counts), 1)
     rows = []

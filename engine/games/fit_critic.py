@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from ..lm.bundle import CRITIC, BundleError, active_bundle_path, load_bundle
-from ..config import CRITIC_DOCUMENTS, QUIZ_LEVELS
+from ..config import CRITIC_DOCUMENTS, QUIZ_LEVELS, QUIZ_OPTIONS
 from ..corpus import CorpusError, load_corpus, locate_pretrain_corpus
 from .critic import FEATURES, Critic, common_words, features, fit, lexicon
 from .quiz import opening_of, write_continuations
 
-MACHINE_PER_OPENING = 2
+MACHINE_PER_OPENING = QUIZ_OPTIONS - 1  # as many as a quiz round shows
 BATCH = 16  # openings written together
 FAMILIARITY_SAMPLE = 100  # abstracts per set when asking whether the model memorised the pre-training corpus
 

@@ -24,7 +24,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..config import (NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_PROMPT_WORDS,
+from ..config import (NOVELTY_RUN, QUIZ_OPTIONS, QUIZ_ADAPTIVE_STEP, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_PROMPT_WORDS,
                      QUIZ_REPETITION_GUARD, QUIZ_REWRITES, QuizLevel)
 from ..corpus import Document
 from .critic import common_words, load_critic
@@ -142,7 +142,7 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
             doc, opening, _ = picks[k]
             novel = [i for i, m in enumerate(machine)
                      if pool.training.longest_copy(opening, [w.token for w in m]) < NOVELTY_RUN]
-            if len(novel) >= 2:
+            if len(novel) >= QUIZ_OPTIONS - 1:
                 chosen = [novel[i] for i in _like_the_human(opening, human, [machine[i] for i in novel], judge, common)]
                 rounds[k] = _round(bundle, doc, opening, human, [machine[i] for i in chosen],
                                    float(tried[chosen].mean()), level, rung, judge, rng)
@@ -179,12 +179,12 @@ def _like_the_human(opening, human, machine, critic, common: frozenset[str]) -> 
     target = chars(human)
     close = [i for i, m in enumerate(machine) if abs(chars(m) - target) <= LENGTH_TOLERANCE * target]
     if len(close) < 2:
-        close = sorted(range(len(machine)), key=lambda i: abs(chars(machine[i]) - target))[:2]
+        close = sorted(range(len(machine)), key=lambda i: abs(chars(machine[i]) - target))[:QUIZ_OPTIONS - 1]
     if critic is None:
-        return sorted(close, key=lambda i: abs(surprise(machine[i]) - surprise(human)))[:2]
+        return sorted(close, key=lambda i: abs(surprise(machine[i]) - surprise(human)))[:QUIZ_OPTIONS - 1]
     scores = critic.score(np.array([critic.features(opening, words, common) for words in [human] +
                                     [machine[i] for i in close]]))
-    return [close[i] for i in np.argsort(np.abs(scores[1:] - scores[0]), kind="stable")[:2]]
+    return [close[i] for i in np.argsort(np.abs(scores[1:] - scores[0]), kind="stable")[:QUIZ_OPTIONS - 1]]
 
 
 def _round(bundle, doc, opening, human, fakes, diversity, level, rung, critic, rng) -> Round:
@@ -194,7 +194,7 @@ def _round(bundle, doc, opening, human, fakes, diversity, level, rung, critic, r
     settings = {"level": level, "words": rung.length, "repetition_guard": QUIZ_REPETITION_GUARD,
                 "top_k": 0, "top_p": rung.top_p, "candidates": rung.candidates,
                 "chosen_by": "critic" if critic is not None else "surprise"}
-    order = rng.permutation(3)
+    order = rng.permutation(QUIZ_OPTIONS)
     return Round(uuid.uuid4().hex, doc.doc_id, doc.title, doc.date, detokenize(opening),
                  tuple(options[i] for i in order), float(diversity), getattr(bundle, "name", ""), settings,
                  time.time())

@@ -18,14 +18,14 @@ from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, String,
                         and_, exists, func, literal, select, update)
 from sqlalchemy.exc import IntegrityError
 
-from ..config import LIVE_CODE_ALPHABET, LIVE_CODE_LENGTH, LIVE_MAX_ROUNDS, NICKNAME_MAX
+from ..config import LIVE_CODE_ALPHABET, LIVE_CODE_LENGTH, LIVE_MAX_ROUNDS, NICKNAME_MAX, OPTION_LABELS, QUIZ_OPTIONS
 from ..lm.generate import Word
 from .quiz import Round
 from ..sanitise import clean_nickname
 from ..storage.connection import Database
 from ..storage.schema import metadata
 
-LABELS = "ABC"
+LABELS = OPTION_LABELS[:QUIZ_OPTIONS]
 
 # A presenter's room, its rounds, the audience and their votes.
 rooms = Table(
