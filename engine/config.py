@@ -8,14 +8,46 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS_DIR = Path(os.environ.get("PATENT_MODELS_DIR", ROOT / "models"))
-DATA_DIR = Path(os.environ.get("PATENT_DATA_DIR", ROOT / "data"))
+MODELS_DIR_ENV = "PATENT_MODELS_DIR"  # where the bundles live (a training job's process is given its own)
+DATA_DIR_ENV = "PATENT_DATA_DIR"  # the corpus cache, the answer database, training jobs
+CORPUS_ENV = "PATENT_CORPUS"  # path to a local copy of the corpus CSV
+PRETRAIN_ENV = "PATENT_PRETRAIN_CORPUS"  # optional second corpus for pre-training (see locate_pretrain_corpus)
+DATABASE_URL_ENV = "DATABASE_URL"  # e.g. postgresql+psycopg://user:pass@host/db; default: SQLite in DATA_DIR
+RETRAIN_TOKEN_ENV = "RETRAIN_TOKEN"  # when set (or retrain_token in Streamlit secrets), train, cancel, resume
+# and activate need it
+JOB_TRAINER_ENV = "PATENT_JOB_TRAINER"  # "module:function" a job calls instead of engine.train:train_bundle (tests)
+LIVE_PUBLIC_URL_ENV = "PUBLIC_URL"  # the app's address as the audience reaches it (behind a proxy); else the browser's
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Every environment variable the project reads, read here and nowhere else. ``Environment.read()``
+    takes them as they are at that moment (a test or a job may set them); an empty one counts as unset."""
+
+    models_dir: str | None = None
+    data_dir: str | None = None
+    corpus: str | None = None
+    pretrain_corpus: str | None = None
+    database_url: str | None = None
+    retrain_token: str | None = None
+    job_trainer: str | None = None
+    public_url: str | None = None
+
+    @classmethod
+    def read(cls, environ=os.environ) -> "Environment":
+        return cls(**{name: environ.get(variable) or None for name, variable in ENVIRONMENT.items()})
+
+
+ENVIRONMENT = {"models_dir": MODELS_DIR_ENV, "data_dir": DATA_DIR_ENV, "corpus": CORPUS_ENV,
+               "pretrain_corpus": PRETRAIN_ENV, "database_url": DATABASE_URL_ENV, "retrain_token": RETRAIN_TOKEN_ENV,
+               "job_trainer": JOB_TRAINER_ENV, "public_url": LIVE_PUBLIC_URL_ENV}  # field -> variable
+MODELS_DIR = Path(Environment.read().models_dir or ROOT / "models")  # read at import: the app's, or a job's
+DATA_DIR = Path(Environment.read().data_dir or ROOT / "data")
+
 DEFAULT_BUNDLE = "patent-awd"
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")  # a bundle's directory name in models/
 RESERVED_NAMES = frozenset({"active"})  # models/ACTIVE names the active bundle; compared case-insensitively
 
-CORPUS_ENV = "PATENT_CORPUS"  # path to a local copy of the corpus CSV
-PRETRAIN_ENV = "PATENT_PRETRAIN_CORPUS"  # optional second corpus for pre-training (see locate_pretrain_corpus)
 PRETRAIN_FILENAME = "extra_patent_abstracts.csv"
 CORPUS_FILENAME = "neural_network_patent_query.csv"
 CORPUS_URL = (
@@ -242,7 +274,6 @@ QUIZ_DIFFICULTIES = {"easy": 0, "medium": 2, "hard": 4}  # name -> rung of QUIZ_
 QUIZ_ADAPTIVE_STEP = 0.5  # rungs an adaptive player moves per answer: harder when right, easier when wrong
 QUIZ_REASONS = ("grammar", "repetition", "off-topic", "contradiction", "generic", "other")
 NICKNAME_MAX = 30
-DATABASE_URL_ENV = "DATABASE_URL"  # e.g. postgresql+psycopg://user:pass@host/db; default: SQLite in DATA_DIR
 BOUNDARY_MAX_SENTENCES = 6  # "Where does the machine take over?": abstracts are cut to their first 6 sentences
 BOUNDARY_NEVER = 0.15  # share of rounds the inventors wrote whole (the machine never takes over)
 BOUNDARY_DIVERSITY = (0.6, 1.3)  # the machine writes at a diversity drawn uniformly from this range
@@ -252,10 +283,7 @@ BOUNDARY_POINTS = 5  # for the exact sentence; one less per sentence late
 
 # Training jobs started from the dashboard
 JOBS_DIR = DATA_DIR / "jobs"
-RETRAIN_TOKEN_ENV = "RETRAIN_TOKEN"  # when set (or retrain_token in Streamlit secrets), train, cancel, resume
-# and activate need it
 TOKEN_DELAY_S = (2.0, 60.0)  # after a wrong token every attempt waits 2 s, doubling per wrong one, at most 60 s
-JOB_TRAINER_ENV = "PATENT_JOB_TRAINER"  # "module:function" a job calls instead of engine.train:train_bundle (tests)
 MAX_UPLOAD_MB = 20  # .streamlit/config.toml's server.maxUploadSize must agree (a test checks)
 MIN_UPLOAD_DOCUMENTS = 20
 RETRAIN_RANGES = {"embedding_dim": (8, 512), "lstm_units": (8, 1024), "lstm_layers": (1, 4),
@@ -267,4 +295,4 @@ LIVE_CODE_LENGTH = 5
 LIVE_MAX_ROUNDS = 20
 LIVE_POLL_SECONDS = 1.0  # how often the presenter's tally reads the votes
 LIVE_AUDIENCE_POLL_SECONDS = 1.5  # how often a phone looks for the next round or the reveal
-LIVE_PUBLIC_URL_ENV = "PUBLIC_URL"  # the app's address as the audience reaches it (behind a proxy); else the browser's
+

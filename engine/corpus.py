@@ -13,8 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .config import (CORPUS_ENV, CORPUS_FILENAME, CORPUS_URL, DATA_DIR, FAMILY_SHARE, FAMILY_SHINGLE, PRETRAIN_ENV,
-                     PRETRAIN_FILENAME)
+from .config import (CORPUS_ENV, Environment, CORPUS_FILENAME, CORPUS_URL, DATA_DIR, FAMILY_SHARE, FAMILY_SHINGLE, PRETRAIN_FILENAME)
 
 TEXT_COLUMN = "patent_abstract"
 _PLACEHOLDER = re.compile(r"##[A-Z]+\d*##")  # ##EQU1##, ##STR1##: equations and structures cut out
@@ -205,8 +204,8 @@ def locate_corpus(path: Path | str | None = None,
     """An explicit path, else $PATENT_CORPUS, else the local cache, else a download into the cache."""
     if path:
         return Path(path)
-    if os.environ.get(CORPUS_ENV):
-        return Path(os.environ[CORPUS_ENV])
+    if given := Environment.read().corpus:
+        return Path(given)
     cached = DATA_DIR / CORPUS_FILENAME
     if cached.exists():
         return cached
@@ -216,7 +215,7 @@ def locate_corpus(path: Path | str | None = None,
 def locate_pretrain_corpus() -> Path | None:
     """The optional pre-training corpus: $PATENT_PRETRAIN_CORPUS, else data/extra_patent_abstracts.csv;
     None when neither exists (pre-training is then not offered)."""
-    path = Path(os.environ.get(PRETRAIN_ENV) or DATA_DIR / PRETRAIN_FILENAME)
+    path = Path(Environment.read().pretrain_corpus or DATA_DIR / PRETRAIN_FILENAME)
     return path if path.is_file() else None
 
 

@@ -2,7 +2,8 @@
 import ast
 from pathlib import Path
 
-ENGINE = Path(__file__).resolve().parents[1] / "engine"
+ROOT = Path(__file__).resolve().parents[1]
+ENGINE = ROOT / "engine"
 LONGEST_FUNCTION = 60  # lines
 
 
@@ -51,3 +52,26 @@ def test_no_engine_function_is_longer_than_sixty_lines():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and node.end_lineno - node.lineno + 1 > LONGEST_FUNCTION]
     assert long == []
+
+
+def reads_the_environment(node) -> bool:
+    """``os.environ.get(...)``, ``os.environ[...]`` or ``os.getenv(...)``."""
+    def is_environ(n):
+        return isinstance(n, ast.Attribute) and n.attr == "environ"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr == "getenv" or (node.func.attr == "get" and is_environ(node.func.value))
+    return isinstance(node, ast.Subscript) and is_environ(node.value)
+
+
+def test_the_environment_is_read_in_one_place():
+    readers = sorted({path.relative_to(ROOT).as_posix() for folder in ("engine", "ui", "app_pages")
+                      for path in (ROOT / folder).rglob("*.py")
+                      if any(reads_the_environment(n) for n in ast.walk(ast.parse(path.read_text())))})
+    assert readers == []  # engine.config.Environment.read is the one reader
+
+
+def test_the_environment_is_read_as_it_is_now_and_empty_means_unset():
+    from engine.config import Environment
+
+    read = Environment.read({"PATENT_CORPUS": "/data/a.csv", "DATABASE_URL": "", "PUBLIC_URL": "https://x"})
+    assert (read.corpus, read.database_url, read.public_url, read.retrain_token) == ("/data/a.csv", None, "https://x", None)

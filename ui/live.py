@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import qrcode
 import streamlit as st
 
-from engine.config import LIVE_PUBLIC_URL_ENV
+from engine.config import Environment
 from engine.games.rooms import Rooms
 from ui.common import store
 
@@ -33,7 +33,7 @@ def rooms() -> Rooms:
 
 def join_link(code: str) -> str:
     """The audience's link: $PUBLIC_URL (the address behind a proxy), else the one this browser used."""
-    base = os.environ.get(LIVE_PUBLIC_URL_ENV) or (st.context.url or "").rsplit("/", 1)[0]
+    base = Environment.read().public_url or (st.context.url or "").rsplit("/", 1)[0]
     return f"{base.rstrip('/')}/join?room={code}"
 
 

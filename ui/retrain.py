@@ -1,7 +1,6 @@
 """The retrain form and the live job monitor of the training page."""
 from __future__ import annotations
 
-import os
 import time
 
 import pandas as pd
@@ -10,7 +9,7 @@ import streamlit as st
 from engine.training import jobs
 from engine.auth import NotAllowed, authorise
 from engine.lm.bundle import BundleError, set_active_bundle
-from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, RETRAIN_TOKEN_ENV
+from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, Environment
 from engine.corpus import CorpusError, locate_pretrain_corpus
 from engine.sanitise import hide_paths
 from ui.charts import history_figure
@@ -18,8 +17,8 @@ from ui.charts import history_figure
 
 def configured_token() -> str | None:
     """RETRAIN_TOKEN from the environment, else retrain_token from Streamlit secrets, else None."""
-    if os.environ.get(RETRAIN_TOKEN_ENV):
-        return os.environ[RETRAIN_TOKEN_ENV]
+    if token := Environment.read().retrain_token:
+        return token
     try:
         return st.secrets.get("retrain_token")
     except Exception:  # no secrets.toml at all (a local run); Streamlit's error type varies by version

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from ..config import DATA_DIR, DATABASE_URL_ENV
+from ..config import DATA_DIR, Environment
 from .schema import metadata
 
 
@@ -31,7 +31,7 @@ def unavailable(action: str):
 
 
 def database_url() -> str:
-    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DATA_DIR / 'quiz.sqlite'}"
+    return Environment.read().database_url or f"sqlite:///{DATA_DIR / 'quiz.sqlite'}"
 
 
 class Database:

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import config
-from ..config import (JOB_TRAINER_ENV, MAX_UPLOAD_MB, MIN_UPLOAD_DOCUMENTS, ModelConfig, TrainConfig,
+from ..config import (MODELS_DIR_ENV, Environment, MAX_UPLOAD_MB, MIN_UPLOAD_DOCUMENTS, ModelConfig, TrainConfig,
                      check_model_name, preset_configs)
 from ..corpus import CorpusError, documents_from_frame, read_table
 from ..jsonio import read_json, write_json_atomic
@@ -180,7 +180,7 @@ def start(request: JobRequest, jobs_dir: Path | None = None, models_dir: Path | 
         job = jobs_dir / job_id
         job.mkdir()
         write_json_atomic(job / "request.json", asdict(request))
-        env = {**os.environ, "PATENT_MODELS_DIR": str(models_dir), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, MODELS_DIR_ENV: str(models_dir), "PYTHONUNBUFFERED": "1"}
         with open(job / "log.txt", "w") as log:
             child = subprocess.Popen([sys.executable, "-m", "engine.training.jobs", str(job), str(lock)], cwd=config.ROOT,
                                      env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -223,7 +223,7 @@ CANCELLED = "Cancelled. Resume to continue from the last finished epoch."
 
 def _trainer():
     """engine.train.train_bundle, or the function named by $PATENT_JOB_TRAINER ("module:function")."""
-    module, _, name = os.environ.get(JOB_TRAINER_ENV, "engine.train:train_bundle").partition(":")
+    module, _, name = (Environment.read().job_trainer or "engine.train:train_bundle").partition(":")
     return getattr(importlib.import_module(module), name)
 
 
