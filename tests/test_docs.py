@@ -134,14 +134,15 @@ def test_every_figure_of_bits_top1_and_gain_in_the_pages_is_a_bundles(bundles):
     assert not wrong
 
 
-def test_the_shipped_models_epochs_and_training_time_are_its_provenance(shipped):
+def test_the_shipped_models_epochs_training_time_and_test_set_are_its_bundles(shipped):
     pretrain = shipped.provenance["pretrain_data"]
     minutes = {"pre-training": pretrain["seconds"] / 60, "fine-tuning": shipped.provenance["train_seconds"] / 60}
     claims = {r"pre-trained for (\d+) epochs": len(pretrain["history"]),
               r"pre-trained for \d+ epochs \((\d+) min\)": round(minutes["pre-training"]),
               r"fine-tuned for (\d+) epochs": shipped.metrics["epochs_trained"],
               r"fine-tuned for \d+ epochs \((\d+) min": round(minutes["fine-tuning"]),
-              r"(\d+) minutes on two CPU cores": round(sum(minutes.values()))}
+              r"(\d+) minutes on two CPU cores": round(sum(minutes.values())),
+              r"\b(\d+) test abstracts": shipped.metrics["documents"]}
     found = {pattern: [] for pattern in claims}
     for page in PAGES:
         text = " ".join(prose(page).split())
