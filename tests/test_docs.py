@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.bundle import list_bundles, load_bundle
-from engine.config import DEFAULT_BUNDLE, ROOT
+from engine.config import DEFAULT_BUNDLE, QUIZ_DIFFICULTIES, QUIZ_LEVELS, ROOT
 from engine.results import markdown, results_table
 
 README = ROOT / "README.md"
@@ -171,6 +171,15 @@ def test_the_critics_figures_are_its_critic_json(shipped):
         f"{fitted['critic_finds_human']:.0%}".rstrip("%")]
     for log_probability in re.findall(r"-\d\.\d+", fitted["abstracts"]):
         assert log_probability.replace("-", "−") in game
+
+
+def test_the_games_rung_table_is_the_quiz_levels():
+    rows = re.findall(r"^\| (\d) \|([^|]*)\| (\d+) \| ([\d.]+)–([\d.]+) \| (\d+) \|$",
+                      (DOCS / "game.md").read_text(), re.M)
+    names = {rung: name for name, rung in QUIZ_DIFFICULTIES.items()}
+    assert [(int(k), name.split("**")[1] if "**" in name else None, int(words), (float(low), float(high)),
+             int(candidates)) for k, name, words, low, high, candidates in rows] == [
+        (k, names.get(k), level.length, level.diversity, level.candidates) for k, level in enumerate(QUIZ_LEVELS)]
 
 
 def test_the_readme_is_short_and_leads_with_the_two_commands():
