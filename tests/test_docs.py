@@ -134,7 +134,7 @@ def test_every_figure_of_bits_top1_and_gain_in_the_pages_is_a_bundles(bundles):
     assert not wrong
 
 
-def test_the_shipped_models_epochs_training_time_and_test_set_are_its_bundles(shipped):
+def test_the_shipped_models_epochs_training_time_and_data_are_its_bundles(shipped):
     pretrain = shipped.provenance["pretrain_data"]
     minutes = {"pre-training": pretrain["seconds"] / 60, "fine-tuning": shipped.provenance["train_seconds"] / 60}
     claims = {r"pre-trained for (\d+) epochs": len(pretrain["history"]),
@@ -142,12 +142,16 @@ def test_the_shipped_models_epochs_training_time_and_test_set_are_its_bundles(sh
               r"fine-tuned for (\d+) epochs": shipped.metrics["epochs_trained"],
               r"fine-tuned for \d+ epochs \((\d+) min": round(minutes["fine-tuning"]),
               r"(\d+) minutes on two CPU cores": round(sum(minutes.values())),
-              r"\b(\d+) test abstracts": shipped.metrics["documents"]}
+              r"\b(\d+) test abstracts": shipped.metrics["documents"],
+              r"\b([\d,]+) US patent abstracts": shipped.provenance["documents"]["train"],
+              r"\b([\d,]+) (?:more public|more|other) patent abstracts": pretrain["documents"],
+              r"this moved (\d+) of": shipped.provenance["moved_by_family_split"],
+              r"moved \d+ of ([\d,]+) abstracts": sum(shipped.provenance["documents"].values())}
     found = {pattern: [] for pattern in claims}
     for page in PAGES:
         text = " ".join(prose(page).split())
         for pattern in claims:
-            found[pattern] += [int(n) for n in re.findall(pattern, text)]
+            found[pattern] += [int(n.replace(",", "")) for n in re.findall(pattern, text)]
     assert all(found.values()), "each claim is made somewhere"
     assert found == {pattern: [value] * len(found[pattern]) for pattern, value in claims.items()}
 
