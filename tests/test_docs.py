@@ -1,6 +1,6 @@
-"""The README and docs/: every relative link resolves, the shipped model's figures are its bundle's
-(read from metrics.json, provenance.json and critic.json), and the README stays short and leads
-with the two commands."""
+"""The README and docs/: every relative link resolves; the figures of the shipped model and its data
+are its bundle's (metrics.json, provenance.json, critic.json) and the rungs are engine.config's; the
+README stays short, leads with the two commands and names every console script and variable."""
 from __future__ import annotations
 
 import json
