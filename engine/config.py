@@ -37,11 +37,27 @@ MAX_REPETITION_GUARD = 10
 
 
 MAX_LEARNING_RATE = 1.0  # above this Adam diverges on any of our models
+LIMITS = {  # (lowest, highest) of each whole-number setting, checked by the config dataclasses
+    "embedding_dim": (1, 4096), "lstm_units": (1, 4096), "lstm_layers": (1, 16), "dense_units": (0, 4096),
+    "window": (1, 10_000), "max_len": (1, 10_000), "vocab_size": (1, 1_000_000), "min_count": (1, 1_000_000),
+    "epochs": (1, 10_000), "batch_size": (1, 65_536), "patience": (0, 10_000), "seed": (0, 2**32 - 1),
+    "pretrain_epochs": (0, 1000), "batch_widths": (1, 64),
+}
 
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
+
+
+def _check_limits(settings) -> None:
+    """ValueError naming the first whole-number field of ``settings`` outside its LIMITS."""
+    for f in fields(settings):
+        if f.name in LIMITS:
+            low, high = LIMITS[f.name]
+            value = getattr(settings, f.name)
+            _require(isinstance(value, int) and low <= value <= high,
+                     f"{f.name.replace('_', ' ')} must be a whole number from {low:,} to {high:,}")
 
 
 def check_model_name(name: str) -> str:
@@ -81,8 +97,7 @@ class ModelConfig:
         if self.bidirectional and self.kind == "sequence":
             raise ValueError("a bidirectional LSTM cannot be a left-to-right language model; "
                              "use kind='window' for bidirectional")
-        if self.lstm_layers < 1 or self.lstm_units < 1:
-            raise ValueError("need at least one LSTM layer with at least one unit")
+        _check_limits(self)
         for name in ("dropout", "embedding_dropout", "weight_drop"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', ' ')} must be in [0, 1)")
@@ -92,9 +107,6 @@ class ModelConfig:
                              "are for kind='sequence'")
         if self.tie_embeddings and self.dense_units:
             raise ValueError("tied embeddings need the last LSTM layer to feed the output layer: dense_units=0")
-        for name in ("embedding_dim", "window", "max_len", "vocab_size", "min_count"):
-            _require(getattr(self, name) >= 1, f"{name} must be at least 1")
-        _require(self.dense_units >= 0, "dense_units must be 0 (none) or more")
         if self.glove and self.embedding_dim != 50:
             object.__setattr__(self, "embedding_dim", 50)
 
@@ -121,11 +133,9 @@ class TrainConfig:
     batch_widths: int = 4  # with XLA (JAX, TF on GPU): batches padded to this many widths only
 
     def __post_init__(self):
-        _require(self.epochs >= 1, "epochs must be at least 1")
-        _require(self.batch_size >= 1, "batch size must be at least 1")
+        _check_limits(self)
         _require(math.isfinite(self.learning_rate) and 0 < self.learning_rate <= MAX_LEARNING_RATE,
                  f"learning rate must be above 0 and at most {MAX_LEARNING_RATE:g}")
-        _require(self.patience >= 0 and self.seed >= 0, "patience and seed must be 0 or more")
         _require(0 < self.val_fraction < 1 and 0 < self.test_fraction < 1
                  and self.val_fraction + self.test_fraction < 1,
                  "validation and test fractions must be above 0 and add up to less than 1")

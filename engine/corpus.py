@@ -140,6 +140,8 @@ def _hash_id(text: str) -> str:
 
 def _read_bytes(path: Path) -> bytes:
     try:
+        if path.exists() and not path.is_file():  # a directory, a device (/dev/zero never ends), a pipe
+            raise CorpusError(f"{path} is not a regular file. Point it at a CSV or text file.")
         data = path.read_bytes()
     except FileNotFoundError:
         raise CorpusError(f"No file at {path}. Check the path, or set {CORPUS_ENV} to a local CSV.") from None

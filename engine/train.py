@@ -15,6 +15,7 @@ import hashlib
 import json
 import platform
 import shutil
+import tempfile
 import time
 from contextlib import nullcontext
 from datetime import datetime, timezone
@@ -251,15 +252,32 @@ def configs_from_args(args) -> tuple[ModelConfig, TrainConfig]:
                                         if v is not None and k in settings})
 
 
+def check_writable(path: Path, what: str) -> None:
+    """ValueError unless a file can be written at ``path`` (its directory is created): checked before
+    any data is read, not after hours of training."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot write the {what} at {path} ({exc.strerror or type(exc).__name__})") from None
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        model_config, train_config = configs_from_args(args)
+        if args.threads < 0:
+            raise ValueError("--threads must be 0 (every core) or more")
+        out = args.out or MODELS_DIR / args.preset
+        check_writable(out, "bundle")
+        if args.progress_file:
+            check_writable(args.progress_file, "progress file")
         if args.threads:
             limit_threads(args.threads)
-        model_config, train_config = configs_from_args(args)
         corpus = load_corpus(args.data, args.text_column,
                              progress=lambda done, total: print(f"\rdownloading {done / max(total, 1):.0%}", end=""))
-        train(corpus, model_config, train_config, args.out or MODELS_DIR / args.preset, args.progress_file)
+        train(corpus, model_config, train_config, out, args.progress_file)
     except (CorpusError, ValueError) as exc:  # GloveMissing is a ValueError too
         print(f"error: {exc}")
         return 2

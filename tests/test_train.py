@@ -108,6 +108,8 @@ def test_training_with_glove_embeddings(invented_csv, tmp_path):
 @pytest.mark.parametrize("option, value, message", [
     ("--learning-rate", "nan", "learning rate"), ("--learning-rate", "-0.1", "learning rate"),
     ("--learning-rate", "1e9", "learning rate"), ("--epochs", "0", "epochs"), ("--batch-size", "0", "batch size"),
+    ("--threads", "-2", "--threads"), ("--embedding-dim", "1000000", "embedding dim must be a whole number from 1 to"),
+    ("--seed", str(2**40), "seed must be"), ("--pretrain-epochs", "-1", "pretrain epochs must be"),
 ])
 def test_settings_are_refused_before_the_corpus_is_read(option, value, message, capsys, tmp_path):
     """Finding 6: nonsense settings fail at once with a message, not after loading data or training."""
@@ -115,6 +117,23 @@ def test_settings_are_refused_before_the_corpus_is_read(option, value, message, 
     out = capsys.readouterr().out
     assert code == 2 and message in out and "absent.csv" not in out
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("where", ["out", "progress-file"])
+def test_an_unwritable_output_is_refused_before_the_corpus_is_read(where, capsys, tmp_path):
+    """`--out` under a path nothing can be written to failed with a traceback after training."""
+    (tmp_path / "file").write_text("not a directory")
+    paths = {"out": str(tmp_path / "m"), "progress-file": str(tmp_path / "p.json"), where: str(tmp_path / "file" / "x")}
+    code = main(["--data", str(tmp_path / "absent.csv"), "--out", paths["out"], "--progress-file", paths["progress-file"]])
+    out = capsys.readouterr().out
+    assert code == 2 and "cannot write" in out and "absent.csv" not in out
+
+
+@pytest.mark.parametrize("data", ["/dev/zero", "."])
+def test_a_corpus_that_is_not_a_regular_file_is_refused(data, capsys, tmp_path):
+    """`--data /dev/zero` read without end and failed with a traceback."""
+    assert main(["--data", data, "--out", str(tmp_path / "m")]) == 2
+    assert "is not a regular file" in capsys.readouterr().out
 
 
 def test_a_run_whose_loss_becomes_nan_writes_no_bundle(invented_csv, tmp_path):
