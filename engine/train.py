@@ -73,12 +73,11 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
 
     keras.utils.set_random_seed(train_config.seed)
     split = corpus.split(train_config.seed, train_config.val_fraction, train_config.test_fraction)
+    check_split(corpus, split)
     train_texts = [d.text for d in corpus.select(split.train)]
     tokenizer = Tokenizer.fit(train_texts, model_config.vocab_size, model_config.min_count)
     train_docs = encode_docs(tokenizer, train_texts)
     val_docs = encode_docs(tokenizer, [d.text for d in corpus.select(split.validation)])
-    if not val_docs:
-        raise CorpusError("The corpus is too small to split: give it at least 3 documents.")
     device = detect_device()
     log(f"{'resuming' if resuming else 'training'} {model_config.kind} model "
         f"on {device.description}: "
@@ -201,6 +200,19 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
         f"top-1 {metrics['model']['all_tokens']['top1']:.1%} in {seconds:.0f} s")
     fit_critic(out, corpus, pretrain, train_config.seed, log)
     return out
+
+
+def check_split(corpus: Corpus, split) -> None:
+    """CorpusError when the split by patent family leaves nothing to validate or test on, saying why."""
+    if split.validation and split.test:
+        return
+    n = len(corpus.documents)
+    if n < 3:
+        raise CorpusError(f"The corpus is too small to split: it has {n} document(s); give it at least 3.")
+    raise CorpusError(f"The corpus's {n:,} documents are near-duplicates of one another: the split by patent "
+                      f"family leaves {len(split.validation)} for validation and {len(split.test)} for testing "
+                      "(no held-out abstract may have a near-duplicate in training). Give it documents that are "
+                      "not variants of each other.")
 
 
 def fit_critic(out: Path, corpus: Corpus, pretrain: Corpus | None, seed: int, log) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from engine.bundle import BundleError, load_bundle, stored
 from engine.config import PRESETS
-from engine.corpus import load_corpus
+from engine.corpus import CorpusError, load_corpus
 from engine.train import configs_from_args, main, parse_args, partial_dir, train
 
 FILES = {"weights.npz", "tokenizer.json", "config.json", "history.csv", "metrics.json", "samples.json",
@@ -226,3 +226,18 @@ def test_awd_model_pretrained_on_a_second_corpus(invented_csv, tmp_path):
     assert bundle.provenance["moved_by_family_split"] == bundle.split.moved
     assert bundle.metrics["model"]["all_tokens"]["bits_per_char"] > 0
     assert bundle.cache.mix == bundle.metrics["cache"]["mix"]  # tuned on the validation split, saved with it
+
+
+def test_a_corpus_of_near_duplicates_is_refused_for_what_it_is(tmp_path):
+    """3,217 abstracts x 17 variants were refused as "too small to split: give it at least 3 documents"."""
+    from engine.corpus import Corpus, Document
+
+    base = ("The invented device couples a lens to a sensor, and a small motor turns the lens toward the "
+            "brightest light source it finds while a controller records the angle")
+    docs = tuple(Document(f"v{i}", f"{base} in variant {i}.") for i in range(40))
+    preset = PRESETS["tiny"]
+    with pytest.raises(CorpusError, match="40 documents are near-duplicates.*leaves 0 for validation") as error:
+        train(Corpus(docs, "invented", "0"), preset.model, preset.train, tmp_path / "dupes", log=None)
+    assert "at least 3" not in str(error.value) and not (tmp_path / "dupes").exists()
+    with pytest.raises(CorpusError, match="too small to split: it has 2"):
+        train(Corpus(docs[:2], "invented", "0"), preset.model, preset.train, tmp_path / "two", log=None)
