@@ -1,6 +1,7 @@
 """All configuration in one place: model and training settings, presets, paths and limits."""
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -276,3 +277,26 @@ LIVE_MAX_ROUNDS = 20
 LIVE_POLL_SECONDS = 1.0  # how often the presenter's tally reads the votes
 LIVE_AUDIENCE_POLL_SECONDS = 1.5  # how often a phone looks for the next round or the reveal
 LIVE_PUBLIC_URL_ENV = "PUBLIC_URL"  # the app's address as the audience reaches it (behind a proxy); else the browser's
+
+
+def env_int(name: str, default: int, low: int, high: int) -> int:
+    """A whole number from the environment variable ``name``; ``default`` (and a logged warning) when
+    it is missing, malformed or outside [low, high], so a bad setting never stops the app."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+        _require(low <= value <= high, "out of range")
+        return value
+    except ValueError:
+        logging.getLogger(__name__).warning("%s=%r is not a whole number from %d to %d; using %d",
+                                            name, raw, low, high, default)
+        return default
+
+
+# Room creation: each room starts a background deal of rounds, so rooms are limited
+LIVE_MAX_OPEN_ROOMS = env_int("LIVE_MAX_OPEN_ROOMS", 50, 1, 100_000)  # rooms not finished, across the app
+LIVE_ROOMS_PER_VISITOR = env_int("LIVE_ROOMS_PER_VISITOR", 3, 1, 1000)  # rooms one visitor may create ...
+LIVE_ROOMS_WINDOW_MINUTES = env_int("LIVE_ROOMS_WINDOW_MINUTES", 10, 1, 1440)  # ... in this many minutes
+LIVE_IDLE_MINUTES = env_int("LIVE_IDLE_MINUTES", 120, 1, 10_080)  # a room with no new round this long is finished

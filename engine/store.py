@@ -130,7 +130,7 @@ class Store:
             except DBAPIError:
                 if attempt == attempts - 1:
                     raise
-        for table in (answers, boundary_answers):
+        for table in (answers, boundary_answers, rooms):
             present = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
             for column in table.columns:
                 if column.name in present:
@@ -293,6 +293,7 @@ rooms = Table(
     Column("rounds_total", Integer, nullable=False),
     Column("round_no", Integer, nullable=False, default=0),  # the round showing; 0 before the first
     Column("phase", String(12), nullable=False),  # lobby, voting, revealed, finished
+    Column("creator", String(64), index=True),  # a hash of who created it (engine.rooms limits how many)
 )
 room_rounds = Table(
     "room_rounds", metadata,
