@@ -225,6 +225,7 @@ QUIZ_BANK_WORKERS = 2  # threads making rounds in the background (NumPy releases
 QUIZ_BANK_BATCH = 4  # rounds a worker writes together in one batch when the stock runs low
 QUIZ_REWRITES = 3  # times a round whose candidates all copy from training abstracts is written again
 CRITIC_DOCUMENTS = 5000  # abstracts a quiz critic learns from at most (all 4,863 of the pre-training corpus)
+CRITIC_MIN_OPENINGS = 10  # openings (of abstracts) a critic needs to learn from, else the bundle gets none
 NOVELTY_RUN = 8  # a text copying this many words in a row from a training abstract is a copy (engine.novelty)
 
 

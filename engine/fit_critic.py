@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .bundle import CRITIC, BundleError, active_bundle_path, load_bundle
-from .config import CRITIC_DOCUMENTS, QUIZ_LEVELS
+from .config import CRITIC_DOCUMENTS, CRITIC_MIN_OPENINGS, QUIZ_LEVELS
 from .corpus import CorpusError, load_corpus, locate_pretrain_corpus
 from .critic import FEATURES, Critic, common_words, features, fit, lexicon
 from .quiz import opening_of, write_continuations
@@ -117,8 +117,12 @@ def fit_bundle_critic(bundle, corpus, documents: int, rng: np.random.Generator, 
     common = common_words(bundle.tokenizer)
     samples = examples(bundle, chosen, rng)
     y = np.array([e.human for e in samples], int)
-    critic = fit(cross_featurise(samples, common), y, lexicon_of(samples), {"abstracts": source, "openings": int(y.sum())})
     held = examples(bundle, corpus.select(bundle.split.validation), rng)
+    if y.sum() < CRITIC_MIN_OPENINGS or not held:
+        raise ValueError(f"too few abstracts to learn from: {len(chosen)} ({source}) give {int(y.sum())} openings "
+                         f"and the validation split {sum(e.human for e in held)}; the critic needs "
+                         f"{CRITIC_MIN_OPENINGS} openings and at least one to check it on")
+    critic = fit(cross_featurise(samples, common), y, lexicon_of(samples), {"abstracts": source, "openings": int(y.sum())})
     held_x, held_y = featurise(held, common, critic.lexicon), np.array([e.human for e in held], int)
     held_group = np.array([e.group for e in held])
     checked = {"validation_openings": int(held_y.sum()),

@@ -163,3 +163,11 @@ def test_the_machine_options_are_those_the_critic_scores_closest_to_the_real_tex
 def test_training_gives_the_bundle_its_critic(tiny_bundle):
     """A retrained model plays rounds chosen by its own critic, as the shipped one does."""
     assert (tiny_bundle.path / "critic.json").exists() and tiny_bundle.critic is not None
+
+
+def test_a_critic_from_too_few_abstracts_is_refused_in_plain_words(tiny_bundle, invented_csv):
+    """A 3-abstract corpus made the critic fail with a raw numpy message."""
+    corpus = load_corpus(invented_csv)
+    few = replace(tiny_bundle, split=replace(tiny_bundle.split, train=tiny_bundle.split.train[:3]))
+    with pytest.raises(ValueError, match="too few abstracts to learn from: 3 \\(training split\\)"):
+        fit_bundle_critic(few, corpus, 30, np.random.default_rng(0))
