@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from . import config
-from .config import DEFAULT_BUNDLE, MODEL_NAME, CacheConfig, ModelConfig, TrainConfig, from_dict
+from .config import (DEFAULT_BUNDLE, MODEL_NAME, SPECIAL_TOKENS, TOY_ABSTRACTS, TOY_WORDS, CacheConfig, ModelConfig,
+                     TrainConfig, from_dict)
 from .corpus import Split
 from .tokenizer import Tokenizer
 
@@ -215,6 +216,15 @@ class Bundle:
         from .critic import Critic
 
         return Critic.load(self.path / CRITIC)
+
+    def caveat(self) -> str | None:
+        """A word for visitors when the model learned from too little to write sensible text, else None."""
+        abstracts = len(self.split.train) if self.split else TOY_ABSTRACTS
+        words = len(self.tokenizer) - len(SPECIAL_TOKENS)
+        if abstracts >= TOY_ABSTRACTS and words >= TOY_WORDS:
+            return None
+        return (f"{self.name} learned from {abstracts:,} abstract(s) and knows {words:,} word(s): too little to "
+                "write sensible text, so expect nonsense.")
 
     def parameter_count(self) -> int:
         return sum(int(w.size) for ws in self.weights.values() for w in ws)

@@ -268,6 +268,7 @@ TOKEN_DELAY_S = (2.0, 60.0)  # after a wrong token every attempt waits 2 s, doub
 JOB_TRAINER_ENV = "PATENT_JOB_TRAINER"  # "module:function" a job calls instead of engine.train:train (tests)
 MAX_UPLOAD_MB = 20  # .streamlit/config.toml's server.maxUploadSize must agree (a test checks)
 MIN_UPLOAD_DOCUMENTS = 20
+TOY_ABSTRACTS, TOY_WORDS = MIN_UPLOAD_DOCUMENTS, 20  # a model trained on fewer, or knowing fewer, is flagged
 RETRAIN_RANGES = {"embedding_dim": (8, 512), "lstm_units": (8, 1024), "lstm_layers": (1, 4),
                   "dropout": (0.0, 0.8), "epochs": (1, 200), "batch_size": (1, 4096)}  # the form's limits
 

@@ -45,6 +45,8 @@ with card:
     left, right = st.columns(2)
     with left:
         st.markdown("**Model card**")
+        if caveat := bundle.caveat():
+            st.warning(caveat, icon=":material/warning:")
         st.json({"config": vars(bundle.model_config), "training": vars(bundle.train_config),
                  "vocabulary": len(bundle.tokenizer), "provenance": bundle.provenance}, expanded=1)
         if st.button("Make this the active model", key="training_make_active", disabled=bundle.name == active.name):

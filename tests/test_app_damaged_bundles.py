@@ -69,3 +69,25 @@ def test_a_model_whose_weights_do_not_fit_says_so_on_the_playground(models):
     assert not at.exception
     shown = " ".join(e.value for e in at.error)
     assert "could not be loaded" in shown and "'misfit' is damaged: the weights of layer" in shown
+
+
+def test_a_model_that_learned_from_three_abstracts_is_flagged_to_visitors(app_setup, tiny_bundle, tmp_path,
+                                                                          monkeypatch):
+    """3-abstract and 4-token models were offered to every visitor without a word."""
+    from engine import config
+
+    models = tmp_path / "models"
+    models.mkdir()
+
+    def three_abstracts(path):
+        split = json.loads((path / "split.json").read_text())
+        split["train"] = split["train"][:3]
+        (path / "split.json").write_text(json.dumps(split))
+
+    _bundle(tiny_bundle.path, models, "toy", three_abstracts)
+    (models / "ACTIVE").write_text("toy")
+    monkeypatch.setattr(config, "MODELS_DIR", models)
+    for path in ("streamlit_app.py", "pages/training.py"):
+        at = page(path)
+        assert not errors(at)
+        assert any("toy learned from 3 abstract(s) and knows 40 word(s)" in w.value for w in at.warning), path

@@ -133,3 +133,13 @@ def test_unreadable_weights_are_not_called_damaged(tiny_bundle, tmp_path):
     with pytest.raises(BundleError, match="'bad' cannot be read \\(weights.npz: .*may read its files") as error:
         _ = load_bundle(bad).weights
     assert "damaged" not in str(error.value)
+
+
+def test_a_model_knowing_only_its_special_tokens_is_flagged(tiny_bundle):
+    """A model trained on the patent-number column (4 tokens) was offered without a word."""
+    from dataclasses import replace
+
+    from engine.tokenizer import Tokenizer
+
+    numbers = replace(tiny_bundle, tokenizer=Tokenizer.fit(["9000001", "9000002", "9000003"], 100, 2))
+    assert "knows 0 word(s)" in numbers.caveat() and tiny_bundle.caveat() is None

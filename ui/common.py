@@ -88,6 +88,8 @@ def model_picker() -> None:
         except BundleError:
             return
         st.caption(model_caption(bundle))
+        if caveat := bundle.caveat():
+            st.warning(caveat, icon=":material/warning:")
 
 
 def model_caption(bundle: Bundle) -> str:
