@@ -43,6 +43,7 @@ LIMITS = {  # (lowest, highest) of each whole-number setting, checked by the con
     "window": (1, 10_000), "max_len": (1, 10_000), "vocab_size": (1, 1_000_000), "min_count": (1, 1_000_000),
     "epochs": (1, 10_000), "batch_size": (1, 65_536), "patience": (0, 10_000), "seed": (0, 2**32 - 1),
     "pretrain_epochs": (0, 1000), "batch_widths": (1, 64),
+    "threads": (0, 4096), "documents": (1, 1_000_000),  # command-line options only (train, fit_critic)
 }
 
 
@@ -51,14 +52,18 @@ def _require(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def check_limit(name: str, value) -> None:
+    """ValueError unless ``value`` is a whole number within the LIMITS of the setting ``name``."""
+    low, high = LIMITS[name]
+    _require(isinstance(value, int) and low <= value <= high,
+             f"{name.replace('_', ' ')} must be a whole number from {low:,} to {high:,}")
+
+
 def _check_limits(settings) -> None:
     """ValueError naming the first whole-number field of ``settings`` outside its LIMITS."""
     for f in fields(settings):
         if f.name in LIMITS:
-            low, high = LIMITS[f.name]
-            value = getattr(settings, f.name)
-            _require(isinstance(value, int) and low <= value <= high,
-                     f"{f.name.replace('_', ' ')} must be a whole number from {low:,} to {high:,}")
+            check_limit(f.name, getattr(settings, f.name))
 
 
 def check_model_name(name: str) -> str:

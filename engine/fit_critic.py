@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .bundle import CRITIC, BundleError, active_bundle_path, load_bundle
-from .config import CRITIC_DOCUMENTS, CRITIC_MIN_OPENINGS, QUIZ_LEVELS
+from .config import CRITIC_DOCUMENTS, CRITIC_MIN_OPENINGS, QUIZ_LEVELS, check_limit
 from .corpus import CorpusError, load_corpus, locate_pretrain_corpus
 from .critic import FEATURES, Critic, common_words, features, fit, lexicon
 from .quiz import opening_of, write_continuations
@@ -142,15 +142,17 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
+        check_limit("documents", args.documents)
+        check_limit("seed", args.seed)
         bundle = load_bundle(args.model or active_bundle_path())
         corpus = load_corpus(args.data)
         found = args.critic_data or locate_pretrain_corpus()
         extra = load_corpus(found) if found else None
-    except (BundleError, CorpusError) as exc:
+        if not bundle.held_out_documents(corpus):
+            raise ValueError(f"{corpus.source} is not the corpus {bundle.name} was trained on")
+        critic = fit_bundle_critic(bundle, corpus, args.documents, np.random.default_rng(args.seed), extra)
+    except (BundleError, CorpusError, ValueError) as exc:
         parser.exit(2, f"error: {exc}\n")
-    if not bundle.held_out_documents(corpus):
-        parser.exit(2, f"error: {corpus.source} is not the corpus {bundle.name} was trained on\n")
-    critic = fit_bundle_critic(bundle, corpus, args.documents, np.random.default_rng(args.seed), extra)
     critic.save(bundle.path / CRITIC)
     print(json.dumps(critic.fitted_on, indent=1))
     return 0

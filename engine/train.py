@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from .bundle import CRITIC, stored, write_bundle
-from .config import CRITIC_DOCUMENTS, MODELS_DIR, PRESETS, ModelConfig, TrainConfig, check_model_name, preset_configs, to_dict
+from .config import (CRITIC_DOCUMENTS, MODELS_DIR, PRESETS, ModelConfig, TrainConfig, check_limit, check_model_name,
+                     preset_configs, to_dict)
 from .corpus import Corpus, CorpusError, load_corpus, locate_pretrain_corpus
 from .devices import data_parallel, detect_device, limit_threads
 
@@ -279,8 +280,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         model_config, train_config = configs_from_args(args)
-        if args.threads < 0:
-            raise ValueError("--threads must be 0 (every core) or more")
+        check_limit("threads", args.threads)
         out = args.out or MODELS_DIR / args.preset
         check_writable(out, "bundle")
         if args.progress_file:

@@ -171,3 +171,12 @@ def test_a_critic_from_too_few_abstracts_is_refused_in_plain_words(tiny_bundle, 
     few = replace(tiny_bundle, split=replace(tiny_bundle.split, train=tiny_bundle.split.train[:3]))
     with pytest.raises(ValueError, match="too few abstracts to learn from: 3 \\(training split\\)"):
         fit_bundle_critic(few, corpus, 30, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("option, value", [("--seed", "-1"), ("--documents", "0")])
+def test_the_critic_command_line_refuses_bad_numbers_before_reading_data(option, value, capsys, tmp_path):
+    """Numeric options had no bounds and failed only after the corpus had loaded."""
+    with pytest.raises(SystemExit) as exit_info:
+        fit_critic.main([option, value, "--data", str(tmp_path / "absent.csv")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f"{option[2:]} must be a whole number" in err and "absent" not in err
