@@ -83,7 +83,10 @@ def _read_json(path: Path, default=None):
     """A JSON file of the bundle (``default`` when absent), its figures checked (see ``_check_figures``)."""
     if not path.exists():
         return default
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if default is not None and type(data) is not type(default):
         raise ValueError(f"{path.name} holds {type(data).__name__}, not {type(default).__name__}")
     _check_figures(data, path.name)

@@ -80,7 +80,7 @@ def test_missing_and_damaged_bundles_say_how_to_fix(tiny_bundle, tmp_path):
     with pytest.raises(BundleError, match="damaged"):
         _ = load_bundle(broken).keras_model
     (broken / "config.json").write_text("{not json")
-    with pytest.raises(BundleError, match="damaged"):
+    with pytest.raises(BundleError, match="damaged: config.json is not valid JSON"):
         load_bundle(broken)
 
 
