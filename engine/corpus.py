@@ -138,26 +138,30 @@ def _hash_id(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, label: str) -> bytes:
     try:
+        if path.exists() and not path.is_file():  # a directory, a device (/dev/zero never ends), a pipe
+            raise CorpusError(f"{label} is not a regular file. Point it at a CSV or text file.")
         data = path.read_bytes()
     except FileNotFoundError:
-        raise CorpusError(f"No file at {path}. Check the path, or set {CORPUS_ENV} to a local CSV.") from None
+        raise CorpusError(f"No file at {label}. Check the path, or set {CORPUS_ENV} to a local CSV.") from None
     except OSError as exc:
-        raise CorpusError(f"Cannot read {path}: {exc.strerror}.") from None
+        raise CorpusError(f"Cannot read {label}: {exc.strerror}.") from None
     if not data.strip():
-        raise CorpusError(f"{path} is empty. Point the app at a CSV with one abstract per row.")
+        raise CorpusError(f"{label} is empty. Point the app at a CSV with one abstract per row.")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        raise CorpusError(f"{path} is not UTF-8 text. Save it as UTF-8 (CSV UTF-8 in spreadsheet programs).") from None
+        raise CorpusError(f"{label} is not UTF-8 text. Save it as UTF-8 (CSV UTF-8 in spreadsheet programs).") from None
     return data
 
 
-def read_table(path: Path, text_column: str | None = None) -> pd.DataFrame:
-    """Read a CSV (with a text column) or a plain text file (one document per line) into a frame."""
+def read_table(path: Path, text_column: str | None = None, label: str | None = None) -> pd.DataFrame:
+    """Read a CSV (with a text column) or a plain text file (one document per line) into a frame;
+    messages name the file as ``label`` (default: its path)."""
     path = Path(path)
-    data = _read_bytes(path)
+    label = label or str(path)
+    data = _read_bytes(path, label)
     if path.suffix.lower() == ".txt":
         lines = data.decode("utf-8").splitlines()
         return pd.DataFrame({TEXT_COLUMN: [line for line in lines if line.strip()]})
@@ -165,10 +169,10 @@ def read_table(path: Path, text_column: str | None = None) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-        raise CorpusError(f"{path} is not a readable CSV ({first}). Check quoting and separators.") from None
+        raise CorpusError(f"{label} is not a readable CSV ({first}). Check quoting and separators.") from None
     column = text_column or TEXT_COLUMN
     if column not in frame.columns:
-        raise CorpusError(f"{path} has no column {column!r}; its columns are {list(frame.columns)}. "
+        raise CorpusError(f"{label} has no column {column!r}; its columns are {list(frame.columns)}. "
                           "Name the column holding the text.")
     return frame.rename(columns={column: TEXT_COLUMN})
 

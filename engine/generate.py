@@ -293,7 +293,7 @@ def main(argv=None) -> int:
     except (BundleError, ValueError) as exc:
         parser.exit(2, f"error: {exc}\n")
     if result.unknown_words:
-        print(f"note: not in the vocabulary: {', '.join(result.unknown_words)}", flush=True)
+        print(f"note: not in the vocabulary: {', '.join(result.unknown_words)}", file=sys.stderr)
     print(json.dumps(result.to_dict(), indent=1) if args.json else result.text)
     return 0
 

@@ -8,10 +8,10 @@ compares models with different vocabularies; the per-token figures beside it dep
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
-from .bundle import Bundle, list_bundles, load_bundle
+from .bundle import Bundle, BundleError, list_bundles, load_bundles, read_metrics
 
 BASELINE_NAMES = {"most_common_token": "Most common token (baseline)",
                   "kneser_ney_trigram": "Kneser-Ney trigram (baseline)"}
@@ -34,8 +34,8 @@ def ranked(paths: list[Path]) -> list[Path]:
     """Bundle directories, best first by bits per character (read from metrics.json alone)."""
     def key(path):
         try:
-            return bits_per_char(json.loads((Path(path) / "metrics.json").read_text()))
-        except (OSError, ValueError, AttributeError):
+            return bits_per_char(read_metrics(path))
+        except BundleError:  # a damaged bundle goes last; loading it says what is wrong
             return float("inf")
 
     return sorted(paths, key=key)
@@ -99,7 +99,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundles", nargs="*", help="bundle directories (default: all in models/)")
     args = parser.parse_args(argv)
-    print(markdown(results_table([load_bundle(p) for p in (args.bundles or list_bundles())])))
+    bundles, problems = load_bundles(args.bundles or list_bundles())
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    print(markdown(results_table(bundles)))
     return 0
 
 

@@ -12,11 +12,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Boolean, DateTime, Integer, String, and_, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
+from . import config
 from .config import LIVE_CODE_ALPHABET, LIVE_CODE_LENGTH, LIVE_MAX_ROUNDS
 from .generate import Word
 from .quiz import Round
@@ -82,10 +83,27 @@ class Rooms:
         self.engine = store.engine
 
     # presenter ------------------------------------------------------------------------------------
-    def create(self, rounds_total: int, bundle: str = "", difficulty: str = "") -> tuple[str, str]:
-        """A new room: (its code, the presenter key). The key is shown once and stored only as a hash."""
+    def create(self, rounds_total: int, bundle: str = "", difficulty: str = "", creator: str = "") -> tuple[str, str]:
+        """A new room: (its code, the presenter key). The key is shown once and stored only as a hash.
+
+        Each room costs a background deal of rounds, so idle rooms are closed first, then a room is
+        refused beyond config.LIVE_MAX_OPEN_ROOMS open ones, or beyond LIVE_ROOMS_PER_VISITOR created by
+        ``creator`` (who asks, e.g. their address) in the last LIVE_ROOMS_WINDOW_MINUTES.
+        """
         if not 1 <= rounds_total <= LIVE_MAX_ROUNDS:
             raise RoomError(f"A room plays 1 to {LIVE_MAX_ROUNDS} rounds.")
+        self.close_idle()
+        creator = _hash(creator)[:32] if creator else None
+        window = config.LIVE_ROOMS_WINDOW_MINUTES
+        with self.engine.connect() as conn:
+            open_rooms = conn.execute(select(func.count()).where(rooms.c.phase != "finished")).scalar_one()
+            theirs = conn.execute(select(func.count()).where(
+                rooms.c.creator == creator, rooms.c.created_at >= _now() - timedelta(minutes=window))).scalar_one()
+        if open_rooms >= config.LIVE_MAX_OPEN_ROOMS:
+            raise RoomError("The app has as many live rooms open as it can run; try again when one has finished.")
+        if creator and theirs >= config.LIVE_ROOMS_PER_VISITOR:
+            raise RoomError(f"You have created {theirs} rooms in the last {window} minutes, the most allowed: "
+                            "use one of them, or try again in a few minutes.")
         key = secrets.token_urlsafe(16)
         for _ in range(20):
             code = "".join(secrets.choice(LIVE_CODE_ALPHABET) for _ in range(LIVE_CODE_LENGTH))
@@ -93,11 +111,20 @@ class Rooms:
                 with self.engine.begin() as conn:
                     conn.execute(rooms.insert().values(
                         code=code, presenter_hash=_hash(key), created_at=_now(), bundle=bundle,
-                        difficulty=difficulty, rounds_total=rounds_total, round_no=0, phase="lobby"))
+                        difficulty=difficulty, rounds_total=rounds_total, round_no=0, phase="lobby",
+                        creator=creator))
                 return code, key
             except IntegrityError:
                 continue  # that code is taken: draw another
         raise RoomError("Could not find a free room code; try again.")
+
+    def close_idle(self) -> int:
+        """Finish every room that has not opened a round for config.LIVE_IDLE_MINUTES; how many."""
+        cutoff = _now() - timedelta(minutes=config.LIVE_IDLE_MINUTES)
+        recent = exists().where(room_rounds.c.room_code == rooms.c.code, room_rounds.c.opened_at >= cutoff)
+        with self.engine.begin() as conn:
+            return conn.execute(update(rooms).where(rooms.c.phase != "finished", rooms.c.created_at < cutoff, ~recent)
+                                .values(phase="finished")).rowcount
 
     def is_presenter(self, code: str, key: str | None) -> bool:
         with self.engine.connect() as conn:

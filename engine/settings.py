@@ -46,10 +46,15 @@ def parse_setting(name: str, raw) -> int | float:
     return value
 
 
+def clean_seed(text: str) -> str:
+    """The opening's visible characters, quotation marks left out and spacing normalised (engine.corpus)."""
+    return clean_text(visible_text(text or ""))
+
+
 def trim_seed(text: str) -> str:
-    """The opening as the model reads it: visible characters, spacing normalised, and at most
-    MAX_SEED_CHARS of its end, starting at a word (a cut never leaves half a word)."""
-    text = clean_text(visible_text(text or ""))
+    """The opening as the model reads it (``clean_seed``), at most MAX_SEED_CHARS of its end,
+    starting at a word (a cut never leaves half a word)."""
+    text = clean_seed(text)
     if len(text) <= MAX_SEED_CHARS:
         return text
     cut = text[-MAX_SEED_CHARS:]

@@ -16,9 +16,10 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, case, create_engine, event, func, inspect, select, text)
+                        UniqueConstraint, case, create_engine, event, func, inspect, make_url, select, text)
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool
 
 from .boundary import BoundaryAnswer
 from .config import DATA_DIR, DATABASE_URL_ENV, NICKNAME_MAX
@@ -64,7 +65,7 @@ def _unavailable(action: str):
     """Turn the database's failures into a StoreError that says what could not be done."""
     try:
         yield
-    except (SQLAlchemyError, OSError, ValueError) as exc:
+    except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:  # ImportError: a driver not installed
         raise StoreError(f"Could not {action}: the answer database is not available right now "
                          f"({type(exc).__name__}).") from exc
 
@@ -90,21 +91,30 @@ def database_url() -> str:
     return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{DATA_DIR / 'quiz.sqlite'}"
 
 
+def open_engine(url: str) -> Engine:
+    """An engine for ``url``, parsed by SQLAlchemy. SQLite on disk: its directory is created. SQLite in
+    memory: one connection, which every thread must share (each connection is its own empty database)
+    and which only one thread may use at a time, so the pool lends it to one thread at a time."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    database = parsed.database or ""
+    if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+        engine = create_engine(parsed, poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=30,
+                               connect_args={"check_same_thread": False})
+    else:
+        if not parsed.query.get("uri"):
+            os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
 class Store:
     def __init__(self, url: str | None = None):
         """Connect and create or upgrade the schema; StoreError when the database cannot be used."""
-        url = url or database_url()
-        sqlite, in_memory = url.startswith("sqlite"), url in ("sqlite://", "sqlite:///:memory:")
         with _unavailable("open the answer database"):
-            if sqlite and not in_memory:
-                os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])), exist_ok=True)
-            if in_memory:  # one connection for every thread, else each thread sees its own empty database
-                self.engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
-            else:
-                self.engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {},
-                                            pool_pre_ping=not sqlite)
-            if sqlite:
-                event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.engine = open_engine(url or database_url())
             self.migrate()
 
     def migrate(self) -> None:
@@ -120,7 +130,7 @@ class Store:
             except DBAPIError:
                 if attempt == attempts - 1:
                     raise
-        for table in (answers, boundary_answers):
+        for table in (answers, boundary_answers, rooms):
             present = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
             for column in table.columns:
                 if column.name in present:
@@ -283,6 +293,7 @@ rooms = Table(
     Column("rounds_total", Integer, nullable=False),
     Column("round_no", Integer, nullable=False, default=0),  # the round showing; 0 before the first
     Column("phase", String(12), nullable=False),  # lobby, voting, revealed, finished
+    Column("creator", String(64), index=True),  # a hash of who created it (engine.rooms limits how many)
 )
 room_rounds = Table(
     "room_rounds", metadata,

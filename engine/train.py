@@ -15,6 +15,7 @@ import hashlib
 import json
 import platform
 import shutil
+import tempfile
 import time
 from contextlib import nullcontext
 from datetime import datetime, timezone
@@ -24,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from .bundle import CRITIC, stored, write_bundle
-from .config import CRITIC_DOCUMENTS, MODELS_DIR, PRESETS, ModelConfig, TrainConfig, check_model_name, preset_configs, to_dict
+from .config import (CRITIC_DOCUMENTS, MODELS_DIR, PRESETS, ModelConfig, TrainConfig, check_limit, check_model_name,
+                     preset_configs, to_dict)
 from .corpus import Corpus, CorpusError, load_corpus, locate_pretrain_corpus
 from .devices import data_parallel, detect_device, limit_threads
 
@@ -72,12 +74,11 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
 
     keras.utils.set_random_seed(train_config.seed)
     split = corpus.split(train_config.seed, train_config.val_fraction, train_config.test_fraction)
+    check_split(corpus, split)
     train_texts = [d.text for d in corpus.select(split.train)]
     tokenizer = Tokenizer.fit(train_texts, model_config.vocab_size, model_config.min_count)
     train_docs = encode_docs(tokenizer, train_texts)
     val_docs = encode_docs(tokenizer, [d.text for d in corpus.select(split.validation)])
-    if not val_docs:
-        raise CorpusError("The corpus is too small to split: give it at least 3 documents.")
     device = detect_device()
     log(f"{'resuming' if resuming else 'training'} {model_config.kind} model "
         f"on {device.description}: "
@@ -202,6 +203,19 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
     return out
 
 
+def check_split(corpus: Corpus, split) -> None:
+    """CorpusError when the split by patent family leaves nothing to validate or test on, saying why."""
+    if split.validation and split.test:
+        return
+    n = len(corpus.documents)
+    if n < 3:
+        raise CorpusError(f"The corpus is too small to split: it has {n} document(s); give it at least 3.")
+    raise CorpusError(f"The corpus's {n:,} documents are near-duplicates of one another: the split by patent "
+                      f"family leaves {len(split.validation)} for validation and {len(split.test)} for testing "
+                      "(no held-out abstract may have a near-duplicate in training). Give it documents that are "
+                      "not variants of each other.")
+
+
 def fit_critic(out: Path, corpus: Corpus, pretrain: Corpus | None, seed: int, log) -> None:
     """Give the new bundle the quiz's human-likeness critic (engine.fit_critic), from the corpus it
     pre-trained on or else the one the app would offer; without a critic its rounds are chosen by
@@ -251,15 +265,31 @@ def configs_from_args(args) -> tuple[ModelConfig, TrainConfig]:
                                         if v is not None and k in settings})
 
 
+def check_writable(path: Path, what: str) -> None:
+    """ValueError unless a file can be written at ``path`` (its directory is created): checked before
+    any data is read, not after hours of training."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot write the {what} at {path} ({exc.strerror or type(exc).__name__})") from None
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        model_config, train_config = configs_from_args(args)
+        check_limit("threads", args.threads)
+        out = args.out or MODELS_DIR / args.preset
+        check_writable(out, "bundle")
+        if args.progress_file:
+            check_writable(args.progress_file, "progress file")
         if args.threads:
             limit_threads(args.threads)
-        model_config, train_config = configs_from_args(args)
         corpus = load_corpus(args.data, args.text_column,
                              progress=lambda done, total: print(f"\rdownloading {done / max(total, 1):.0%}", end=""))
-        train(corpus, model_config, train_config, args.out or MODELS_DIR / args.preset, args.progress_file)
+        train(corpus, model_config, train_config, out, args.progress_file)
     except (CorpusError, ValueError) as exc:  # GloveMissing is a ValueError too
         print(f"error: {exc}")
         return 2

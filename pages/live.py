@@ -7,7 +7,7 @@ from engine.config import LIVE_MAX_ROUNDS, LIVE_POLL_SECONDS, QUIZ_DIFFICULTIES
 from engine.quiz import Game
 from engine.rooms import LABELS, RoomError
 from ui.common import current_bundle, round_bank, quiz_pool_or_stop
-from ui.live import in_background, join_link, qr_png, rooms, steady
+from ui.live import in_background, join_link, qr_png, rooms, steady, visitor
 from ui.navigation import require_entry
 from ui.render import leaderboard_html, names_html, plain_html, tally_html, words_html
 
@@ -35,7 +35,7 @@ def act(action, *args):
 
 def create():
     try:
-        code, key = rooms().create(state.live_rounds, bundle.name, state.live_difficulty)
+        code, key = rooms().create(state.live_rounds, bundle.name, state.live_difficulty, visitor())
     except RoomError as exc:
         state.live_error = str(exc)
         return

@@ -1,7 +1,7 @@
 """Training dashboard: how the models learned, how they compare, their embeddings, and retraining."""
 import streamlit as st
 
-from engine.bundle import BundleError, list_bundles, load_bundle
+from engine.bundle import list_bundles, load_bundles
 from engine.sanitise import hide_paths
 from engine.embeddings import nearest, pca_map
 from engine.results import results_table
@@ -14,12 +14,9 @@ from ui.retrain import activate, job_monitor, retrain_form, token_field
 
 require_entry()
 active = current_bundle()
-bundles = []
-for path in list_bundles():
-    try:
-        bundles.append(load_bundle(path))
-    except BundleError as exc:
-        st.warning(hide_paths(str(exc)))
+bundles, problems = load_bundles(list_bundles())
+for problem in problems:
+    st.warning(hide_paths(problem))
 names = [b.name for b in bundles]
 
 st.title("Training")
@@ -48,6 +45,8 @@ with card:
     left, right = st.columns(2)
     with left:
         st.markdown("**Model card**")
+        if caveat := bundle.caveat():
+            st.warning(caveat, icon=":material/warning:")
         st.json({"config": vars(bundle.model_config), "training": vars(bundle.train_config),
                  "vocabulary": len(bundle.tokenizer), "provenance": bundle.provenance}, expanded=1)
         if st.button("Make this the active model", key="training_make_active", disabled=bundle.name == active.name):

@@ -54,3 +54,16 @@ def test_a_wrong_code_is_explained():
     phone.text_input(key="join_nickname").input("Bo")
     click(phone, "Join")
     assert "no room NOPE1" in phone.warning[0].value
+
+
+def test_a_presenter_creating_too_many_rooms_is_told_to_use_one(monkeypatch):
+    """Anyone could create rooms without limit (15 in 2 s), each starting a background deal of rounds."""
+    from engine import config
+
+    monkeypatch.setattr(config, "LIVE_ROOMS_PER_VISITOR", 1)
+    presenter = click(page("pages/live.py"), "Create a room")
+    first = presenter.session_state["live_room"]
+    click(presenter, "Leave this room")
+    click(presenter, "Create a room")
+    assert "You have created 1 rooms in the last" in presenter.warning[0].value
+    assert "live_room" not in presenter.session_state and first

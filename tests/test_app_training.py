@@ -130,3 +130,16 @@ def test_a_damaged_bundle_is_reported_without_server_paths(dashboard, tiny_bundl
     at = dashboard.run()
     shown = " ".join(w.value for w in at.warning)
     assert "broken" in shown and "incomplete" in shown and str(tmp_path) not in shown
+
+
+def test_retrain_with_a_data_directory_that_cannot_be_written_says_so(dashboard, tmp_path, monkeypatch):
+    """A read-only data directory made Retrain fail with a raw OSError."""
+    from engine import config
+
+    (tmp_path / "file").write_text("not a directory")
+    monkeypatch.setattr(config, "JOBS_DIR", tmp_path / "file" / "jobs")
+    at = dashboard.run()
+    at.button(key="FormSubmitter:retrain_form-Retrain").click().run()
+    assert not at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "cannot write its training files" in shown and str(tmp_path) not in shown

@@ -93,3 +93,50 @@ def test_simultaneous_and_repeated_votes_count_once(rooms):
 def test_codes_are_read_leniently():
     assert normalise_code(" ab-c d2 ") == "ABCD2"
     assert normalise_code(None) == ""
+
+
+def test_room_creation_is_limited_per_visitor_and_in_total(rooms, monkeypatch):
+    """Anyone could create rooms without limit (15 in 2 s), each starting a background deal of rounds."""
+    from engine import config
+
+    monkeypatch.setattr(config, "LIVE_ROOMS_PER_VISITOR", 2)
+    monkeypatch.setattr(config, "LIVE_MAX_OPEN_ROOMS", 4)
+    rooms.create(3, creator="10.0.0.1")
+    rooms.create(3, creator="10.0.0.1")
+    with pytest.raises(RoomError, match="You have created 2 rooms in the last 10 minutes"):
+        rooms.create(3, creator="10.0.0.1")
+    code, key = rooms.create(3, creator="10.0.0.2")
+    rooms.create(3, creator="10.0.0.2")
+    with pytest.raises(RoomError, match="as many live rooms open as it can run"):
+        rooms.create(3, creator="10.0.0.3")
+    rooms.finish(code, key)
+    rooms.create(3, creator="10.0.0.3")
+
+
+def test_idle_rooms_are_closed(rooms, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from engine import config
+    from engine.store import room_rounds
+    from engine.store import rooms as rooms_table
+
+    idle, _ = rooms.create(3)
+    playing, key = rooms.create(3)
+    long_ago = datetime.now(timezone.utc) - timedelta(minutes=config.LIVE_IDLE_MINUTES + 1)
+    with rooms.engine.begin() as conn:
+        conn.execute(update(rooms_table).values(created_at=long_ago))
+    rooms.open_round(playing, key, invented_round(0))
+    with rooms.engine.begin() as conn:  # a round opened long ago in an idle room does not keep it open
+        conn.execute(room_rounds.insert().values(room_code=idle, number=1, opened_at=long_ago, human_index=0))
+    assert rooms.close_idle() == 1
+    assert rooms.room(idle).phase == "finished" and rooms.room(playing).phase == "voting"
+
+
+@pytest.mark.parametrize("raw, expected", [("7", 7), ("abc", 50), ("0", 50), ("", 50)])
+def test_a_malformed_room_setting_falls_back_to_its_default(monkeypatch, raw, expected):
+    from engine.config import env_int
+
+    monkeypatch.setenv("LIVE_MAX_OPEN_ROOMS", raw)
+    assert env_int("LIVE_MAX_OPEN_ROOMS", 50, 1, 100) == expected

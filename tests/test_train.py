@@ -7,7 +7,7 @@ import pytest
 
 from engine.bundle import BundleError, load_bundle, stored
 from engine.config import PRESETS
-from engine.corpus import load_corpus
+from engine.corpus import CorpusError, load_corpus
 from engine.train import configs_from_args, main, parse_args, partial_dir, train
 
 FILES = {"weights.npz", "tokenizer.json", "config.json", "history.csv", "metrics.json", "samples.json",
@@ -73,14 +73,14 @@ def test_missing_and_damaged_bundles_say_how_to_fix(tiny_bundle, tmp_path):
     with pytest.raises(BundleError, match="incomplete.*weights.npz"):
         load_bundle(broken)
     (broken / "weights.npz").write_bytes(b"not a zip")
-    with pytest.raises(BundleError, match="cannot be loaded"):
+    with pytest.raises(BundleError, match="damaged"):
         _ = load_bundle(broken).net
     (broken / "weights.npz").unlink()
     (broken / "model.keras").write_bytes(b"not a zip")  # an older bundle: converted on first use
-    with pytest.raises(BundleError, match="cannot be loaded"):
+    with pytest.raises(BundleError, match="damaged"):
         _ = load_bundle(broken).keras_model
     (broken / "config.json").write_text("{not json")
-    with pytest.raises(BundleError, match="damaged"):
+    with pytest.raises(BundleError, match="damaged: config.json is not valid JSON"):
         load_bundle(broken)
 
 
@@ -108,6 +108,8 @@ def test_training_with_glove_embeddings(invented_csv, tmp_path):
 @pytest.mark.parametrize("option, value, message", [
     ("--learning-rate", "nan", "learning rate"), ("--learning-rate", "-0.1", "learning rate"),
     ("--learning-rate", "1e9", "learning rate"), ("--epochs", "0", "epochs"), ("--batch-size", "0", "batch size"),
+    ("--threads", "-2", "threads must be a whole number from 0"), ("--embedding-dim", "1000000", "embedding dim must be a whole number from 1 to"),
+    ("--seed", str(2**40), "seed must be"), ("--pretrain-epochs", "-1", "pretrain epochs must be"),
 ])
 def test_settings_are_refused_before_the_corpus_is_read(option, value, message, capsys, tmp_path):
     """Finding 6: nonsense settings fail at once with a message, not after loading data or training."""
@@ -115,6 +117,23 @@ def test_settings_are_refused_before_the_corpus_is_read(option, value, message, 
     out = capsys.readouterr().out
     assert code == 2 and message in out and "absent.csv" not in out
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("where", ["out", "progress-file"])
+def test_an_unwritable_output_is_refused_before_the_corpus_is_read(where, capsys, tmp_path):
+    """`--out` under a path nothing can be written to failed with a traceback after training."""
+    (tmp_path / "file").write_text("not a directory")
+    paths = {"out": str(tmp_path / "m"), "progress-file": str(tmp_path / "p.json"), where: str(tmp_path / "file" / "x")}
+    code = main(["--data", str(tmp_path / "absent.csv"), "--out", paths["out"], "--progress-file", paths["progress-file"]])
+    out = capsys.readouterr().out
+    assert code == 2 and "cannot write" in out and "absent.csv" not in out
+
+
+@pytest.mark.parametrize("data", ["/dev/zero", "."])
+def test_a_corpus_that_is_not_a_regular_file_is_refused(data, capsys, tmp_path):
+    """`--data /dev/zero` read without end and failed with a traceback."""
+    assert main(["--data", data, "--out", str(tmp_path / "m")]) == 2
+    assert "is not a regular file" in capsys.readouterr().out
 
 
 def test_a_run_whose_loss_becomes_nan_writes_no_bundle(invented_csv, tmp_path):
@@ -207,3 +226,18 @@ def test_awd_model_pretrained_on_a_second_corpus(invented_csv, tmp_path):
     assert bundle.provenance["moved_by_family_split"] == bundle.split.moved
     assert bundle.metrics["model"]["all_tokens"]["bits_per_char"] > 0
     assert bundle.cache.mix == bundle.metrics["cache"]["mix"]  # tuned on the validation split, saved with it
+
+
+def test_a_corpus_of_near_duplicates_is_refused_for_what_it_is(tmp_path):
+    """3,217 abstracts x 17 variants were refused as "too small to split: give it at least 3 documents"."""
+    from engine.corpus import Corpus, Document
+
+    base = ("The invented device couples a lens to a sensor, and a small motor turns the lens toward the "
+            "brightest light source it finds while a controller records the angle")
+    docs = tuple(Document(f"v{i}", f"{base} in variant {i}.") for i in range(40))
+    preset = PRESETS["tiny"]
+    with pytest.raises(CorpusError, match="40 documents are near-duplicates.*leaves 0 for validation") as error:
+        train(Corpus(docs, "invented", "0"), preset.model, preset.train, tmp_path / "dupes", log=None)
+    assert "at least 3" not in str(error.value) and not (tmp_path / "dupes").exists()
+    with pytest.raises(CorpusError, match="too small to split: it has 2"):
+        train(Corpus(docs[:2], "invented", "0"), preset.model, preset.train, tmp_path / "two", log=None)

@@ -68,3 +68,9 @@ def test_the_chance_label_sits_in_the_margin_and_full_marks_show():
     fig = accuracy_figure([{"diversity": 0.5, "rate": 1.0, "low": 0.6, "high": 1.0, "answers": 5}])
     assert fig.layout.annotations[0].xref == "paper" and fig.layout.annotations[0].x == 1
     assert fig.data[0].cliponaxis is False and fig.layout.yaxis.range[1] > 1
+
+
+def test_quotation_marks_and_invisible_characters_are_not_reported_as_a_cut():
+    """An opening with `"` or bidi characters was reported as "cut to its last N characters"."""
+    settings, problems = PlaygroundSettings.from_query({"seed": 'The "smart" lens\u202e turns\u200b left'})
+    assert problems == [] and settings.seed == "The smart lens turns left"

@@ -7,7 +7,8 @@ import streamlit as st
 
 from engine import config
 from engine.bank import RoundBank
-from engine.bundle import Bundle, BundleError, active_bundle, active_bundle_path, list_bundles, load_bundle
+from engine.bundle import (Bundle, BundleError, active_bundle, active_bundle_path, list_bundles, load_bundle,
+                           stamp)
 from engine.config import CORPUS_ENV
 from engine.corpus import Corpus, CorpusError, load_corpus
 from engine.quiz import Pool, quiz_pool
@@ -87,6 +88,8 @@ def model_picker() -> None:
         except BundleError:
             return
         st.caption(model_caption(bundle))
+        if caveat := bundle.caveat():
+            st.warning(caveat, icon=":material/warning:")
 
 
 def model_caption(bundle: Bundle) -> str:
@@ -139,8 +142,7 @@ def current_bundle(stop: bool = True) -> Bundle:
     name = st.session_state.get(MODEL_KEY)
     path = config.MODELS_DIR / name if name else active_bundle_path()
     try:
-        marker = path / "config.json"
-        return _load_bundle(str(path), marker.stat().st_mtime if marker.exists() else 0.0)
+        return _load_bundle(str(path), stamp(path))
     except BundleError as exc:
         if not stop:
             raise

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import qrcode
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine.config import LIVE_PUBLIC_URL_ENV
 from engine.rooms import Rooms
@@ -25,6 +27,18 @@ _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-rounds"
 def in_background(fn, *args) -> Future:
     """Start ``fn`` now, off the script thread: the next round is written while the room votes."""
     return _BACKGROUND.submit(fn, *args)
+
+
+def visitor() -> str:
+    """Who is asking, for engine.rooms' limits: the browser's address; behind a proxy on this host or
+    network, the client address the proxy added last to X-Forwarded-For; else this session."""
+    address = st.context.ip_address if isinstance(st.context.ip_address, str) else None  # None: unknown, or AppTest
+    forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
+    try:
+        behind_proxy = address is not None and ipaddress.ip_address(address).is_private
+    except ValueError:
+        behind_proxy = False
+    return (forwarded if behind_proxy and forwarded else address) or get_script_run_ctx().session_id
 
 
 def rooms() -> Rooms:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from engine.settings import parse_number, trim_seed
+from engine.settings import clean_seed, parse_number, trim_seed
 
 DIVERSITY_RANGE = (0.0, 2.0)  # what the slider offers (the engine accepts up to config.MAX_DIVERSITY)
 WORDS_RANGE = (5, 300)
@@ -73,9 +73,10 @@ class PlaygroundSettings:
             fixes.append(f"repetition guard {self.guard} is not one of {GUARDS}; using 0")
             self.guard = 0
         trimmed = trim_seed(self.seed)
-        if len(trimmed) < len(" ".join(self.seed.split())):
-            self.seed = trimmed
+        if len(trimmed) < len(clean_seed(self.seed)):  # not quotation marks or invisible characters left out
             fixes.append(f"the opening was cut to its last {len(trimmed):,} characters")
+        if trimmed != " ".join(self.seed.split()):
+            self.seed = trimmed
         return fixes
 
     def engine_kwargs(self) -> dict:
