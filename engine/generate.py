@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from .bundle import Bundle, BundleError, active_bundle, load_bundle
-from .config import MAX_GENERATED_WORDS, CacheConfig
+from .config import MAX_GENERATED_WORDS, UNKNOWN_WORD_GAP, CacheConfig
 from .copy import Memory
 from .fastlm import NumpyLM, State, stack, take
 from .sampler import adjust, check_settings, sample_rows
@@ -111,7 +111,8 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
     forced: {row: text tokens} for rows that read given text instead of sampling; their words get
     the model's probability and rank just as written words do.
     A row with a cache (``Generation.memory``) mixes it in: it may copy any word of its text so far,
-    a word outside the vocabulary too (the network then reads it as <unk>).
+    a word outside the vocabulary too (the network then reads it as <unk>), but never within
+    UNKNOWN_WORD_GAP tokens of writing it before.
     """
     for value in np.atleast_1d(diversity).tolist():
         check_settings(value, top_k, top_p)
@@ -148,8 +149,8 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
                 i = active[j]
                 row[len(tok):len(tok) + len(unknown)] = np.log([outside[j][w] for w in unknown])
                 row[always_banned + guards[i].banned(rows[i].ids)] = -np.inf
-                if guards[i].n > 1 and rows[i].words and rows[i].words[-1].token in unknown:
-                    row[len(tok) + unknown.index(rows[i].words[-1].token)] = -np.inf  # nor an unknown word twice
+                recent = {w.token for w in rows[i].words[-UNKNOWN_WORD_GAP:]}  # a copied unknown word waits
+                row[[len(tok) + k for k, w in enumerate(unknown) if w in recent]] = -np.inf
             drawn = sample_rows(adjust(z, diversities[[active[j] for j in sampling]], top_k, top_p),
                                 [rngs[active[j]] for j in sampling])
             for j, unknown, token in zip(sampling, offered, drawn.tolist()):
