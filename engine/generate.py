@@ -18,7 +18,7 @@ from .copy import Memory
 from .fastlm import NumpyLM, State, stack, take
 from .sampler import adjust, check_settings, sample_rows
 from .settings import parse_setting, trim_seed
-from .tokenizer import NO_SPACE_BEFORE, Tokenizer, detokenize, is_word, split_words
+from .tokenizer import Tokenizer, detokenize, is_word, split_words
 
 
 @dataclass(frozen=True)
@@ -59,16 +59,17 @@ class Generation:
     @property
     def continuation(self) -> str:
         """The generated text alone, capitalised as it would be after the seed."""
-        starts_sentence = not self.seed_tokens or self.seed_tokens[-1] in {".", "!", "?"}
-        return detokenize([w.token for w in self.words], sentence_start=starts_sentence)
+        return detokenize([w.token for w in self.words], sentence_start=self._starts_sentence)
 
     @property
     def text(self) -> str:
         """Seed (as given) and continuation as one text."""
-        rest = self.continuation
-        if not self.seed_text or not rest:
-            return self.seed_text or rest
-        return self.seed_text + ("" if rest[0] in NO_SPACE_BEFORE else " ") + rest
+        previous = self.seed_tokens[-1] if self.seed_tokens else None
+        return self.seed_text + detokenize([w.token for w in self.words], self._starts_sentence, previous)
+
+    @property
+    def _starts_sentence(self) -> bool:
+        return not self.seed_tokens or self.seed_tokens[-1] in {".", "!", "?"}
 
     def to_dict(self) -> dict:
         return {"seed_text": self.seed_text, "unknown_words": self.unknown_words,
