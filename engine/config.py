@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = Path(os.environ.get("PATENT_MODELS_DIR", ROOT / "models"))
-DATA_DIR = Path(os.environ.get("PATENT_DATA_DIR", ROOT / "data"))
+DATA_ENV = "PATENT_DATA_DIR"
+DATA_DIR = Path(os.environ.get(DATA_ENV, ROOT / "data"))
 DEFAULT_BUNDLE = "patent-awd"
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")  # a bundle's directory name in models/
 RESERVED_NAMES = frozenset({"active"})  # models/ACTIVE names the active bundle; compared case-insensitively

@@ -12,7 +12,7 @@ from engine.auth import NotAllowed, authorise
 from engine.bundle import BundleError, set_active_bundle
 from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, RETRAIN_TOKEN_ENV
 from engine.corpus import CorpusError, locate_pretrain_corpus
-from engine.sanitise import hide_paths
+from engine.sanitise import for_visitors, hide_paths
 from ui.charts import history_figure
 
 
@@ -112,7 +112,7 @@ def retrain_form() -> None:
         job = jobs.start(jobs.JobRequest(name=name.strip(), preset=preset, overrides=overrides,
                                          data=str(data) if data else None, text_column=column))
     except (jobs.JobError, CorpusError) as exc:
-        st.error(hide_paths(str(exc)))
+        st.error(for_visitors(exc))
         return
     st.session_state.training_job = job
     st.session_state.pop("retrain_default_name")  # the next job gets a fresh default name
