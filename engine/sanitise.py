@@ -22,6 +22,11 @@ def visible_text(text: str) -> str:
                    if (category := unicodedata.category(c)) != "Cf")
 
 
+def nickname_key(name: str) -> str:
+    """What two nicknames must not share in one room: "Desk", "DESK" and "Ｄｅｓｋ" are one name."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
 def hide_paths(message: str) -> str:
     """A message for visitors: every absolute path replaced by its last part (its file name)."""
     return _PATH.sub(r"\1", message)
