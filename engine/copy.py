@@ -48,10 +48,10 @@ def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list
     ids (T,): the next token at each position (<unk> for unknown words); words: their surface strings.
     Returns (mixed, kept, copied): (T, V) probabilities over ids (cache mass on unknown words goes to
     <unk>); (T,) the share left to the model (1 - mix, more where the gate holds back an unknown
-    word's vote, 1 where the cache is empty); (T,) the
-    cache's probability of the actual next word, matched by its surface string. So the probability
-    of the actual next word is kept * p_vocab(word) + copied, with p_vocab(word) = p(<unk>) * p(spelling)
-    for a word outside the vocabulary. ``full=False`` skips the (T, V) array (returns None for it).
+    word's vote, 1 where the cache is empty); (T,) the cache's probability of the actual next word,
+    matched by its surface string. So the probability of the actual next word is
+    kept * p_vocab(word) + copied, with p_vocab(word) = p(<unk>) * p(spelling) for a word outside
+    the vocabulary. ``full=False`` skips the (T, V) array (returns None for it).
     """
     n = len(ids)
     past = np.arange(n)[None, :]
@@ -120,8 +120,7 @@ class Memory:
     def mix(self, log_probs: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
         """(log-probabilities over ids, probabilities of words outside the vocabulary): those of
         kept * p plus the cache's votes (kept = 1 - their sum; see the module's gate), from the model's
-        log-probabilities; together they sum to 1 less
-        the model's <unk> mass (words spelled out afresh). Only the words the cache votes for need
+        log-probabilities; together they sum to 1 less the model's <unk> mass (words spelled out afresh). Only the words the cache votes for need
         more than a shift, so the vocabulary is passed over once."""
         start = bisect_left(self.positions, self.length - self.cache.window)
         n, size = len(self.positions), len(log_probs)
