@@ -13,8 +13,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .config import (CORPUS_ENV, CORPUS_FILENAME, CORPUS_URL, DATA_DIR, FAMILY_SHARE, FAMILY_SHINGLE, PRETRAIN_ENV,
-                     PRETRAIN_FILENAME)
+from .config import (CORPUS_ENV, CORPUS_FILENAME, CORPUS_URL, DATA_DIR, DATA_ENV, FAMILY_SHARE, FAMILY_SHINGLE,
+                     PRETRAIN_ENV, PRETRAIN_FILENAME, ROOT)
+from .sanitise import AdvisedError, app_relative
 
 TEXT_COLUMN = "patent_abstract"
 _PLACEHOLDER = re.compile(r"##[A-Z]+\d*##")  # ##EQU1##, ##STR1##: equations and structures cut out
@@ -22,7 +23,7 @@ _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?)\]])")
 _SPACE_AFTER_OPEN = re.compile(r"([(\[])\s+")
 
 
-class CorpusError(Exception):
+class CorpusError(AdvisedError):
     """A corpus that cannot be used; the message says what to do about it."""
 
 
@@ -242,9 +243,12 @@ def download_corpus(target: Path, url: str = CORPUS_URL,
     except (urllib.error.URLError, OSError, ValueError) as exc:
         partial.unlink(missing_ok=True)
         reason = getattr(exc, "reason", None) or exc
+        folder = app_relative(target.parent, ROOT)
         raise CorpusError(
-            f"Could not download the patent corpus ({reason}). If this machine is offline, get "
-            f"{CORPUS_FILENAME} elsewhere and either set {CORPUS_ENV}=/path/to/{CORPUS_FILENAME}, "
-            f"copy it to {target}, or pass --data /path/to/file.csv."
+            f"Could not download the patent corpus ({reason}).",
+            f"If this machine is offline, get {CORPUS_FILENAME} elsewhere and either set "
+            f"{CORPUS_ENV}=/path/to/{CORPUS_FILENAME}, copy it into "
+            + (f"the folder {folder}/ of the app" if folder else f"the folder {DATA_ENV} names")
+            + ", or pass --data /path/to/file.csv."
         ) from None
     return target

@@ -13,12 +13,12 @@ from typing import Iterator
 import numpy as np
 
 from .bundle import Bundle, BundleError, active_bundle, load_bundle
-from .config import MAX_GENERATED_WORDS, CacheConfig
+from .config import MAX_GENERATED_WORDS, UNKNOWN_WORD_GAP, CacheConfig
 from .copy import Memory
 from .fastlm import NumpyLM, State, stack, take
 from .sampler import adjust, check_settings, sample_rows
 from .settings import parse_setting, trim_seed
-from .tokenizer import NO_SPACE_BEFORE, Tokenizer, detokenize, is_word, split_words
+from .tokenizer import Tokenizer, detokenize, is_word, split_words
 
 
 @dataclass(frozen=True)
@@ -59,16 +59,17 @@ class Generation:
     @property
     def continuation(self) -> str:
         """The generated text alone, capitalised as it would be after the seed."""
-        starts_sentence = not self.seed_tokens or self.seed_tokens[-1] in {".", "!", "?"}
-        return detokenize([w.token for w in self.words], sentence_start=starts_sentence)
+        return detokenize([w.token for w in self.words], sentence_start=self._starts_sentence)
 
     @property
     def text(self) -> str:
         """Seed (as given) and continuation as one text."""
-        rest = self.continuation
-        if not self.seed_text or not rest:
-            return self.seed_text or rest
-        return self.seed_text + ("" if rest[0] in NO_SPACE_BEFORE else " ") + rest
+        previous = self.seed_tokens[-1] if self.seed_tokens else None
+        return self.seed_text + detokenize([w.token for w in self.words], self._starts_sentence, previous)
+
+    @property
+    def _starts_sentence(self) -> bool:
+        return not self.seed_tokens or self.seed_tokens[-1] in {".", "!", "?"}
 
     def to_dict(self) -> dict:
         return {"seed_text": self.seed_text, "unknown_words": self.unknown_words,
@@ -111,7 +112,8 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
     forced: {row: text tokens} for rows that read given text instead of sampling; their words get
     the model's probability and rank just as written words do.
     A row with a cache (``Generation.memory``) mixes it in: it may copy any word of its text so far,
-    a word outside the vocabulary too (the network then reads it as <unk>).
+    a word outside the vocabulary too (the network then reads it as <unk>), but never within
+    UNKNOWN_WORD_GAP tokens of writing it before.
     """
     for value in np.atleast_1d(diversity).tolist():
         check_settings(value, top_k, top_p)
@@ -148,8 +150,8 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], words: int | None
                 i = active[j]
                 row[len(tok):len(tok) + len(unknown)] = np.log([outside[j][w] for w in unknown])
                 row[always_banned + guards[i].banned(rows[i].ids)] = -np.inf
-                if guards[i].n > 1 and rows[i].words and rows[i].words[-1].token in unknown:
-                    row[len(tok) + unknown.index(rows[i].words[-1].token)] = -np.inf  # nor an unknown word twice
+                recent = {w.token for w in rows[i].words[-UNKNOWN_WORD_GAP:]}  # a copied unknown word waits
+                row[[len(tok) + k for k, w in enumerate(unknown) if w in recent]] = -np.inf
             drawn = sample_rows(adjust(z, diversities[[active[j] for j in sampling]], top_k, top_p),
                                 [rngs[active[j]] for j in sampling])
             for j, unknown, token in zip(sampling, offered, drawn.tolist()):

@@ -30,6 +30,18 @@ def bits_per_char(metrics: dict) -> float:
     return metrics.get("model", {}).get("all_tokens", {}).get("bits_per_char") or float("inf")
 
 
+def not_better_than_baselines(metrics: dict) -> list[str]:
+    """What speaks against making a model everyone's: each baseline it does not beat in bits per
+    character on its test split, or that it has no such figure at all."""
+    mine = bits_per_char(metrics)
+    if mine == float("inf"):
+        return ["It has no test figures (metrics.json), so nothing shows it writes better than a baseline."]
+    return [f"Its {mine:.4f} bits per character are no better than the {name.removesuffix(' (baseline)')} "
+            f"baseline's {theirs:.4f}." for key, name in BASELINE_NAMES.items()
+            if (theirs := metrics.get("baselines", {}).get(key, {}).get("all_tokens", {}).get("bits_per_char"))
+            is not None and theirs <= mine]
+
+
 def ranked(paths: list[Path]) -> list[Path]:
     """Bundle directories, best first by bits per character (read from metrics.json alone)."""
     def key(path):

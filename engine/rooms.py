@@ -21,6 +21,7 @@ from . import config
 from .config import LIVE_CODE_ALPHABET, LIVE_CODE_LENGTH, LIVE_MAX_ROUNDS
 from .generate import Word
 from .quiz import Round
+from .sanitise import nickname_key
 from .store import Store, clean_nickname, room_players, room_rounds, room_votes, rooms
 
 LABELS = "ABC"
@@ -71,6 +72,10 @@ def _now() -> datetime:
 
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _taken(name: str) -> RoomError:
+    return RoomError(f"Someone in this room is already called {name}: pick another nickname.")
 
 
 def normalise_code(code: str | None) -> str:
@@ -181,7 +186,8 @@ class Rooms:
         return Room(row.code, row.phase, row.round_no, row.rounds_total, row.bundle, row.difficulty, shown)
 
     def join(self, code: str, player_id: str, nickname: str | None) -> str:
-        """Add a player (again: a no-op, ``nickname`` may then be None); their nickname, free in this room."""
+        """Add a player (again: a no-op, ``nickname`` may then be None); their nickname, free in this room
+        (compared after Unicode normalisation and case folding)."""
         room = self.room(code)
         name = clean_nickname(nickname)
         with self.engine.begin() as conn:
@@ -191,11 +197,14 @@ class Rooms:
                 return mine
             if not name:
                 raise RoomError("Pick a nickname so the room can see your score.")
+            taken = conn.execute(select(room_players.c.nickname).where(room_players.c.room_code == room.code))
+            if nickname_key(name) in {nickname_key(n) for n in taken.scalars()}:  # "Desk" and "DESK" are one name
+                raise _taken(name)
             try:
                 conn.execute(room_players.insert().values(room_code=room.code, player_id=player_id,
                                                           nickname=name, joined_at=_now()))
-            except IntegrityError:
-                raise RoomError(f"Someone in this room is already called {name}: pick another nickname.") from None
+            except IntegrityError:  # the same name, joining at the same moment
+                raise _taken(name) from None
         return name
 
     def vote(self, code: str, player_id: str, number: int, choice: int) -> bool:
@@ -262,7 +271,8 @@ class Rooms:
 
     def leaderboard(self, code: str) -> list[dict]:
         """Everyone who joined, by right answers on revealed rounds, then by the time they took on them
-        (quicker first); a round still taking votes does not count yet, so ranks give nothing away."""
+        (quicker first; equal in both, equal in rank); a round still taking votes does not count yet,
+        so ranks give nothing away."""
         room = self.room(code)
         revealed = room.round_no - (room.phase == "voting")
         v, p = room_votes.c, room_players.c
@@ -276,6 +286,7 @@ class Rooms:
                  .order_by(right.desc(), quick.asc(), p.nickname))
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query)]
-        for rank, row in enumerate(rows, 1):
-            row["rank"] = rank
+        for i, row in enumerate(rows):  # competition ranking: equal players share a rank (1, 2, 2, 4)
+            tied = i and (row["right"], row["ms"]) == (rows[i - 1]["right"], rows[i - 1]["ms"])
+            row["rank"] = rows[i - 1]["rank"] if tied else i + 1
         return rows

@@ -131,7 +131,9 @@ def train(corpus: Corpus, model_config: ModelConfig, train_config: TrainConfig, 
             started = time.monotonic()
             fitted = model.fit(mixed, validation_data=data["validation_data"], epochs=train_config.pretrain_epochs,
                                verbose=0, callbacks=[budget, Progress(progress_path, train_config.pretrain_epochs,
-                                                                      len(mixed), device.description, log)])
+                                                                      len(mixed), device.description, log,
+                                                                      phase="pre-training",
+                                                                      later_batches=train_config.epochs * steps)])
             pretrain_history = {"seconds": round(time.monotonic() - started, 1), "epochs": [
                 dict(zip(fitted.history, values)) for values in zip(*fitted.history.values())]}
             (work / "pretrain_history.json").write_text(json.dumps(pretrain_history))

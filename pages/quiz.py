@@ -79,8 +79,12 @@ else:  # the verdict and the way on first, then the coloured texts
     st.markdown(f"US patent **{r.doc_id}** · *{r.title}* · granted {r.date} · machine diversity **{r.diversity:g}**")
     try:
         others, found = store().others_on(r.doc_id, player)
+        where = "Other players on this abstract"
+        if not others:  # each abstract is dealt once per level: in a small group, compare with the level
+            others, found = store().others_at(r.level, r.bundle, player)
+            where = "No one else has played this abstract yet; other players at this level"
         if others:
-            st.caption(f"Other players on this abstract: {found} of {others} found the human ({found / others:.0%}).")
+            st.caption(f"{where}: {found} of {others} found the human ({found / others:.0%}).")
     except StoreError:
         pass  # the page already says when the database is away
     for col, option, label in zip(st.columns(3), r.options, labels):

@@ -10,7 +10,7 @@ from ui.common import current_bundle
 from ui.layout import PLOTLY_CONFIG
 from ui.navigation import require_entry
 from ui.render import plain_html
-from ui.retrain import activate, job_monitor, retrain_form, token_field
+from ui.retrain import activate_button, job_monitor, retrain_form, token_field
 
 require_entry()
 active = current_bundle()
@@ -49,8 +49,8 @@ with card:
             st.warning(caveat, icon=":material/warning:")
         st.json({"config": vars(bundle.model_config), "training": vars(bundle.train_config),
                  "vocabulary": len(bundle.tokenizer), "provenance": bundle.provenance}, expanded=1)
-        if st.button("Make this the active model", key="training_make_active", disabled=bundle.name == active.name):
-            activate(bundle.name)
+        activate_button(bundle.name, "Make this the active model", "training_make_active",
+                        disabled=bundle.name == active.name)
     with right:
         epochs = sorted({s["epoch"] for s in bundle.samples})
         if epochs:

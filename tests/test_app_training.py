@@ -64,8 +64,51 @@ def test_retrain_starts_a_job_that_the_monitor_follows(dashboard, tiny_bundle, t
         time.sleep(0.5)
     assert jobs.status(job, jobs_dir).state == "finished"
     at.run()
+    assert "finished: trained, evaluated and saved" in at.get("progress")[0].proto.text
     at.button(key="training_activate").click().run()
+    assert (tmp_path / "models" / "ACTIVE").read_text() == tiny_bundle.name  # not before it is confirmed
+    assert any("no test figures" in w.value for w in at.warning)  # the fake trainer writes no metrics
+    at.button(key="training_activate_yes").click().run()
     assert (tmp_path / "models" / "ACTIVE").read_text() == jobs.status(job, jobs_dir).request.name
+
+
+def test_activating_a_model_worse_than_the_trigram_warns_and_can_be_cancelled(dashboard, tiny_bundle, tmp_path):
+    import json
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_bundle.path, models / "salad")
+    metrics = json.loads((models / "salad" / "metrics.json").read_text())
+    trigram = metrics["baselines"]["kneser_ney_trigram"]["all_tokens"]["bits_per_char"]
+    metrics["model"]["all_tokens"]["bits_per_char"] = trigram + 0.25
+    (models / "salad" / "metrics.json").write_text(json.dumps(metrics))
+    at = dashboard.run()
+    at.selectbox(key="training_card_model").select("salad").run()
+    at.button(key="training_make_active").click().run()
+    warning = " ".join(w.value for w in at.warning)
+    assert f"no better than the Kneser-Ney trigram baseline's {trigram:.4f}" in warning
+    assert (models / "ACTIVE").read_text() == tiny_bundle.name
+    at.button(key="training_make_active_no").click().run()
+    assert not at.warning and (models / "ACTIVE").read_text() == tiny_bundle.name
+    at.button(key="training_make_active").click().run()
+    at.button(key="training_make_active_yes").click().run()
+    assert (models / "ACTIVE").read_text() == "salad"
+
+
+@pytest.mark.parametrize("progress, state, text", [
+    ({"phase": "pre-training", "epoch": 1, "epochs": 6, "batch": 1, "batches": 90, "eta_s": 5000.0}, "running",
+     "pre-training epoch 1/6 · batch 1/90 · about 83 min left at most"),
+    ({"epoch": 2, "epochs": 2, "batch": 40, "batches": 90, "eta_s": 20.0}, "running",
+     "epoch 2/2 · batch 40/90 · under a minute left"),
+    ({"status": "evaluating", "epoch": 2, "epochs": 2, "batch": 90, "batches": 90, "eta_s": 0.0}, "running",
+     "epoch 2/2 · batch 90/90 · evaluating on the test split"),
+    ({"status": "evaluating", "epoch": 2, "epochs": 2, "batch": 90, "batches": 90}, "finished",
+     "epoch 2/2 · batch 90/90 · finished: trained, evaluated and saved"),
+    ({"epoch": 1, "epochs": 2, "batch": 9, "batches": 90, "eta_s": 600.0}, "cancelled",
+     "epoch 1/2 · batch 9/90 · cancelled")])
+def test_the_progress_line_says_what_the_job_is_doing_now(progress, state, text):
+    from ui.retrain import progress_line
+
+    assert progress_line(progress, state)[1] == text
 
 
 def test_a_configured_token_is_required(app_setup, tmp_path, monkeypatch):
@@ -112,10 +155,12 @@ def test_with_a_token_configured_no_visitor_can_cancel_resume_or_activate(dashbo
     assert any("Wrong retrain token" in e.value for e in at.error) and jobs.running_job(jobs_dir) is None
     at.selectbox(key="training_card_model").select("other").run()
     at.button(key="training_make_active").click().run()
+    at.button(key="training_make_active_yes").click().run()
     assert (models / "ACTIVE").read_text() == tiny_bundle.name
     time.sleep(0.05)
     at.text_input(key="training_token").input("s3cret").run()
     at.button(key="training_make_active").click().run()
+    at.button(key="training_make_active_yes").click().run()
     assert (models / "ACTIVE").read_text() == "other"
     at.button(key="training_resume").click().run()
     assert jobs.running_job(jobs_dir) == at.session_state["training_job"]

@@ -72,9 +72,32 @@ def test_one_vote_per_person_and_late_votes_refused(rooms):
     rooms.reveal(code, key)
     board = rooms.leaderboard(code)
     assert sorted((r["nickname"], r["right"], r["votes"]) for r in board) == [("Ana", 1, 2), ("Bo", 1, 1)]
-    assert [r["rank"] for r in board] == [1, 2] and board[0]["ms"] <= board[1]["ms"]  # ties: quicker first
+    assert board[0]["ms"] <= board[1]["ms"]  # equal right answers: quicker first, same time same rank
+    assert [r["rank"] for r in board] == [1, 1 if board[0]["ms"] == board[1]["ms"] else 2]
     with pytest.raises(RoomError, match="all its rounds"):
         rooms.open_round(code, key, invented_round(1))
+
+
+def test_players_equal_in_right_answers_and_time_share_a_rank(rooms):
+    code, key = rooms.create(2)
+    for player in ("p1", "p2", "p3", "p4"):
+        rooms.join(code, player, player.upper())
+    rooms.open_round(code, key, invented_round(0))
+    for player, choice in (("p1", 0), ("p2", 1), ("p3", 2)):  # p1 right; p2, p3 wrong; p4 silent
+        rooms.vote(code, player, 1, choice)
+    rooms.reveal(code, key)
+    board = rooms.leaderboard(code)
+    assert [(r["nickname"], r["rank"]) for r in board] == [("P1", 1), ("P2", 2), ("P3", 2), ("P4", 2)]
+
+
+def test_a_nickname_is_taken_whatever_its_case_or_unicode_form(rooms):
+    code, _ = rooms.create(1)
+    assert rooms.join(code, "p1", "Desk") == "Desk"
+    for i, same in enumerate(["desk", "DESK", "ｄｅｓｋ", " Desk "]):
+        with pytest.raises(RoomError, match="already called .*pick another nickname"):
+            rooms.join(code, f"q{i}", same)
+    assert rooms.join(code, "p2", "Desks") == "Desks" and rooms.players(code) == ["Desk", "Desks"]
+    assert rooms.join(code, "p1", "anything") == "Desk"  # joining again keeps the name
 
 
 def test_simultaneous_and_repeated_votes_count_once(rooms):

@@ -206,6 +206,36 @@ def test_run_state_restores_best_value_patience_and_time(tmp_path):
     assert after.elapsed_s >= 100
 
 
+def test_the_eta_follows_the_pace_after_the_first_batch_across_both_phases(tmp_path, monkeypatch):
+    """The first batch took 60 s (tracing, compiling), each later one 1 s: 2 pre-training epochs of
+    10 batches, then at most 3 training epochs of 20."""
+    from engine import callbacks
+    from engine.jsonio import read_json
+
+    clock = [0.0]
+    monkeypatch.setattr(callbacks.time, "time", lambda: clock[0])
+    path = tmp_path / "progress.json"
+    pre = callbacks.Progress(path, 2, 10, "CPU", log=None, phase="pre-training", later_batches=3 * 20)
+    pre.on_epoch_begin(0)
+    clock[0] += 60
+    pre.on_train_batch_end(0)
+    assert pre.eta_s(1) is None  # no pace from the first batch alone
+    for batch in range(1, 5):
+        clock[0] += 1
+        pre.on_train_batch_end(batch)
+    assert pre.eta_s(5) == pytest.approx(15 + 60)  # 15 pre-training batches and 60 training ones left
+    pre.on_train_end()
+    assert read_json(path)["status"] == "training"  # not "evaluating": training comes next
+    main_phase = callbacks.Progress(path, 3, 20, "CPU", log=None)
+    main_phase.on_epoch_begin(1)  # resumed in its second epoch
+    for batch in range(3):
+        clock[0] += 30 if batch == 0 else 1
+        main_phase.on_train_batch_end(batch)
+    assert main_phase.eta_s(3) == pytest.approx(2 * 20 - 3)
+    main_phase.on_train_end()
+    assert read_json(path)["status"] == "evaluating" and read_json(path)["phase"] == "training"
+
+
 def test_awd_model_pretrained_on_a_second_corpus(invented_csv, tmp_path):
     import pandas as pd
 

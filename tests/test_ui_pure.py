@@ -26,6 +26,14 @@ def test_passage_marks_the_seed_and_the_end():
     assert "top 10" in legend_html()
 
 
+def test_no_space_between_the_seed_and_the_punctuation_that_follows_it():
+    out = passage_html("trained to read digits", [Word(".", 0.5, 0), Word("a", 0.2, 1)], sentence_start=False)
+    assert 'digits</span><span class="tok r10" title="probability 50.00% · rank 1">.</span> <span' in out
+    after_bracket = passage_html("a device (", [Word("wherein", 0.5, 0)], sentence_start=False)
+    assert '(</span><span class="tok r10"' in after_bracket
+    assert 'digits</span> <span' in passage_html("digits", [Word("a", 0.2, 1)], sentence_start=False)
+
+
 def test_settings_round_trip_through_the_url():
     settings = PlaygroundSettings(seed="A neural network", words=42, diversity=1.25, guard=2, rng=9)
     again, problems = PlaygroundSettings.from_query(settings.to_query())
