@@ -74,6 +74,6 @@ with embed:
     st.plotly_chart(embedding_figure(words, xy, word), width="stretch", key="training_map",
                     config={**PLOTLY_CONFIG, "displayModeBar": True, "displaylogo": False})
 with retrain:
-    retrain_form()
+    retrain_form(active.model_config)
     st.divider()
     job_monitor()

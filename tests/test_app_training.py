@@ -79,15 +79,21 @@ def test_a_configured_token_is_required(app_setup, tmp_path, monkeypatch):
     assert not (tmp_path / "jobs").exists()
 
 
+def test_the_retrain_form_starts_from_the_active_models_preset(dashboard, tiny_bundle):
+    """It started from lstm, the first preset, whatever the model (the shipped patent-awd is awd)."""
+    assert dashboard.selectbox(key="retrain_preset").value == "tiny"
+    assert dashboard.number_input(key="retrain_tiny_units").value == tiny_bundle.model_config.lstm_units
+
+
 def test_retrain_form_limits_come_from_the_config(dashboard):
     from engine.config import RETRAIN_RANGES
 
     at = dashboard
     for field, key in (("embedding_dim", "embedding"), ("lstm_units", "units"), ("lstm_layers", "layers"),
                        ("epochs", "epochs"), ("batch_size", "batch")):
-        widget = at.number_input(key=f"retrain_lstm_{key}")
+        widget = at.number_input(key=f"retrain_tiny_{key}")
         assert (widget.min, widget.max) == RETRAIN_RANGES[field]
-    dropout = at.slider(key="retrain_lstm_dropout")
+    dropout = at.slider(key="retrain_tiny_dropout")
     assert (dropout.min, dropout.max) == RETRAIN_RANGES["dropout"]
 
 
