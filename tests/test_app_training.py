@@ -38,6 +38,21 @@ def test_curves_results_card_and_embeddings(dashboard, tiny_bundle):
                                              "Kneser-Ney trigram (baseline)"])
     bits = list(table["bits per char (open vocab)"])
     assert bits == sorted(bits)  # ranked by the open-vocabulary figure
+
+
+
+def test_the_results_table_keeps_its_ranking_column_in_view(dashboard):
+    """At 1280 px the ranking column was the eighth of sixteen, off-screen; now pinned beside the model."""
+    import json
+
+    from engine.results import RANKED_BY
+
+    at = dashboard
+    table = at.dataframe[0].proto
+    assert list(table.column_order[:2]) == ["model", RANKED_BY]
+    columns = json.loads(table.columns)
+    assert columns["model"]["pinned"] and columns[RANKED_BY]["pinned"]
+    assert any("scroll the table sideways for kind" in c.value for c in at.caption)
     assert at.get("download_button")
     assert any("Diversity" in m.value for m in at.markdown)  # samples per epoch
     neighbours = at.dataframe[1].value
