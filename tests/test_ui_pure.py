@@ -68,3 +68,18 @@ def test_the_chance_label_sits_in_the_margin_and_full_marks_show():
     fig = accuracy_figure([{"diversity": 0.5, "rate": 1.0, "low": 0.6, "high": 1.0, "answers": 5}])
     assert fig.layout.annotations[0].xref == "paper" and fig.layout.annotations[0].x == 1
     assert fig.data[0].cliponaxis is False and fig.layout.yaxis.range[1] > 1
+
+
+def test_a_runs_colour_stays_when_a_run_is_added():
+    """Colours went by position: adding a run (or hiding one) repainted the others."""
+    from ui.charts import history_figure
+
+    rows = [{"epoch": 1, "loss": 2.0, "val_loss": 2.1, "accuracy": 0.2, "val_accuracy": 0.2}]
+
+    def colours(histories):
+        return {trace.legendgroup: trace.line.color for trace in history_figure(histories).data}
+
+    before = colours({"patent-lstm": rows, "tutorial": rows})
+    after = colours({"patent-awd": rows, "patent-lstm": rows, "tutorial": rows})
+    assert {name: after[name] for name in before} == before
+    assert len(set(after.values())) == 3  # the shipped runs apart
