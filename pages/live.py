@@ -7,7 +7,7 @@ from engine.config import LIVE_MAX_ROUNDS, LIVE_POLL_SECONDS, QUIZ_DIFFICULTIES
 from engine.quiz import Game
 from engine.rooms import LABELS, RoomError
 from ui.common import current_bundle, round_bank, quiz_pool_or_stop
-from ui.live import in_background, join_link, qr_png, rooms, steady
+from ui.live import in_background, join_link, loopback_warning, qr_png, rooms, steady
 from ui.navigation import require_entry
 from ui.render import leaderboard_html, names_html, plain_html, tally_html, words_html
 
@@ -105,6 +105,7 @@ with side:  # what the presenter needs at a glance: how to join, the button for 
     st.html(f'<div class="room-code">{code}</div>')
     st.image(qr_png(link), width=170)
     st.caption(link)
+    loopback_warning(link)
     if room.phase == "lobby":
         st.button("Start round 1", type="primary", key="live_next", on_click=next_round,
                   icon=":material/play_arrow:", width="stretch")

@@ -54,3 +54,14 @@ def test_a_wrong_code_is_explained():
     phone.text_input(key="join_nickname").input("Bo")
     click(phone, "Join")
     assert "no room NOPE1" in phone.warning[0].value
+
+
+@pytest.mark.parametrize("public_url, warned", [("http://localhost:8611", True), ("http://127.0.0.2:8501", True),
+                                                ("http://[::1]:8501", True), ("https://quiz.example.org", False),
+                                                ("http://192.168.1.20:8501", False)])
+def test_the_presenter_is_warned_when_phones_cannot_reach_the_join_link(monkeypatch, public_url, warned):
+    """The QR code pointed at http://localhost:8611/join?..., the presenter's own address, and nothing said so."""
+    monkeypatch.setenv("PUBLIC_URL", public_url)
+    presenter = click(page("pages/live.py"), "Create a room")
+    warnings = [w.value for w in presenter.warning]
+    assert any("Phones cannot open this link" in w and "PUBLIC_URL=" in w for w in warnings) == warned

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import qrcode
 import streamlit as st
@@ -35,6 +37,26 @@ def join_link(code: str) -> str:
     """The audience's link: $PUBLIC_URL (the address behind a proxy), else the one this browser used."""
     base = os.environ.get(LIVE_PUBLIC_URL_ENV) or (st.context.url or "").rsplit("/", 1)[0]
     return f"{base.rstrip('/')}/join?room={code}"
+
+
+def loopback_host(link: str) -> str | None:
+    """The link's host when it is this computer's own address (localhost, 127.x, ::1), which no phone reaches."""
+    host = urlsplit(link).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return host
+    try:
+        return host if ipaddress.ip_address(host).is_loopback else None
+    except ValueError:  # a name, or no host at all
+        return None
+
+
+def loopback_warning(link: str) -> None:
+    """Tell the presenter when the join link (and its QR code) points at this computer only."""
+    if host := loopback_host(link):
+        st.warning(f"Phones cannot open this link: **{host}** is this computer's own address. Start the app with "
+                   f"`{LIVE_PUBLIC_URL_ENV}=http://ADDRESS:PORT`, the address phones reach it at (this computer's "
+                   "on the room's network, or the deploy's), or open this page at that address (see docs/live.md).",
+                   icon=":material/wifi_off:")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
