@@ -7,10 +7,11 @@ from engine.results import COLUMNS, RANKED_BY
 
 PRESENTER_KEY = "presenter_view"  # plain session key, so the choice survives pages without the toggle
 PLOTLY_CONFIG = {"displayModeBar": False, "responsive": True}  # no toolbar over the legends
-PRESENTER_CSS = """
-[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
-[data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.45rem; line-height: 1.5; }
-[data-testid="stMainBlockContainer"] { padding-top: 3rem; }
+# content starts just below Streamlit's header (3.75rem high), not under it, and higher than its default 6rem
+TOP_CSS = '[data-testid="stMainBlockContainer"] { padding-top: 4rem; }'
+PRESENTER_CSS = TOP_CSS + """
+[data-testid="stMain"] :is([data-testid="stMarkdown"], [data-testid="stAlert"]) :is(p, li) {
+    font-size: 1.45rem; line-height: 1.5; }
 [data-testid="stMain"] h1 { font-size: 2.4rem; padding-top: 0; }
 [data-testid="stMain"] .passage:not(.big):not(.mid):not(.option) { font-size: 1.55rem; line-height: 1.5; }
 [data-testid="stMain"] .passage.option { font-size: 1.25rem; line-height: 1.45; }
