@@ -12,9 +12,9 @@ from ui.navigation import require_entry
 from ui.render import leaderboard_html, names_html, plain_html, tally_html, words_html
 
 require_entry()
-steady()
 bundle = current_bundle()
-pool = quiz_pool_or_stop(bundle)
+pool = quiz_pool_or_stop(bundle)  # without the corpus, its notice sits where every page's does
+steady()
 state = st.session_state
 query = st.query_params
 if query.get("room") and query.get("key"):  # a presenter link: take the room over, keep the key off screen

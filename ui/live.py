@@ -14,6 +14,7 @@ import streamlit as st
 from engine.config import LIVE_PUBLIC_URL_ENV
 from engine.rooms import Rooms
 from ui.common import store
+from ui.layout import TOP_CSS
 
 
 def _lower_priority() -> None:
@@ -68,5 +69,5 @@ def qr_png(link: str) -> bytes:
 
 def steady() -> None:
     """Keep polled screens from fading each second while they rerun, and start content higher up."""
-    st.html('<style>[data-testid="stElementContainer"][data-stale="true"] { opacity: 1 !important; }'
-            '[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }</style>')
+    st.html(f'<style>[data-testid="stElementContainer"][data-stale="true"] {{ opacity: 1 !important; }}'
+            f'{TOP_CSS}</style>')
