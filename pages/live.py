@@ -99,13 +99,13 @@ def lobby() -> None:
     st.html(names_html(names))
 
 
+loopback_warning(link)
 side, stage = st.columns([1, 2.4], gap="large")
 r = room.round
 with side:  # what the presenter needs at a glance: how to join, the button for the next step, the votes
     st.html(f'<div class="room-code">{code}</div>')
     st.image(qr_png(link), width=170)
     st.caption(link)
-    loopback_warning(link)
     if room.phase == "lobby":
         st.button("Start round 1", type="primary", key="live_next", on_click=next_round,
                   icon=":material/play_arrow:", width="stretch")

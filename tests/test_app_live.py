@@ -64,4 +64,4 @@ def test_the_presenter_is_warned_when_phones_cannot_reach_the_join_link(monkeypa
     monkeypatch.setenv("PUBLIC_URL", public_url)
     presenter = click(page("pages/live.py"), "Create a room")
     warnings = [w.value for w in presenter.warning]
-    assert any("Phones cannot open this link" in w and "PUBLIC_URL=" in w for w in warnings) == warned
+    assert any("Phones cannot open this link" in w and "`PUBLIC_URL`" in w for w in warnings) == warned

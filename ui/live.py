@@ -54,9 +54,8 @@ def loopback_host(link: str) -> str | None:
 def loopback_warning(link: str) -> None:
     """Tell the presenter when the join link (and its QR code) points at this computer only."""
     if host := loopback_host(link):
-        st.warning(f"Phones cannot open this link: **{host}** is this computer's own address. Start the app with "
-                   f"`{LIVE_PUBLIC_URL_ENV}=http://ADDRESS:PORT`, the address phones reach it at (this computer's "
-                   "on the room's network, or the deploy's), or open this page at that address (see docs/live.md).",
+        st.warning(f"Phones cannot open this link: **{host}** is this computer's own address. Set "
+                   f"`{LIVE_PUBLIC_URL_ENV}` to the address they reach the app at (see docs/live.md).",
                    icon=":material/wifi_off:")
 
 
