@@ -218,6 +218,11 @@ def preset_configs(preset: str, overrides: dict | None = None) -> tuple[ModelCon
             replace(base.train, **{k: v for k, v in overrides.items() if k in train_fields}))
 
 
+def preset_of(model: ModelConfig) -> str | None:
+    """The preset ``model``'s architecture comes from (a bundle records its configs, not the preset's name)."""
+    return next((name for name, preset in PRESETS.items() if preset.model == model), None)
+
+
 def to_dict(obj) -> dict:
     return asdict(obj)
 

@@ -24,13 +24,14 @@ outbox: Outbox = state.setdefault("quiz_outbox", Outbox())  # answers kept until
 def next_round():
     game.start(game.deal(round_bank(), bundle, pool))  # prepared ahead: a read
     state.quiz_reasons = []
+    state.quiz_scroll = "quiz-top"  # the browser keeps the reveal's scroll, below the new round's opening
 
 
 def choose(round_id: str, index: int):
     answer = game.answer(round_id, index, state.get("quiz_reasons", []))
     if answer is not None:  # None: a double click, or a click on a round that is gone
         outbox.send(store, answer, player, state.get("quiz_nickname"))
-        state.quiz_scroll = True  # the verdict may be above the button the player scrolled down to
+        state.quiz_scroll = "quiz-verdict"  # the verdict may be above the button the player scrolled down to
 
 
 def difficulty_words(game: Game) -> str:
@@ -49,6 +50,7 @@ def change_difficulty():
 if game.current is None or game.current.bundle != bundle.name:
     next_round()
 
+anchor("quiz-top")
 st.title("Human or Machine?")
 if not presenter_view():  # the room hears it from the presenter
     st.caption("A real patent abstract begins below. One continuation is what its inventors wrote; "
@@ -90,10 +92,10 @@ else:  # the verdict and the way on first, then the coloured texts
     for col, option, label in zip(st.columns(3), r.options, labels):
         with col.container(border=True, key=f"quiz_option_{label}"):
             st.markdown(f"**{label} · {'Human' if option.human else 'Machine'}**")
-            st.html(f'<div class="passage">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')
+            st.html(f'<div class="passage option">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')
     st.html(legend_html())
-    if state.pop("quiz_scroll", False):
-        scroll_to("quiz-verdict")
+if state.get("quiz_scroll"):
+    scroll_to(state.pop("quiz_scroll"))
 
 with st.container(horizontal=True, gap="medium"):  # compact: side by side even on a phone
     st.metric("Score", game.score, width="content")

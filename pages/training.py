@@ -7,7 +7,7 @@ from engine.embeddings import nearest, pca_map
 from engine.results import results_table
 from ui.charts import embedding_figure, history_figure
 from ui.common import current_bundle
-from ui.layout import PLOTLY_CONFIG
+from ui.layout import PLOTLY_CONFIG, results_dataframe
 from ui.navigation import require_entry
 from ui.render import plain_html
 from ui.retrain import activate_button, job_monitor, retrain_form, token_field
@@ -31,9 +31,7 @@ with runs:
         st.markdown("**Test results** on abstracts no model trained on (nor a near-duplicate of them), beside "
                     "baselines fitted on the same training split and scored on the same tokens; ranked by bits "
                     "per character, which is fair across vocabularies (per-token figures depend on the vocabulary)")
-        st.dataframe(results_table(shown), hide_index=True, column_config={
-            "top-1": st.column_config.NumberColumn(format="percent"),
-            "top-5": st.column_config.NumberColumn(format="percent")})
+        results_dataframe(results_table(shown))
         history_csv = "\n".join(["model,epoch,loss,accuracy,val_loss,val_accuracy"] + [
             f"{b.name},{r['epoch']},{r.get('loss')},{r.get('accuracy')},{r.get('val_loss')},{r.get('val_accuracy')}"
             for b in shown for r in b.history])
@@ -73,6 +71,6 @@ with embed:
     st.plotly_chart(embedding_figure(words, xy, word), width="stretch", key="training_map",
                     config={**PLOTLY_CONFIG, "displayModeBar": True, "displaylogo": False})
 with retrain:
-    retrain_form()
+    retrain_form(active.model_config)
     st.divider()
     job_monitor()

@@ -38,6 +38,21 @@ def test_curves_results_card_and_embeddings(dashboard, tiny_bundle):
                                              "Kneser-Ney trigram (baseline)"])
     bits = list(table["bits per char (open vocab)"])
     assert bits == sorted(bits)  # ranked by the open-vocabulary figure
+
+
+
+def test_the_results_table_keeps_its_ranking_column_in_view(dashboard):
+    """At 1280 px the ranking column was the eighth of sixteen, off-screen; now pinned beside the model."""
+    import json
+
+    from engine.results import RANKED_BY
+
+    at = dashboard
+    table = at.dataframe[0].proto
+    assert list(table.column_order[:2]) == ["model", RANKED_BY]
+    columns = json.loads(table.columns)
+    assert columns["model"]["pinned"] and columns[RANKED_BY]["pinned"]
+    assert any("scroll the table sideways for kind" in c.value for c in at.caption)
     assert at.get("download_button")
     assert any("Diversity" in m.value for m in at.markdown)  # samples per epoch
     neighbours = at.dataframe[1].value
@@ -122,15 +137,21 @@ def test_a_configured_token_is_required(app_setup, tmp_path, monkeypatch):
     assert not (tmp_path / "jobs").exists()
 
 
+def test_the_retrain_form_starts_from_the_active_models_preset(dashboard, tiny_bundle):
+    """It started from lstm, the first preset, whatever the model (the shipped patent-awd is awd)."""
+    assert dashboard.selectbox(key="retrain_preset").value == "tiny"
+    assert dashboard.number_input(key="retrain_tiny_units").value == tiny_bundle.model_config.lstm_units
+
+
 def test_retrain_form_limits_come_from_the_config(dashboard):
     from engine.config import RETRAIN_RANGES
 
     at = dashboard
     for field, key in (("embedding_dim", "embedding"), ("lstm_units", "units"), ("lstm_layers", "layers"),
                        ("epochs", "epochs"), ("batch_size", "batch")):
-        widget = at.number_input(key=f"retrain_lstm_{key}")
+        widget = at.number_input(key=f"retrain_tiny_{key}")
         assert (widget.min, widget.max) == RETRAIN_RANGES[field]
-    dropout = at.slider(key="retrain_lstm_dropout")
+    dropout = at.slider(key="retrain_tiny_dropout")
     assert (dropout.min, dropout.max) == RETRAIN_RANGES["dropout"]
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from engine.bundle import load_bundle
-from engine.config import DEFAULT_BUNDLE, ROOT
+from engine.config import DEFAULT_BUNDLE, ROOT, preset_of
 from engine.corpus import load_corpus
 from engine.evaluate import evaluate_bundle
 
@@ -18,6 +18,12 @@ def test_the_shipped_bundles_are_small_and_the_default_complete(shipped):
     size = sum(p.stat().st_size for p in (ROOT / "models").rglob("*") if p.is_file())
     assert size <= 25 * 2**20
     assert shipped.metrics and shipped.history and shipped.samples and shipped.split
+
+
+def test_each_shipped_bundle_names_the_preset_a_retrain_starts_from():
+    """The retrain form starts from the active model's preset: patent-awd's is awd, not the first in the list."""
+    assert {p.name: preset_of(load_bundle(p).model_config) for p in (ROOT / "models").iterdir() if p.is_dir()} == {
+        "patent-awd": "awd", "patent-lstm": "lstm", "tutorial": "tutorial"}
 
 
 def test_its_metrics_reproduce_on_the_test_split_and_beat_the_baselines(shipped, shared_corpus_path):

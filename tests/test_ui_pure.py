@@ -82,3 +82,17 @@ def test_quotation_marks_and_invisible_characters_are_not_reported_as_a_cut():
     """An opening with `"` or bidi characters was reported as "cut to its last N characters"."""
     settings, problems = PlaygroundSettings.from_query({"seed": 'The "smart" lens\u202e turns\u200b left'})
     assert problems == [] and settings.seed == "The smart lens turns left"
+
+def test_a_runs_colour_stays_when_a_run_is_added():
+    """Colours went by position: adding a run (or hiding one) repainted the others."""
+    from ui.charts import history_figure
+
+    rows = [{"epoch": 1, "loss": 2.0, "val_loss": 2.1, "accuracy": 0.2, "val_accuracy": 0.2}]
+
+    def colours(histories):
+        return {trace.legendgroup: trace.line.color for trace in history_figure(histories).data}
+
+    before = colours({"patent-lstm": rows, "tutorial": rows})
+    after = colours({"patent-awd": rows, "patent-lstm": rows, "tutorial": rows})
+    assert {name: after[name] for name in before} == before
+    assert len(set(after.values())) == 3  # the shipped runs apart

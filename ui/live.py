@@ -6,6 +6,7 @@ import ipaddress
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import qrcode
 import streamlit as st
@@ -14,6 +15,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from engine.config import LIVE_PUBLIC_URL_ENV
 from engine.rooms import Rooms
 from ui.common import store
+from ui.layout import TOP_CSS
 
 
 def _lower_priority() -> None:
@@ -51,6 +53,25 @@ def join_link(code: str) -> str:
     return f"{base.rstrip('/')}/join?room={code}"
 
 
+def loopback_host(link: str) -> str | None:
+    """The link's host when it is this computer's own address (localhost, 127.x, ::1), which no phone reaches."""
+    host = urlsplit(link).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return host
+    try:
+        return host if ipaddress.ip_address(host).is_loopback else None
+    except ValueError:  # a name, or no host at all
+        return None
+
+
+def loopback_warning(link: str) -> None:
+    """Tell the presenter when the join link (and its QR code) points at this computer only."""
+    if host := loopback_host(link):
+        st.warning(f"Phones cannot open this link: **{host}** is this computer's own address. Set "
+                   f"`{LIVE_PUBLIC_URL_ENV}` to the address they reach the app at (see docs/live.md).",
+                   icon=":material/wifi_off:")
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def qr_png(link: str) -> bytes:
     out = io.BytesIO()
@@ -60,5 +81,5 @@ def qr_png(link: str) -> bytes:
 
 def steady() -> None:
     """Keep polled screens from fading each second while they rerun, and start content higher up."""
-    st.html('<style>[data-testid="stElementContainer"][data-stale="true"] { opacity: 1 !important; }'
-            '[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }</style>')
+    st.html(f'<style>[data-testid="stElementContainer"][data-stale="true"] {{ opacity: 1 !important; }}'
+            f'{TOP_CSS}</style>')

@@ -10,7 +10,7 @@ def pages(home) -> dict[str, st.Page]:
     return {
         "home": st.Page(home, title="Home", icon=":material/home:", default=True),
         "quiz": st.Page("pages/quiz.py", title="Human or Machine?", icon=":material/psychology_alt:", url_path="quiz"),
-        "boundary": st.Page("pages/boundary.py", title="Where does it take over?", icon=":material/timeline:",
+        "boundary": st.Page("pages/boundary.py", title="Where does the machine take over?", icon=":material/timeline:",
                             url_path="boundary"),
         "playground": st.Page("pages/playground.py", title="Playground", icon=":material/edit_note:",
                               url_path="playground"),

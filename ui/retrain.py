@@ -10,7 +10,7 @@ import streamlit as st
 from engine import config, jobs
 from engine.auth import NotAllowed, authorise
 from engine.bundle import BundleError, set_active_bundle
-from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, RETRAIN_TOKEN_ENV
+from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, RETRAIN_TOKEN_ENV, ModelConfig, preset_of
 from engine.corpus import CorpusError, locate_pretrain_corpus
 from engine.jsonio import read_json
 from engine.results import not_better_than_baselines
@@ -79,7 +79,8 @@ def activate_button(name: str, label: str, key: str, disabled: bool = False) -> 
             st.error(hide_paths(str(exc)))
 
 
-def retrain_form() -> None:
+def retrain_form(start: ModelConfig) -> None:
+    """The form, starting from the preset of the model ``start`` describes (the shipped patent-awd: awd)."""
     st.markdown("Train a new model in a separate process. The app keeps using the active model until you "
                 "activate the new one.")
     upload = st.file_uploader(f"Your own corpus (optional): CSV or text file, one document per line, "
@@ -95,7 +96,8 @@ def retrain_form() -> None:
             column = st.selectbox("Text column", columns, key="retrain_column")
         else:
             st.error("This file cannot be read as a CSV.")
-    preset = st.selectbox("Starting point", list(PRESETS), key="retrain_preset",
+    names = list(PRESETS)
+    preset = st.selectbox("Starting point", names, index=names.index(preset_of(start) or names[0]), key="retrain_preset",
                           format_func=lambda k: f"{k}: {PRESETS[k].description}")
     model, train = PRESETS[preset].model, PRESETS[preset].train
     with st.form("retrain_form"):
