@@ -1,11 +1,15 @@
 """Entry point: navigation, the shared sidebar, and the landing page."""
+from pathlib import Path
+
 import streamlit as st
 
 from ui.common import current_bundle, model_picker, style
 from ui.layout import presenter_toggle
 from ui.navigation import pages
 
-st.set_page_config(page_title="Human or Machine? Patent LSTM", page_icon=":material/psychology:", layout="wide")
+# the icon is a file the app serves itself (a :material/ icon would be fetched from fonts.gstatic.com)
+st.set_page_config(page_title="Human or Machine? Patent LSTM", page_icon=Path(__file__).parent / "assets" / "icon.png",
+                   layout="wide")
 
 
 def home() -> None:

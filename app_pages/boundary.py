@@ -96,11 +96,16 @@ try:
 except StoreError as exc:
     stats = None
     st.info(str(exc), icon=":material/cloud_off:")
-if stats:
+if stats and any(r["noticed"] for r in stats):
     st.plotly_chart(boundary_figure(stats), width="stretch", key="boundary_stats_chart", config=PLOTLY_CONFIG)
     st.caption("All players, in abstracts the machine took over: how many sentences after the first machine "
                "sentence they said *machine* (0 = at once), by the diversity it wrote at and the model; bars are "
                "95% intervals, labels say how many noticed out of all answers (the others were too early or missed it).")
+elif stats:  # answers, but no one noticed the machine yet: a chart would be empty axes
+    early, missed = sum(r["too_early"] for r in stats), sum(r["missed"] for r in stats)
+    st.caption(f"No one has noticed the machine yet in the abstracts it took over: of {early + missed} answers, "
+               f"{early} said *machine* too early and {missed} never said it. The chart starts with the first "
+               "player who notices.")
 elif stats is not None:
     st.caption("No answers yet in abstracts the machine took over.")
 if stats is not None:  # the CSV is built only when someone asks for it

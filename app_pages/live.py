@@ -7,12 +7,13 @@ from engine.config import LIVE_MAX_ROUNDS, LIVE_POLL_SECONDS, QUIZ_DIFFICULTIES
 from engine.games.quiz import Game
 from engine.games.rooms import LABELS, RoomError
 from ui.common import current_bundle, round_bank, quiz_pool_or_stop
-from ui.live import in_background, join_link, qr_png, rooms, steady
+from ui.live import in_background, join_link, loopback_warning, qr_png, rooms, steady, visitor
 from ui.render import leaderboard_html, names_html, plain_html, tally_html, words_html
 
 steady()
 bundle = current_bundle()
-pool = quiz_pool_or_stop(bundle)
+pool = quiz_pool_or_stop(bundle)  # without the corpus, its notice sits where every page's does
+steady()
 state = st.session_state
 query = st.query_params
 if query.get("room") and query.get("key"):  # a presenter link: take the room over, keep the key off screen
@@ -33,7 +34,7 @@ def act(action, *args):
 
 def create():
     try:
-        code, key = rooms().create(state.live_rounds, bundle.name, state.live_difficulty)
+        code, key = rooms().create(state.live_rounds, bundle.name, state.live_difficulty, visitor())
     except RoomError as exc:
         state.live_error = str(exc)
         return
@@ -97,6 +98,7 @@ def lobby() -> None:
     st.html(names_html(names))
 
 
+loopback_warning(link)
 side, stage = st.columns([1, 2.4], gap="large")
 r = room.round
 with side:  # what the presenter needs at a glance: how to join, the button for the next step, the votes

@@ -24,13 +24,14 @@ outbox: Outbox = state.setdefault("quiz_outbox", Outbox(record=Store.record))  #
 def next_round():
     game.start(game.deal(round_bank(), bundle, pool))  # prepared ahead: a read
     state.quiz_reasons = []
+    state.quiz_scroll = "quiz-top"  # the browser keeps the reveal's scroll, below the new round's opening
 
 
 def choose(round_id: str, index: int):
     answer = game.answer(round_id, index, state.get("quiz_reasons", []))
     if answer is not None:  # None: a double click, or a click on a round that is gone
         outbox.send(store, answer, player, state.get("quiz_nickname"))
-        state.quiz_scroll = True  # the verdict may be above the button the player scrolled down to
+        state.quiz_scroll = "quiz-verdict"  # the verdict may be above the button the player scrolled down to
 
 
 def difficulty_words(game: Game) -> str:
@@ -49,6 +50,7 @@ def change_difficulty():
 if game.current is None or game.current.bundle != bundle.name:
     next_round()
 
+anchor("quiz-top")
 st.title("Human or Machine?")
 if not presenter_view():  # the room hears it from the presenter
     st.caption("A real patent abstract begins below. One continuation is what its inventors wrote; "
@@ -79,17 +81,21 @@ else:  # the verdict and the way on first, then the coloured texts
     st.markdown(f"US patent **{r.doc_id}** · *{r.title}* · granted {r.date} · machine diversity **{r.diversity:g}**")
     try:
         others, found = store().others_on(r.doc_id, player)
+        where = "Other players on this abstract"
+        if not others:  # each abstract is dealt once per level: in a small group, compare with the level
+            others, found = store().others_at(r.level, r.bundle, player)
+            where = "No one else has played this abstract yet; other players at this level"
         if others:
-            st.caption(f"Other players on this abstract: {found} of {others} found the human ({found / others:.0%}).")
+            st.caption(f"{where}: {found} of {others} found the human ({found / others:.0%}).")
     except StoreError:
         pass  # the page already says when the database is away
     for col, option, label in zip(st.columns(QUIZ_OPTIONS), r.options, labels):
         with col.container(border=True, key=f"quiz_option_{label}"):
             st.markdown(f"**{label} · {'Human' if option.human else 'Machine'}**")
-            st.html(f'<div class="passage">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')
+            st.html(f'<div class="passage option">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')
     st.html(legend_html())
-    if state.pop("quiz_scroll", False):
-        scroll_to("quiz-verdict")
+if state.get("quiz_scroll"):
+    scroll_to(state.pop("quiz_scroll"))
 
 with st.container(horizontal=True, gap="medium"):  # compact: side by side even on a phone
     st.metric("Score", game.score, width="content")

@@ -1,23 +1,20 @@
 """Training dashboard: how the models learned, how they compare, their embeddings, and retraining."""
 import streamlit as st
 
-from engine.lm.bundle import BundleError, list_bundles, load_bundle
+from engine.lm.bundle import list_bundles, load_bundles
 from engine.sanitise import hide_paths
 from engine.lm.embeddings import nearest, pca_map
 from engine.training.results import results_table
 from ui.charts import embedding_figure, history_figure
 from ui.common import current_bundle
-from ui.layout import PLOTLY_CONFIG
+from ui.layout import PLOTLY_CONFIG, results_dataframe
 from ui.render import plain_html
-from ui.retrain import activate, job_monitor, retrain_form, token_field
+from ui.retrain import activate_button, job_monitor, retrain_form, token_field
 
 active = current_bundle()
-bundles = []
-for path in list_bundles():
-    try:
-        bundles.append(load_bundle(path))
-    except BundleError as exc:
-        st.warning(hide_paths(str(exc)))
+bundles, problems = load_bundles(list_bundles())
+for problem in problems:
+    st.warning(hide_paths(problem))
 names = [b.name for b in bundles]
 
 st.title("Training")
@@ -32,9 +29,7 @@ with runs:
         st.markdown("**Test results** on abstracts no model trained on (nor a near-duplicate of them), beside "
                     "baselines fitted on the same training split and scored on the same tokens; ranked by bits "
                     "per character, which is fair across vocabularies (per-token figures depend on the vocabulary)")
-        st.dataframe(results_table(shown), hide_index=True, column_config={
-            "top-1": st.column_config.NumberColumn(format="percent"),
-            "top-5": st.column_config.NumberColumn(format="percent")})
+        results_dataframe(results_table(shown))
         history_csv = "\n".join(["model,epoch,loss,accuracy,val_loss,val_accuracy"] + [
             f"{b.name},{r['epoch']},{r.get('loss')},{r.get('accuracy')},{r.get('val_loss')},{r.get('val_accuracy')}"
             for b in shown for r in b.history])
@@ -46,10 +41,12 @@ with card:
     left, right = st.columns(2)
     with left:
         st.markdown("**Model card**")
+        if caveat := bundle.caveat():
+            st.warning(caveat, icon=":material/warning:")
         st.json({"config": vars(bundle.model_config), "training": vars(bundle.train_config),
                  "vocabulary": len(bundle.tokenizer), "provenance": bundle.provenance}, expanded=1)
-        if st.button("Make this the active model", key="training_make_active", disabled=bundle.name == active.name):
-            activate(bundle.name)
+        activate_button(bundle.name, "Make this the active model", "training_make_active",
+                        disabled=bundle.name == active.name)
     with right:
         epochs = sorted({s["epoch"] for s in bundle.samples})
         if epochs:
@@ -72,6 +69,6 @@ with embed:
     st.plotly_chart(embedding_figure(words, xy, word), width="stretch", key="training_map",
                     config={**PLOTLY_CONFIG, "displayModeBar": True, "displaylogo": False})
 with retrain:
-    retrain_form()
+    retrain_form(active.model_config)
     st.divider()
     job_monitor()

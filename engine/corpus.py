@@ -13,7 +13,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .config import (CORPUS_ENV, Environment, CORPUS_FILENAME, CORPUS_URL, DATA_DIR, FAMILY_SHARE, FAMILY_SHINGLE, PRETRAIN_FILENAME)
+from .config import (CORPUS_ENV, CORPUS_FILENAME, CORPUS_URL, DATA_DIR, DATA_DIR_ENV, FAMILY_SHARE, FAMILY_SHINGLE,
+                     PRETRAIN_FILENAME, ROOT, Environment)
+from .sanitise import AdvisedError, app_relative
 
 TEXT_COLUMN = "patent_abstract"
 _PLACEHOLDER = re.compile(r"##[A-Z]+\d*##")  # ##EQU1##, ##STR1##: equations and structures cut out
@@ -21,7 +23,7 @@ _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?)\]])")
 _SPACE_AFTER_OPEN = re.compile(r"([(\[])\s+")
 
 
-class CorpusError(Exception):
+class CorpusError(AdvisedError):
     """A corpus that cannot be used; the message says what to do about it."""
 
 
@@ -137,26 +139,30 @@ def _hash_id(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, label: str) -> bytes:
     try:
+        if path.exists() and not path.is_file():  # a directory, a device (/dev/zero never ends), a pipe
+            raise CorpusError(f"{label} is not a regular file. Point it at a CSV or text file.")
         data = path.read_bytes()
     except FileNotFoundError:
-        raise CorpusError(f"No file at {path}. Check the path, or set {CORPUS_ENV} to a local CSV.") from None
+        raise CorpusError(f"No file at {label}. Check the path, or set {CORPUS_ENV} to a local CSV.") from None
     except OSError as exc:
-        raise CorpusError(f"Cannot read {path}: {exc.strerror}.") from None
+        raise CorpusError(f"Cannot read {label}: {exc.strerror}.") from None
     if not data.strip():
-        raise CorpusError(f"{path} is empty. Point the app at a CSV with one abstract per row.")
+        raise CorpusError(f"{label} is empty. Point the app at a CSV with one abstract per row.")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        raise CorpusError(f"{path} is not UTF-8 text. Save it as UTF-8 (CSV UTF-8 in spreadsheet programs).") from None
+        raise CorpusError(f"{label} is not UTF-8 text. Save it as UTF-8 (CSV UTF-8 in spreadsheet programs).") from None
     return data
 
 
-def read_table(path: Path, text_column: str | None = None) -> pd.DataFrame:
-    """Read a CSV (with a text column) or a plain text file (one document per line) into a frame."""
+def read_table(path: Path, text_column: str | None = None, label: str | None = None) -> pd.DataFrame:
+    """Read a CSV (with a text column) or a plain text file (one document per line) into a frame;
+    messages name the file as ``label`` (default: its path)."""
     path = Path(path)
-    data = _read_bytes(path)
+    label = label or str(path)
+    data = _read_bytes(path, label)
     if path.suffix.lower() == ".txt":
         lines = data.decode("utf-8").splitlines()
         return pd.DataFrame({TEXT_COLUMN: [line for line in lines if line.strip()]})
@@ -164,10 +170,10 @@ def read_table(path: Path, text_column: str | None = None) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-        raise CorpusError(f"{path} is not a readable CSV ({first}). Check quoting and separators.") from None
+        raise CorpusError(f"{label} is not a readable CSV ({first}). Check quoting and separators.") from None
     column = text_column or TEXT_COLUMN
     if column not in frame.columns:
-        raise CorpusError(f"{path} has no column {column!r}; its columns are {list(frame.columns)}. "
+        raise CorpusError(f"{label} has no column {column!r}; its columns are {list(frame.columns)}. "
                           "Name the column holding the text.")
     return frame.rename(columns={column: TEXT_COLUMN})
 
@@ -237,9 +243,12 @@ def download_corpus(target: Path, url: str = CORPUS_URL,
     except (urllib.error.URLError, OSError, ValueError) as exc:
         partial.unlink(missing_ok=True)
         reason = getattr(exc, "reason", None) or exc
+        folder = app_relative(target.parent, ROOT)
         raise CorpusError(
-            f"Could not download the patent corpus ({reason}). If this machine is offline, get "
-            f"{CORPUS_FILENAME} elsewhere and either set {CORPUS_ENV}=/path/to/{CORPUS_FILENAME}, "
-            f"copy it to {target}, or pass --data /path/to/file.csv."
+            f"Could not download the patent corpus ({reason}).",
+            f"If this machine is offline, get {CORPUS_FILENAME} elsewhere and either set "
+            f"{CORPUS_ENV}=/path/to/{CORPUS_FILENAME}, copy it into "
+            + (f"the folder {folder}/ of the app" if folder else f"the folder {DATA_DIR_ENV} names")
+            + ", or pass --data /path/to/file.csv."
         ) from None
     return target

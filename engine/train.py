@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import MODELS_DIR
+from .config import MODELS_DIR, check_limit
 from .corpus import Corpus, CorpusError, load_corpus
 from .games.fit_critic import fit_after_training
 from .training.devices import limit_threads
-from .training.train import configs_from_args, parse_args, train
+from .training.train import check_writable, configs_from_args, parse_args, train
 
 
 def train_bundle(corpus: Corpus, model_config, train_config, out: Path, progress_path: Path | None = None,
@@ -29,12 +29,17 @@ def train_bundle(corpus: Corpus, model_config, train_config, out: Path, progress
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        model_config, train_config = configs_from_args(args)
+        check_limit("threads", args.threads)
+        out = args.out or MODELS_DIR / args.preset
+        check_writable(out, "bundle")
+        if args.progress_file:
+            check_writable(args.progress_file, "progress file")
         if args.threads:
             limit_threads(args.threads)
-        model_config, train_config = configs_from_args(args)
         corpus = load_corpus(args.data, args.text_column,
                              progress=lambda done, total: print(f"\rdownloading {done / max(total, 1):.0%}", end=""))
-        train_bundle(corpus, model_config, train_config, args.out or MODELS_DIR / args.preset, args.progress_file)
+        train_bundle(corpus, model_config, train_config, out, args.progress_file)
     except (CorpusError, ValueError) as exc:  # GloveMissing is a ValueError too
         print(f"error: {exc}")
         return 2

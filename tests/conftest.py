@@ -89,3 +89,19 @@ def tiny_pool(tiny_bundle, invented_csv):
 
     held_out = tiny_bundle.held_out_documents(load_corpus(invented_csv))
     return Pool(tuple(d for d in held_out if opening_of(tiny_bundle, d) is not None), TrainingRuns.of([]))
+
+
+@pytest.fixture()
+def unreadable(monkeypatch):
+    """Make a directory look as the server sees one it may not read (the tests run as root, who may)."""
+    real = Path.exists
+
+    def lock(directory: Path) -> None:
+        def exists(self, *args, **kwargs):
+            if self.is_relative_to(directory):
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "exists", exists)
+
+    return lock

@@ -61,6 +61,17 @@ def test_too_early_scores_nothing_and_a_double_click_counts_once(boundary):
     assert [(row["guess"], row["points"], row["late"]) for row in rows] == [("0", "0", "")] and game.rounds == 1
 
 
+def test_before_anyone_notices_the_machine_the_page_says_so_instead_of_empty_axes(boundary):
+    at = boundary
+    while at.session_state["boundary_game"].current.never:  # an abstract the machine took over
+        play_to_the_end(at)
+        at.button(key="boundary_next").click().run()
+    at.button(key="boundary_machine").click().run()  # too early: the first sentence is the inventors'
+    assert not at.get("plotly_chart")
+    notice = next(c.value for c in at.main.caption if "No one has noticed the machine yet" in c.value)
+    assert "1 said *machine* too early" in notice
+
+
 def test_the_chart_counts_players_who_noticed(boundary):
     at = boundary
     for _ in range(6):

@@ -54,3 +54,26 @@ def test_a_wrong_code_is_explained():
     phone.text_input(key="join_nickname").input("Bo")
     click(phone, "Join")
     assert "no room NOPE1" in phone.warning[0].value
+
+
+def test_a_presenter_creating_too_many_rooms_is_told_to_use_one(monkeypatch):
+    """Anyone could create rooms without limit (15 in 2 s), each starting a background deal of rounds."""
+    from engine import config
+
+    monkeypatch.setattr(config, "LIVE_ROOMS_PER_VISITOR", 1)
+    presenter = click(page("app_pages/live.py"), "Create a room")
+    first = presenter.session_state["live_room"]
+    click(presenter, "Leave this room")
+    click(presenter, "Create a room")
+    assert "You have created 1 rooms in the last" in presenter.warning[0].value
+    assert "live_room" not in presenter.session_state and first
+
+@pytest.mark.parametrize("public_url, warned", [("http://localhost:8611", True), ("http://127.0.0.2:8501", True),
+                                                ("http://[::1]:8501", True), ("https://quiz.example.org", False),
+                                                ("http://192.168.1.20:8501", False)])
+def test_the_presenter_is_warned_when_phones_cannot_reach_the_join_link(monkeypatch, public_url, warned):
+    """The QR code pointed at http://localhost:8611/join?..., the presenter's own address, and nothing said so."""
+    monkeypatch.setenv("PUBLIC_URL", public_url)
+    presenter = click(page("app_pages/live.py"), "Create a room")
+    warnings = [w.value for w in presenter.warning]
+    assert any("Phones cannot open this link" in w and "`PUBLIC_URL`" in w for w in warnings) == warned

@@ -65,6 +65,27 @@ def test_the_reveal_says_how_other_players_did_on_the_same_abstract(quiz):
     assert "Other players on this abstract: 2 of 3 found the human (67%)." in [c.value for c in at.caption]
 
 
+def test_without_others_on_the_abstract_the_reveal_says_how_others_did_at_this_level(quiz):
+    from dataclasses import replace
+
+    from engine.games.quiz import Answer
+    from ui.common import store
+
+    at = quiz
+    current = at.session_state["quiz_game"].current
+    level = {**current.settings, "level": current.level}
+    for n, (settings, bundle, correct) in enumerate([(level, current.bundle, True), (level, current.bundle, False),
+                                                     (level, current.bundle, False),
+                                                     ({**level, "level": current.level + 1}, current.bundle, True),
+                                                     (level, "another-model", True)]):
+        other = replace(current, round_id=f"other-{n}", doc_id=f"elsewhere-{n}", settings=settings, bundle=bundle)
+        store().record(Answer(other, other.human_index if correct else (other.human_index + 1) % 3, correct, 1, 900, ()),
+                       f"player-{n}")
+    at.button(key="quiz_pick_A").click().run()
+    assert ("No one else has played this abstract yet; other players at this level: 1 of 3 found the human (33%)."
+            in [c.value for c in at.caption])
+
+
 def test_a_repeated_or_late_answer_counts_once(quiz):
     from ui.common import store
 
@@ -94,11 +115,14 @@ def test_difficulty_sets_the_rung_and_says_what_it_means(quiz):
     assert at.get("plotly_chart")
 
 
-def test_an_answer_survives_a_database_outage(app_setup, monkeypatch, tmp_path):
-    """With the database down the page shows a notice, no traceback, and keeps the answer."""
+@pytest.mark.parametrize("down", ["sqlite:////proc/forbidden/answers.sqlite", "mysql://quiz:pw@localhost/quiz"],
+                         ids=["unwritable", "driver not installed"])
+def test_an_answer_survives_a_database_outage(app_setup, monkeypatch, tmp_path, down):
+    """With the database down (unwritable, or a driver that is not installed) the page shows a notice,
+    no traceback, and keeps the answer."""
     from ui.common import store
 
-    monkeypatch.setenv("DATABASE_URL", "sqlite:////proc/forbidden/answers.sqlite")
+    monkeypatch.setenv("DATABASE_URL", down)
     store.clear()
     at = page("app_pages/quiz.py")
     assert not at.exception and any("not available" in i.value for i in at.info)

@@ -38,6 +38,21 @@ def test_curves_results_card_and_embeddings(dashboard, tiny_bundle):
                                              "Kneser-Ney trigram (baseline)"])
     bits = list(table["bits per char (open vocab)"])
     assert bits == sorted(bits)  # ranked by the open-vocabulary figure
+
+
+
+def test_the_results_table_keeps_its_ranking_column_in_view(dashboard):
+    """At 1280 px the ranking column was the eighth of sixteen, off-screen; now pinned beside the model."""
+    import json
+
+    from engine.training.results import RANKED_BY
+
+    at = dashboard
+    table = at.dataframe[0].proto
+    assert list(table.column_order[:2]) == ["model", RANKED_BY]
+    columns = json.loads(table.columns)
+    assert columns["model"]["pinned"] and columns[RANKED_BY]["pinned"]
+    assert any("scroll the table sideways for kind" in c.value for c in at.caption)
     assert at.get("download_button")
     assert any("Diversity" in m.value for m in at.markdown)  # samples per epoch
     neighbours = at.dataframe[1].value
@@ -64,8 +79,51 @@ def test_retrain_starts_a_job_that_the_monitor_follows(dashboard, tiny_bundle, t
         time.sleep(0.5)
     assert jobs.status(job, jobs_dir).state == "finished"
     at.run()
+    assert "finished: trained, evaluated and saved" in at.get("progress")[0].proto.text
     at.button(key="training_activate").click().run()
+    assert (tmp_path / "models" / "ACTIVE").read_text() == tiny_bundle.name  # not before it is confirmed
+    assert any("no test figures" in w.value for w in at.warning)  # the fake trainer writes no metrics
+    at.button(key="training_activate_yes").click().run()
     assert (tmp_path / "models" / "ACTIVE").read_text() == jobs.status(job, jobs_dir).request.name
+
+
+def test_activating_a_model_worse_than_the_trigram_warns_and_can_be_cancelled(dashboard, tiny_bundle, tmp_path):
+    import json
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_bundle.path, models / "salad")
+    metrics = json.loads((models / "salad" / "metrics.json").read_text())
+    trigram = metrics["baselines"]["kneser_ney_trigram"]["all_tokens"]["bits_per_char"]
+    metrics["model"]["all_tokens"]["bits_per_char"] = trigram + 0.25
+    (models / "salad" / "metrics.json").write_text(json.dumps(metrics))
+    at = dashboard.run()
+    at.selectbox(key="training_card_model").select("salad").run()
+    at.button(key="training_make_active").click().run()
+    warning = " ".join(w.value for w in at.warning)
+    assert f"no better than the Kneser-Ney trigram baseline's {trigram:.4f}" in warning
+    assert (models / "ACTIVE").read_text() == tiny_bundle.name
+    at.button(key="training_make_active_no").click().run()
+    assert not at.warning and (models / "ACTIVE").read_text() == tiny_bundle.name
+    at.button(key="training_make_active").click().run()
+    at.button(key="training_make_active_yes").click().run()
+    assert (models / "ACTIVE").read_text() == "salad"
+
+
+@pytest.mark.parametrize("progress, state, text", [
+    ({"phase": "pre-training", "epoch": 1, "epochs": 6, "batch": 1, "batches": 90, "eta_s": 5000.0}, "running",
+     "pre-training epoch 1/6 · batch 1/90 · about 83 min left at most"),
+    ({"epoch": 2, "epochs": 2, "batch": 40, "batches": 90, "eta_s": 20.0}, "running",
+     "epoch 2/2 · batch 40/90 · under a minute left"),
+    ({"status": "evaluating", "epoch": 2, "epochs": 2, "batch": 90, "batches": 90, "eta_s": 0.0}, "running",
+     "epoch 2/2 · batch 90/90 · evaluating on the test split"),
+    ({"status": "evaluating", "epoch": 2, "epochs": 2, "batch": 90, "batches": 90}, "finished",
+     "epoch 2/2 · batch 90/90 · finished: trained, evaluated and saved"),
+    ({"epoch": 1, "epochs": 2, "batch": 9, "batches": 90, "eta_s": 600.0}, "cancelled",
+     "epoch 1/2 · batch 9/90 · cancelled")])
+def test_the_progress_line_says_what_the_job_is_doing_now(progress, state, text):
+    from ui.retrain import progress_line
+
+    assert progress_line(progress, state)[1] == text
 
 
 def test_a_configured_token_is_required(app_setup, tmp_path, monkeypatch):
@@ -79,15 +137,21 @@ def test_a_configured_token_is_required(app_setup, tmp_path, monkeypatch):
     assert not (tmp_path / "jobs").exists()
 
 
+def test_the_retrain_form_starts_from_the_active_models_preset(dashboard, tiny_bundle):
+    """It started from lstm, the first preset, whatever the model (the shipped patent-awd is awd)."""
+    assert dashboard.selectbox(key="retrain_preset").value == "tiny"
+    assert dashboard.number_input(key="retrain_tiny_units").value == tiny_bundle.model_config.lstm_units
+
+
 def test_retrain_form_limits_come_from_the_config(dashboard):
     from engine.config import RETRAIN_RANGES
 
     at = dashboard
     for field, key in (("embedding_dim", "embedding"), ("lstm_units", "units"), ("lstm_layers", "layers"),
                        ("epochs", "epochs"), ("batch_size", "batch")):
-        widget = at.number_input(key=f"retrain_lstm_{key}")
+        widget = at.number_input(key=f"retrain_tiny_{key}")
         assert (widget.min, widget.max) == RETRAIN_RANGES[field]
-    dropout = at.slider(key="retrain_lstm_dropout")
+    dropout = at.slider(key="retrain_tiny_dropout")
     assert (dropout.min, dropout.max) == RETRAIN_RANGES["dropout"]
 
 
@@ -113,10 +177,12 @@ def test_with_a_token_configured_no_visitor_can_cancel_resume_or_activate(dashbo
     assert any("Wrong retrain token" in e.value for e in at.error) and jobs.running_job(jobs_dir) is None
     at.selectbox(key="training_card_model").select("other").run()
     at.button(key="training_make_active").click().run()
+    at.button(key="training_make_active_yes").click().run()
     assert (models / "ACTIVE").read_text() == tiny_bundle.name
     time.sleep(0.05)
     at.text_input(key="training_token").input("s3cret").run()
     at.button(key="training_make_active").click().run()
+    at.button(key="training_make_active_yes").click().run()
     assert (models / "ACTIVE").read_text() == "other"
     at.button(key="training_resume").click().run()
     assert jobs.running_job(jobs_dir) == at.session_state["training_job"]
@@ -131,3 +197,16 @@ def test_a_damaged_bundle_is_reported_without_server_paths(dashboard, tiny_bundl
     at = dashboard.run()
     shown = " ".join(w.value for w in at.warning)
     assert "broken" in shown and "incomplete" in shown and str(tmp_path) not in shown
+
+
+def test_retrain_with_a_data_directory_that_cannot_be_written_says_so(dashboard, tmp_path, monkeypatch):
+    """A read-only data directory made Retrain fail with a raw OSError."""
+    from engine import config
+
+    (tmp_path / "file").write_text("not a directory")
+    monkeypatch.setattr(config, "JOBS_DIR", tmp_path / "file" / "jobs")
+    at = dashboard.run()
+    at.button(key="FormSubmitter:retrain_form-Retrain").click().run()
+    assert not at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "cannot write its training files" in shown and str(tmp_path) not in shown

@@ -7,17 +7,19 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.games.boundary import (BoundaryAnswer, BoundaryGame, BoundaryRound, Sentence, draw_boundary,
-                             make_boundary_round, points, split_sentences, verdict, writable_prefix,
-                             write_sentences)
+                                   make_boundary_round, points, sentence_spans, split_sentences, verdict,
+                                   writable_prefix, write_sentences)
 from engine.config import BOUNDARY_NEVER, BOUNDARY_POINTS
 from engine.corpus import Document, load_corpus
 from engine.games.boundary_store import boundary_answers
 from engine.games.store import Store
 from engine.storage.answer_log import Outbox
 from engine.storage.connection import StoreError
-from engine.lm.tokenizer import detokenize
+from engine.lm.tokenizer import detokenize, is_word
 from ui.render import sentences_html
 
 
@@ -29,6 +31,29 @@ def test_sentences_end_at_stops_but_not_inside_figures_abbreviations_or_subscrip
         "As shown in FIG. 3, the weight w. Sub. 1 is updated!",  # the detokenizer, for both writers
         "Is it stable?", "Yes, within 10,000 steps"]
     assert split_sentences("") == [] and len(split_sentences("One sentence only.")) == 1
+
+
+def test_no_sentence_ends_after_etc_in_brackets_inside_brackets_or_before_any_word():
+    def sentences(text):
+        return [" ".join(s) for s in split_sentences(text)]
+
+    text = ("The coil holds metals (copper, tin, etc.). Operators (e.g., + -.) join terms. "
+            "A bias (of 2 V. or less) is set, etc., and kept. Done.")
+    assert sentences(text) == ["the coil holds metals ( copper , tin , etc . ) .", "operators ( e.g. , + - . ) join terms .",
+                               "a bias ( of 2 v . or less ) is set , etc . , and kept .", "done ."]
+    assert sentences("An open (bracket. Never closes. Fine.") == ["an open ( bracket .", "never closes .", "fine ."]
+    assert sentences(". . A start.") == [". . a start ."]
+    assert sentences("A gain .eta. of x.times.y.sub.2 is set. It runs several times. Done.") == [
+        "a gain . eta . of x . times . y . sub . 2 is set .", "it runs several times .", "done ."]
+
+
+@given(st.lists(st.sampled_from(["coil", "a", ".", ",", "(", ")", "etc", "e.g.", "+", "-", "!", "fig", "1"]),
+                max_size=40))
+def test_sentences_cover_the_tokens_in_order_and_each_but_the_last_holds_a_word_and_ends(tokens):
+    spans = sentence_spans(tokens)
+    assert [t for a, b in spans for t in tokens[a:b]] == tokens
+    for a, b in spans[:-1]:
+        assert tokens[b - 1] in ".!?" and any(is_word(t) for t in tokens[a:b])
 
 
 @pytest.mark.parametrize("boundary, guess, expected", [

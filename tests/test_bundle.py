@@ -1,10 +1,15 @@
 """The active-bundle marker and damaged bundles: always a clear message, never a silent substitute."""
+import json
 import shutil
 
+import numpy as np
 import pytest
 
-from engine.lm.bundle import BundleError, active_bundle, active_bundle_path, load_bundle, set_active_bundle
+from engine import config
+from engine.lm.bundle import (BundleError, active_bundle, active_bundle_path, expected_shapes, list_bundles,
+                              load_bundle, load_bundles, read_layers, set_active_bundle)
 from engine.config import DEFAULT_BUNDLE
+from engine.training.results import ranked
 
 
 @pytest.fixture()
@@ -48,3 +53,93 @@ def test_a_truncated_model_file_is_reported_as_damaged(tiny_bundle, tmp_path):
     with pytest.raises(BundleError, match="damaged") as error:
         _ = load_bundle(copy).net
     assert "not found" not in str(error.value).lower() and str(tmp_path) not in str(error.value)
+
+
+def _copy(bundle, tmp_path, name):
+    copy = tmp_path / name
+    shutil.copytree(bundle.path, copy)
+    return copy
+
+
+def _edit_json(path, edit):
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def test_an_unreadable_bundle_directory_is_listed_and_refused_alone(tiny_bundle, tmp_path, unreadable):
+    """A bundle directory the server could not read made the bundle list (every page) raise PermissionError."""
+    good = _copy(tiny_bundle, tmp_path, "good")
+    (tmp_path / "secret").mkdir()
+    unreadable(tmp_path / "secret")
+    assert list_bundles(tmp_path) == [good, tmp_path / "secret"]
+    assert ranked(list_bundles(tmp_path)) == [good, tmp_path / "secret"]
+    with pytest.raises(BundleError, match="'secret' cannot be read.*Permission denied") as error:
+        load_bundle(tmp_path / "secret")
+    assert str(tmp_path) not in str(error.value)
+
+
+def test_a_figure_that_is_not_a_number_marks_that_bundle_damaged(tiny_bundle, tmp_path):
+    """A metrics.json giving "bits_per_char": "abc" made ranking (every page) raise TypeError."""
+    good, bad = _copy(tiny_bundle, tmp_path, "good"), _copy(tiny_bundle, tmp_path, "bad")
+    _edit_json(bad / "metrics.json", lambda m: m["model"]["all_tokens"].update(bits_per_char="abc"))
+    assert ranked([bad, good]) == [good, bad]
+    with pytest.raises(BundleError, match="'bad' is damaged: metrics.json gives bits_per_char as 'abc'"):
+        load_bundle(bad)
+    bundles, problems = load_bundles([bad, good])
+    assert [b.name for b in bundles] == ["good"] and len(problems) == 1 and "bad" in problems[0]
+
+
+def test_a_malformed_history_marks_that_bundle_damaged(tiny_bundle, tmp_path):
+    """A history.csv with a word for a number made the Training page raise ValueError."""
+    bad = _copy(tiny_bundle, tmp_path, "bad")
+    (bad / "history.csv").write_text("epoch,loss\n0,0.5\none,lots\n")
+    with pytest.raises(BundleError, match="is damaged: history.csv is malformed"):
+        load_bundle(bad)
+
+
+def test_weights_that_do_not_fit_the_config_mark_the_bundle_damaged(tiny_bundle, tmp_path):
+    """Weights of another shape raised IndexError in the middle of generation."""
+    bad = _copy(tiny_bundle, tmp_path, "bad")
+    _edit_json(bad / "config.json", lambda c: c["model"].update(lstm_units=c["model"]["lstm_units"] * 2))
+    bundle = load_bundle(bad)
+    with pytest.raises(BundleError, match="'bad' is damaged: the weights of layer lstm_0 have shapes"):
+        _ = bundle.net
+
+
+def test_the_expected_shapes_are_those_of_every_shipped_and_trained_bundle(tiny_bundle):
+    for bundle in [tiny_bundle] + [load_bundle(p) for p in list_bundles(config.MODELS_DIR)]:
+        with np.load(bundle.path / "weights.npz") as npz:
+            layers = read_layers(npz)
+        assert {k: [w.shape for w in ws] for k, ws in layers.items()} == \
+            expected_shapes(bundle.model_config, len(bundle.tokenizer)), bundle.name
+
+
+def test_a_truncated_legacy_model_file_is_damaged_not_missing(tiny_bundle, tmp_path):
+    """A cut model.keras (no weights.npz) was reported as 'File not found'."""
+    old = _copy(tiny_bundle, tmp_path, "old")
+    (old / "weights.npz").unlink()
+    (old / "model.keras").write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    with pytest.raises(BundleError, match="'old' is damaged: model.keras is not a complete Keras archive") as error:
+        _ = load_bundle(old).weights
+    assert "not found" not in str(error.value).lower()
+
+
+def test_unreadable_weights_are_not_called_damaged(tiny_bundle, tmp_path):
+    """A weights file the server may not read was reported as damaged (retrain it) instead of unreadable."""
+    bad = _copy(tiny_bundle, tmp_path, "bad")
+    (bad / "weights.npz").unlink()
+    (bad / "weights.npz").mkdir()  # as unreadable for root as a file without permissions is for others
+    with pytest.raises(BundleError, match="'bad' cannot be read \\(weights.npz: .*may read its files") as error:
+        _ = load_bundle(bad).weights
+    assert "damaged" not in str(error.value)
+
+
+def test_a_model_knowing_only_its_special_tokens_is_flagged(tiny_bundle):
+    """A model trained on the patent-number column (4 tokens) was offered without a word."""
+    from dataclasses import replace
+
+    from engine.lm.tokenizer import Tokenizer
+
+    numbers = replace(tiny_bundle, tokenizer=Tokenizer.fit(["9000001", "9000002", "9000003"], 100, 2))
+    assert "knows 0 word(s)" in numbers.caveat() and tiny_bundle.caveat() is None

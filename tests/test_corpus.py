@@ -126,8 +126,9 @@ def test_locate_prefers_explicit_then_env_then_cache(tmp_path, monkeypatch):
 
 def test_offline_download_fails_with_instructions_and_leaves_nothing(tmp_path):
     target = tmp_path / "cache" / "corpus.csv"
-    with pytest.raises(CorpusError, match="offline.*PATENT_CORPUS"):
+    with pytest.raises(CorpusError, match="offline.*PATENT_CORPUS=/path/to/") as raised:
         download_corpus(target, url="http://127.0.0.1:9/none.csv", timeout=2)
+    assert "copy it into the folder PATENT_DATA_DIR names" in raised.value.advice  # outside the app's folder
     assert list(target.parent.iterdir()) == []
 
 

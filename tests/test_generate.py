@@ -1,8 +1,8 @@
+import json
 from dataclasses import replace
 
-import pytest
-
 import numpy as np
+import pytest
 
 from engine.lm.generate import advance, candidates, fork, generate, generate_many, main, prepare_opening, score, stream
 from engine.lm.settings import Sampling
@@ -86,8 +86,8 @@ def test_absurd_settings_are_refused(tiny_bundle):
 def test_cli_prints_text_and_reports_errors(tiny_bundle, capsys, tmp_path):
     assert main(["--model", str(tiny_bundle.path), "--seed-text", "The quantum system", "--words", "5",
                  "--rng-seed", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "not in the vocabulary: quantum" in out and out.splitlines()[-1].startswith("The quantum system")
+    captured = capsys.readouterr()
+    assert "not in the vocabulary: quantum" in captured.err and captured.out.startswith("The quantum system")
     with pytest.raises(SystemExit) as exit_info:
         main(["--model", str(tmp_path / "missing")])
     assert exit_info.value.code == 2 and "No model bundle" in capsys.readouterr().err
@@ -161,3 +161,25 @@ def test_damaged_weights_raise_instead_of_writing_forever(tiny_bundle, damaged):
     net = replace(tiny_bundle.net, output=(weights, tiny_bundle.net.output[1]))
     with pytest.raises(ValueError, match="NaN"):
         generate(Snapshot(tiny_bundle.tokenizer, net), "The system", Sampling(rng_seed=0, words=5))
+
+
+def test_json_output_holds_json_alone_when_the_opening_has_unknown_words(tiny_bundle, capsys):
+    """`generate --json` printed its "note:" about unknown words on stdout before the JSON."""
+    assert main(["--model", str(tiny_bundle.path), "--opening", "The zzqxv system", "--words", "3",
+                 "--rng-seed", "1", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["unknown_words"] == ["zzqxv"] and "zzqxv" in captured.err
+
+
+def test_weights_that_do_not_fit_the_config_stop_the_command_line_with_a_message(tiny_bundle, capsys, tmp_path):
+    """Weights of another shape than the config's raised IndexError in the middle of generation."""
+    import shutil
+
+    bad = tmp_path / "misfit"
+    shutil.copytree(tiny_bundle.path, bad)
+    config = json.loads((bad / "config.json").read_text())
+    config["model"]["embedding_dim"] += 4
+    (bad / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", str(bad), "--opening", "The system", "--words", "3"])
+    assert exit_info.value.code == 2 and "'misfit' is damaged: the weights of layer" in capsys.readouterr().err

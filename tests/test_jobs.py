@@ -218,3 +218,22 @@ def test_upload_validation(tmp_path, invented_csv):
     with pytest.raises(CorpusError, match="larger than"):
         jobs.save_upload(b"x" * (21 * 2**20), "big.csv", None, tmp_path)
     assert list((tmp_path / "uploads").iterdir()) == [path]
+
+
+def test_a_jobs_directory_that_cannot_be_written_gives_a_job_error(tmp_path, invented_csv):
+    """A read-only data directory made Retrain fail with a raw OSError."""
+    (tmp_path / "file").write_text("not a directory")
+    jobs_dir = tmp_path / "file" / "jobs"  # unwritable for root too
+    with pytest.raises(jobs.JobError, match="cannot write its training files") as error:
+        jobs.save_upload(invented_csv.read_bytes(), "mine.csv", None, jobs_dir)
+    assert str(tmp_path) not in str(error.value)
+    with pytest.raises(jobs.JobError, match="cannot write its training files"):
+        jobs.start(request("fresh", invented_csv), jobs_dir, tmp_path / "models")
+    assert jobs.running_job(jobs_dir) is None and jobs.recent_jobs(jobs_dir) == []
+
+
+def test_upload_errors_name_the_file_as_the_visitor_called_it(tmp_path):
+    """Upload errors named the file by the hash it is stored under."""
+    with pytest.raises(CorpusError, match="^'my corpus.csv' is not UTF-8 text") as error:
+        jobs.save_upload(b"\xff\xfe not text", "my corpus.csv", None, tmp_path)
+    assert "uploads" not in str(error.value)

@@ -161,3 +161,20 @@ def test_the_machine_options_are_those_the_critic_scores_closest_to_the_real_tex
 def test_training_gives_the_bundle_its_critic(tiny_bundle):
     """A retrained model plays rounds chosen by its own critic, as the shipped one does."""
     assert (tiny_bundle.path / "critic.json").exists() and load_critic(tiny_bundle) is not None
+
+
+def test_a_critic_from_too_few_abstracts_is_refused_in_plain_words(tiny_bundle, invented_csv):
+    """A 3-abstract corpus made the critic fail with a raw numpy message."""
+    corpus = load_corpus(invented_csv)
+    few = replace(tiny_bundle, split=replace(tiny_bundle.split, train=tiny_bundle.split.train[:3]))
+    with pytest.raises(ValueError, match="too few abstracts to learn from: 3 \\(training split\\)"):
+        fit_bundle_critic(few, corpus, 30, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("option, value", [("--seed", "-1"), ("--documents", "0")])
+def test_the_critic_command_line_refuses_bad_numbers_before_reading_data(option, value, capsys, tmp_path):
+    """Numeric options had no bounds and failed only after the corpus had loaded."""
+    with pytest.raises(SystemExit) as exit_info:
+        fit_critic.main([option, value, "--data", str(tmp_path / "absent.csv")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f"{option[2:]} must be a whole number" in err and "absent" not in err

@@ -72,9 +72,32 @@ def test_one_vote_per_person_and_late_votes_refused(rooms):
     rooms.reveal(code, key)
     board = rooms.leaderboard(code)
     assert sorted((r["nickname"], r["right"], r["votes"]) for r in board) == [("Ana", 1, 2), ("Bo", 1, 1)]
-    assert [r["rank"] for r in board] == [1, 2] and board[0]["ms"] <= board[1]["ms"]  # ties: quicker first
+    assert board[0]["ms"] <= board[1]["ms"]  # equal right answers: quicker first, same time same rank
+    assert [r["rank"] for r in board] == [1, 1 if board[0]["ms"] == board[1]["ms"] else 2]
     with pytest.raises(RoomError, match="all its rounds"):
         rooms.open_round(code, key, invented_round(1))
+
+
+def test_players_equal_in_right_answers_and_time_share_a_rank(rooms):
+    code, key = rooms.create(2)
+    for player in ("p1", "p2", "p3", "p4"):
+        rooms.join(code, player, player.upper())
+    rooms.open_round(code, key, invented_round(0))
+    for player, choice in (("p1", 0), ("p2", 1), ("p3", 2)):  # p1 right; p2, p3 wrong; p4 silent
+        rooms.vote(code, player, 1, choice)
+    rooms.reveal(code, key)
+    board = rooms.leaderboard(code)
+    assert [(r["nickname"], r["rank"]) for r in board] == [("P1", 1), ("P2", 2), ("P3", 2), ("P4", 2)]
+
+
+def test_a_nickname_is_taken_whatever_its_case_or_unicode_form(rooms):
+    code, _ = rooms.create(1)
+    assert rooms.join(code, "p1", "Desk") == "Desk"
+    for i, same in enumerate(["desk", "DESK", "ｄｅｓｋ", " Desk "]):
+        with pytest.raises(RoomError, match="already called .*pick another nickname"):
+            rooms.join(code, f"q{i}", same)
+    assert rooms.join(code, "p2", "Desks") == "Desks" and rooms.players(code) == ["Desk", "Desks"]
+    assert rooms.join(code, "p1", "anything") == "Desk"  # joining again keeps the name
 
 
 def test_simultaneous_and_repeated_votes_count_once(rooms):
@@ -93,3 +116,50 @@ def test_simultaneous_and_repeated_votes_count_once(rooms):
 def test_codes_are_read_leniently():
     assert normalise_code(" ab-c d2 ") == "ABCD2"
     assert normalise_code(None) == ""
+
+
+def test_room_creation_is_limited_per_visitor_and_in_total(rooms, monkeypatch):
+    """Anyone could create rooms without limit (15 in 2 s), each starting a background deal of rounds."""
+    from engine import config
+
+    monkeypatch.setattr(config, "LIVE_ROOMS_PER_VISITOR", 2)
+    monkeypatch.setattr(config, "LIVE_MAX_OPEN_ROOMS", 4)
+    rooms.create(3, creator="10.0.0.1")
+    rooms.create(3, creator="10.0.0.1")
+    with pytest.raises(RoomError, match="You have created 2 rooms in the last 10 minutes"):
+        rooms.create(3, creator="10.0.0.1")
+    code, key = rooms.create(3, creator="10.0.0.2")
+    rooms.create(3, creator="10.0.0.2")
+    with pytest.raises(RoomError, match="as many live rooms open as it can run"):
+        rooms.create(3, creator="10.0.0.3")
+    rooms.finish(code, key)
+    rooms.create(3, creator="10.0.0.3")
+
+
+def test_idle_rooms_are_closed(rooms, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from engine import config
+    from engine.games.rooms import room_rounds
+    from engine.games.rooms import rooms as rooms_table
+
+    idle, _ = rooms.create(3)
+    playing, key = rooms.create(3)
+    long_ago = datetime.now(timezone.utc) - timedelta(minutes=config.LIVE_IDLE_MINUTES + 1)
+    with rooms.engine.begin() as conn:
+        conn.execute(update(rooms_table).values(created_at=long_ago))
+    rooms.open_round(playing, key, invented_round(0))
+    with rooms.engine.begin() as conn:  # a round opened long ago in an idle room does not keep it open
+        conn.execute(room_rounds.insert().values(room_code=idle, number=1, opened_at=long_ago, human_index=0))
+    assert rooms.close_idle() == 1
+    assert rooms.room(idle).phase == "finished" and rooms.room(playing).phase == "voting"
+
+
+@pytest.mark.parametrize("raw, expected", [("7", 7), ("abc", 50), ("0", 50), ("", 50)])
+def test_a_malformed_room_setting_falls_back_to_its_default(monkeypatch, raw, expected):
+    from engine.config import env_int
+
+    monkeypatch.setenv("LIVE_MAX_OPEN_ROOMS", raw)
+    assert env_int("LIVE_MAX_OPEN_ROOMS", 50, 1, 100) == expected

@@ -1,6 +1,8 @@
 """What visitors see of errors, nicknames and openings, and what a spreadsheet gets from the export."""
 from engine.corpus import CorpusError
-from engine.sanitise import hide_paths, spreadsheet_safe, visible_text
+from pathlib import Path
+
+from engine.sanitise import AdvisedError, app_relative, for_visitors, hide_paths, spreadsheet_safe, visible_text
 
 
 def test_messages_for_visitors_name_files_not_server_paths(tmp_path):
@@ -15,6 +17,15 @@ def test_messages_for_visitors_name_files_not_server_paths(tmp_path):
     trace = 'File "/usr/lib/python3.11/site-packages/keras/src/trainer.py", line 3, in fit'
     assert hide_paths(trace) == 'File "trainer.py", line 3, in fit'
     assert hide_paths("see https://example.org/a/b.csv or ~/x/y.txt") == "see https://example.org/a/b.csv or y.txt"
+
+
+def test_an_errors_advice_reaches_visitors_whole_and_its_report_without_paths():
+    error = AdvisedError("Cannot read /srv/app/data/c.csv.", "Set PATENT_CORPUS=/path/to/c.csv or copy it into data/.")
+    assert for_visitors(error) == "Cannot read c.csv. Set PATENT_CORPUS=/path/to/c.csv or copy it into data/."
+    assert str(error) == "Cannot read /srv/app/data/c.csv. Set PATENT_CORPUS=/path/to/c.csv or copy it into data/."
+    assert for_visitors(ValueError("bad /srv/x.csv")) == "bad x.csv"
+    assert app_relative(Path("/srv/app/data"), Path("/srv/app")) == "data"
+    assert app_relative(Path("/tmp/data"), Path("/srv/app")) is None
 
 
 def test_invisible_characters_are_removed_and_controls_become_spaces():

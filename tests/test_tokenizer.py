@@ -19,6 +19,13 @@ def test_detokenize_capitalises_after_a_sentence_end_only():
     assert detokenize(["and", "more"], sentence_start=False) == "and more"
 
 
+def test_detokenize_after_a_given_token_spaces_its_first_piece_like_the_rest():
+    assert detokenize([".", "it"], sentence_start=False, previous="digits") == ". It"
+    assert detokenize(["it"], sentence_start=False, previous="digits") == " it"
+    assert detokenize(["it"], sentence_start=False, previous="(") == "it"
+    assert detokenize(["it"], sentence_start=False) == "it"
+
+
 def test_vocabulary_comes_from_counts_with_specials_first():
     tok = Tokenizer.fit(["b a a c", "a b"], vocab_size=2, min_count=2)
     assert tok.vocab == ["<pad>", "<unk>", "<bos>", "<eos>", "a", "b"]

@@ -7,7 +7,7 @@ import pytest
 
 from engine.lm.bundle import BundleError, load_bundle, stored
 from engine.config import PRESETS
-from engine.corpus import load_corpus
+from engine.corpus import CorpusError, load_corpus
 from engine.games.critic import load_critic
 from engine.train import main, train_bundle
 from engine.training.model import keras_model
@@ -76,14 +76,14 @@ def test_missing_and_damaged_bundles_say_how_to_fix(tiny_bundle, tmp_path):
     with pytest.raises(BundleError, match="incomplete.*weights.npz"):
         load_bundle(broken)
     (broken / "weights.npz").write_bytes(b"not a zip")
-    with pytest.raises(BundleError, match="cannot be loaded"):
+    with pytest.raises(BundleError, match="damaged"):
         _ = load_bundle(broken).net
     (broken / "weights.npz").unlink()
     (broken / "model.keras").write_bytes(b"not a zip")  # an older bundle: converted on first use
-    with pytest.raises(BundleError, match="cannot be loaded"):
+    with pytest.raises(BundleError, match="damaged"):
         _ = keras_model(load_bundle(broken))
     (broken / "config.json").write_text("{not json")
-    with pytest.raises(BundleError, match="damaged"):
+    with pytest.raises(BundleError, match="damaged: config.json is not valid JSON"):
         load_bundle(broken)
 
 
@@ -111,6 +111,8 @@ def test_training_with_glove_embeddings(invented_csv, tmp_path):
 @pytest.mark.parametrize("option, value, message", [
     ("--learning-rate", "nan", "learning rate"), ("--learning-rate", "-0.1", "learning rate"),
     ("--learning-rate", "1e9", "learning rate"), ("--epochs", "0", "epochs"), ("--batch-size", "0", "batch size"),
+    ("--threads", "-2", "threads must be a whole number from 0"), ("--embedding-dim", "1000000", "embedding dim must be a whole number from 1 to"),
+    ("--seed", str(2**40), "seed must be"), ("--pretrain-epochs", "-1", "pretrain epochs must be"),
 ])
 def test_settings_are_refused_before_the_corpus_is_read(option, value, message, capsys, tmp_path):
     """Nonsense settings fail at once with a message, before any data is loaded or trained on."""
@@ -118,6 +120,23 @@ def test_settings_are_refused_before_the_corpus_is_read(option, value, message, 
     out = capsys.readouterr().out
     assert code == 2 and message in out and "absent.csv" not in out
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("where", ["out", "progress-file"])
+def test_an_unwritable_output_is_refused_before_the_corpus_is_read(where, capsys, tmp_path):
+    """`--out` under a path nothing can be written to failed with a traceback after training."""
+    (tmp_path / "file").write_text("not a directory")
+    paths = {"out": str(tmp_path / "m"), "progress-file": str(tmp_path / "p.json"), where: str(tmp_path / "file" / "x")}
+    code = main(["--data", str(tmp_path / "absent.csv"), "--out", paths["out"], "--progress-file", paths["progress-file"]])
+    out = capsys.readouterr().out
+    assert code == 2 and "cannot write" in out and "absent.csv" not in out
+
+
+@pytest.mark.parametrize("data", ["/dev/zero", "."])
+def test_a_corpus_that_is_not_a_regular_file_is_refused(data, capsys, tmp_path):
+    """`--data /dev/zero` read without end and failed with a traceback."""
+    assert main(["--data", data, "--out", str(tmp_path / "m")]) == 2
+    assert "is not a regular file" in capsys.readouterr().out
 
 
 def test_a_run_whose_loss_becomes_nan_writes_no_bundle(invented_csv, tmp_path):
@@ -190,6 +209,36 @@ def test_run_state_restores_best_value_patience_and_time(tmp_path):
     assert after.elapsed_s >= 100
 
 
+def test_the_eta_follows_the_pace_after_the_first_batch_across_both_phases(tmp_path, monkeypatch):
+    """The first batch took 60 s (tracing, compiling), each later one 1 s: 2 pre-training epochs of
+    10 batches, then at most 3 training epochs of 20."""
+    from engine import callbacks
+    from engine.jsonio import read_json
+
+    clock = [0.0]
+    monkeypatch.setattr(callbacks.time, "time", lambda: clock[0])
+    path = tmp_path / "progress.json"
+    pre = callbacks.Progress(path, 2, 10, "CPU", log=None, phase="pre-training", later_batches=3 * 20)
+    pre.on_epoch_begin(0)
+    clock[0] += 60
+    pre.on_train_batch_end(0)
+    assert pre.eta_s(1) is None  # no pace from the first batch alone
+    for batch in range(1, 5):
+        clock[0] += 1
+        pre.on_train_batch_end(batch)
+    assert pre.eta_s(5) == pytest.approx(15 + 60)  # 15 pre-training batches and 60 training ones left
+    pre.on_train_end()
+    assert read_json(path)["status"] == "training"  # not "evaluating": training comes next
+    main_phase = callbacks.Progress(path, 3, 20, "CPU", log=None)
+    main_phase.on_epoch_begin(1)  # resumed in its second epoch
+    for batch in range(3):
+        clock[0] += 30 if batch == 0 else 1
+        main_phase.on_train_batch_end(batch)
+    assert main_phase.eta_s(3) == pytest.approx(2 * 20 - 3)
+    main_phase.on_train_end()
+    assert read_json(path)["status"] == "evaluating" and read_json(path)["phase"] == "training"
+
+
 def test_awd_model_pretrained_on_a_second_corpus(invented_csv, tmp_path):
     import pandas as pd
 
@@ -210,3 +259,18 @@ def test_awd_model_pretrained_on_a_second_corpus(invented_csv, tmp_path):
     assert bundle.provenance["moved_by_family_split"] == bundle.split.moved
     assert bundle.metrics["model"]["all_tokens"]["bits_per_char"] > 0
     assert bundle.cache.mix == bundle.metrics["cache"]["mix"]  # tuned on the validation split, saved with it
+
+
+def test_a_corpus_of_near_duplicates_is_refused_for_what_it_is(tmp_path):
+    """3,217 abstracts x 17 variants were refused as "too small to split: give it at least 3 documents"."""
+    from engine.corpus import Corpus, Document
+
+    base = ("The invented device couples a lens to a sensor, and a small motor turns the lens toward the "
+            "brightest light source it finds while a controller records the angle")
+    docs = tuple(Document(f"v{i}", f"{base} in variant {i}.") for i in range(40))
+    preset = PRESETS["tiny"]
+    with pytest.raises(CorpusError, match="40 documents are near-duplicates.*leaves 0 for validation") as error:
+        train_bundle(Corpus(docs, "invented", "0"), preset.model, preset.train, tmp_path / "dupes", log=None)
+    assert "at least 3" not in str(error.value) and not (tmp_path / "dupes").exists()
+    with pytest.raises(CorpusError, match="too small to split: it has 2"):
+        train_bundle(Corpus(docs[:2], "invented", "0"), preset.model, preset.train, tmp_path / "two", log=None)

@@ -26,6 +26,14 @@ def test_passage_marks_the_seed_and_the_end():
     assert "top 10" in legend_html()
 
 
+def test_no_space_between_the_seed_and_the_punctuation_that_follows_it():
+    out = passage_html("trained to read digits", [Word(".", 0.5, 0), Word("a", 0.2, 1)], sentence_start=False)
+    assert 'digits</span><span class="tok r10" title="probability 50.00% · rank 1">.</span> <span' in out
+    after_bracket = passage_html("a device (", [Word("wherein", 0.5, 0)], sentence_start=False)
+    assert '(</span><span class="tok r10"' in after_bracket
+    assert 'digits</span> <span' in passage_html("digits", [Word("a", 0.2, 1)], sentence_start=False)
+
+
 def test_settings_round_trip_through_the_url():
     settings = PlaygroundSettings(opening="A neural network", words=42, diversity=1.25, repetition_guard=2, rng_seed=9)
     again, problems = PlaygroundSettings.from_query(settings.to_query())
@@ -68,3 +76,24 @@ def test_the_chance_label_sits_in_the_margin_and_full_marks_show():
     fig = accuracy_figure([{"diversity": 0.5, "rate": 1.0, "low": 0.6, "high": 1.0, "answers": 5}])
     assert fig.layout.annotations[0].xref == "paper" and fig.layout.annotations[0].x == 1
     assert fig.data[0].cliponaxis is False and fig.layout.yaxis.range[1] > 1
+
+
+def test_quotation_marks_and_invisible_characters_are_not_reported_as_a_cut():
+    """An opening with `"` or bidi characters was reported as "cut to its last N characters"."""
+    settings, problems = PlaygroundSettings.from_query({"seed": 'The "smart" lens\u202e turns\u200b left'})
+    assert problems == [] and settings.opening == "The smart lens turns left"
+
+
+def test_a_runs_colour_stays_when_a_run_is_added():
+    """Colours went by position: adding a run (or hiding one) repainted the others."""
+    from ui.charts import history_figure
+
+    rows = [{"epoch": 1, "loss": 2.0, "val_loss": 2.1, "accuracy": 0.2, "val_accuracy": 0.2}]
+
+    def colours(histories):
+        return {trace.legendgroup: trace.line.color for trace in history_figure(histories).data}
+
+    before = colours({"patent-lstm": rows, "tutorial": rows})
+    after = colours({"patent-awd": rows, "patent-lstm": rows, "tutorial": rows})
+    assert {name: after[name] for name in before} == before
+    assert len(set(after.values())) == 3  # the shipped runs apart

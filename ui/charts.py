@@ -1,10 +1,17 @@
 """Plotly figures for the pages."""
 from __future__ import annotations
 
+import zlib
+
 import plotly.graph_objects as go
 
 TEAL, SAND = "#0f766e", "#d6a45a"
 PALETTE = [TEAL, SAND, "#7c3aed", "#dc2626", "#2563eb", "#65a30d"]  # one colour per model
+
+
+def run_colour(name: str) -> str:
+    """A run's colour, from its name alone: the same in every chart, whichever other runs are shown or added."""
+    return PALETTE[zlib.crc32(name.encode()) % len(PALETTE)]
 
 
 def candidates_figure(rows: list[dict], diversity: float) -> go.Figure:
@@ -44,8 +51,8 @@ def history_figure(histories: dict[str, list[dict]]) -> go.Figure:
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss (cross-entropy)", "next-word accuracy"))
-    for n, (name, rows) in enumerate(histories.items()):
-        color = PALETTE[n % len(PALETTE)]
+    for name, rows in histories.items():
+        color = run_colour(name)
         epochs = [r["epoch"] for r in rows]
         for col, metric in ((1, "loss"), (2, "accuracy")):
             for prefix, dash in (("", "solid"), ("val_", "dash")):
@@ -53,8 +60,10 @@ def history_figure(histories: dict[str, list[dict]]) -> go.Figure:
                     x=epochs, y=[r.get(prefix + metric) for r in rows], mode="lines+markers",
                     line=dict(color=color, dash=dash), marker=dict(size=5), legendgroup=name,
                     name=f"{name} ({'validation' if prefix else 'training'})", showlegend=col == 1), row=1, col=col)
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10),
-                      legend=dict(orientation="h", y=-0.2))
+    # hung below the axis titles by its top: anchored by its bottom (plotly's default there), a legend
+    # that wraps to three rows on a phone grows up over the "epoch" titles
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10),
+                      legend=dict(orientation="h", y=-0.28, yanchor="top"))
     longest = max((len(rows) for rows in histories.values()), default=1)
     fig.update_xaxes(title_text="epoch", dtick=max(1, -(-longest // 10)))
     fig.update_yaxes(tickformat=".1%", row=1, col=2)
@@ -102,7 +111,7 @@ def boundary_figure(rows: list[dict]) -> go.Figure:
         shift = (n - (len(bundles) - 1) / 2) * 0.03  # models side by side within a diversity bin
         fig.add_trace(go.Scatter(
             x=[r["diversity"] + shift for r in mine], y=[r["mean_late"] for r in mine], mode="markers+lines+text",
-            name=bundle, line=dict(color=PALETTE[n % len(PALETTE)]), textposition="top center",
+            name=bundle, line=dict(color=run_colour(bundle)), textposition="top center",
             text=[f"{r['noticed']}/{r['answers']}" for r in mine],
             error_y=dict(type="data", symmetric=False, array=[r["half_width"] for r in mine],  # never below 0
                          arrayminus=[min(r["half_width"], r["mean_late"]) if r["half_width"] else None for r in mine]),

@@ -7,12 +7,13 @@ import streamlit as st
 
 from engine import config
 from engine.games.bank import RoundBank
-from engine.lm.bundle import Bundle, BundleError, active_bundle, active_bundle_path, list_bundles, load_bundle
+from engine.lm.bundle import (Bundle, BundleError, active_bundle, active_bundle_path, list_bundles, load_bundle,
+                              stamp)
 from engine.config import CORPUS_ENV
 from engine.corpus import Corpus, CorpusError, load_corpus
 from engine.games.quiz import Pool, quiz_pool
 from engine.training.results import ranked
-from engine.sanitise import hide_paths
+from engine.sanitise import for_visitors, hide_paths
 from engine.games.store import Store
 from engine.storage.answer_log import Outbox
 from ui.render import CSS
@@ -51,7 +52,7 @@ def corpus() -> tuple[Corpus | None, str | None]:
     try:
         return permanent(load_corpus()), None
     except CorpusError as exc:
-        return None, str(exc)
+        return None, for_visitors(exc)
 
 
 @st.cache_resource(show_spinner=False)
@@ -88,6 +89,8 @@ def model_picker() -> None:
         except BundleError:
             return
         st.caption(model_caption(bundle))
+        if caveat := bundle.caveat():
+            st.warning(caveat, icon=":material/warning:")
 
 
 def model_caption(bundle: Bundle) -> str:
@@ -112,8 +115,12 @@ def quiz_pool_or_none(bundle: Bundle) -> tuple[Pool | None, str]:
         return None, message
     pool = _quiz_pool(bundle, docs, id(bundle), docs.sha256)
     if not pool.documents:
-        return None, f"The corpus at {docs.source} is not the one {bundle.name} was trained on."
+        return None, _not_its_corpus(docs, bundle)
     return pool, ""
+
+
+def _not_its_corpus(docs: Corpus, bundle: Bundle) -> str:
+    return hide_paths(f"The corpus at {docs.source} is not the one {bundle.name} was trained on.")
 
 
 def quiz_pool_or_stop(bundle: Bundle) -> Pool:
@@ -130,7 +137,7 @@ def held_out_or_stop(bundle: Bundle) -> list:
     docs, message = corpus()
     held_out = bundle.held_out_documents(docs) if docs else []
     if not held_out:
-        corpus_hint(message or f"The corpus at {docs.source} is not the one {bundle.name} was trained on.")
+        corpus_hint(message or _not_its_corpus(docs, bundle))
         st.stop()
     return held_out
 
@@ -140,8 +147,7 @@ def current_bundle(stop: bool = True) -> Bundle:
     name = st.session_state.get(MODEL_KEY)
     path = config.MODELS_DIR / name if name else active_bundle_path()
     try:
-        marker = path / "config.json"
-        return _load_bundle(str(path), marker.stat().st_mtime if marker.exists() else 0.0)
+        return _load_bundle(str(path), stamp(path))
     except BundleError as exc:
         if not stop:
             raise
@@ -153,7 +159,9 @@ def current_bundle(stop: bool = True) -> Bundle:
 
 
 def corpus_hint(message: str) -> None:
-    st.info(f"{hide_paths(message)}\n\nReal abstracts need the corpus CSV: start the app with "
+    """Say why there are no real abstracts (``message``, already fit for visitors: its advice would not
+    survive ``hide_paths`` twice) and how to start the app with them."""
+    st.info(f"{message}\n\nReal abstracts need the corpus CSV: start the app with "
             f"`{CORPUS_ENV}=/path/to/neural_network_patent_query.csv streamlit run streamlit_app.py`.",
             icon=":material/description:")
 

@@ -11,7 +11,7 @@ def pages(home) -> dict[str, st.Page]:
     return {
         "home": st.Page(home, title="Home", icon=":material/home:", default=True),
         "quiz": st.Page("app_pages/quiz.py", title="Human or Machine?", icon=":material/psychology_alt:", url_path="quiz"),
-        "boundary": st.Page("app_pages/boundary.py", title="Where does it take over?", icon=":material/timeline:",
+        "boundary": st.Page("app_pages/boundary.py", title="Where does the machine take over?", icon=":material/timeline:",
                             url_path="boundary"),
         "playground": st.Page("app_pages/playground.py", title="Playground", icon=":material/edit_note:",
                               url_path="playground"),

@@ -8,7 +8,7 @@ import html
 from pathlib import Path
 
 from engine.config import OPTION_LABELS
-from engine.lm.tokenizer import detokenize_pieces
+from engine.lm.tokenizer import detokenize_pieces, split_words
 
 # (rank below, css class, label): GLTR's buckets
 BUCKETS = ((10, "r10", "top 10"), (100, "r100", "top 100"), (1000, "r1000", "top 1,000"),
@@ -20,10 +20,10 @@ def bucket(rank: int) -> str:
     return next(css for limit, css, _ in BUCKETS if rank < limit)
 
 
-def words_html(words, sentence_start: bool = True) -> str:
-    """Coloured spans for generated words (objects with token, prob, rank and optionally copied); hover
-    shows the numbers. A word the model copied from the text so far is underlined."""
-    pieces = detokenize_pieces([w.token for w in words], sentence_start)
+def words_html(words, sentence_start: bool = True, previous: str | None = None) -> str:
+    """Coloured spans for generated words (objects with token, prob, rank and optionally copied) after
+    the token ``previous``; hover shows the numbers. A word the model copied from the text so far is underlined."""
+    pieces = detokenize_pieces([w.token for w in words], sentence_start, previous)
     spans = []
     for (sep, text), word in zip(pieces, words):
         copied = getattr(word, "copied", False)
@@ -34,10 +34,11 @@ def words_html(words, sentence_start: bool = True) -> str:
 
 
 def passage_html(seed: str, words, sentence_start: bool = True, ended: bool = False) -> str:
-    """The seed in plain type followed by the coloured continuation."""
-    seed_part = f'<span class="seed">{html.escape(seed)}</span> ' if seed else ""
+    """The seed in plain type followed by the coloured continuation (no space before its punctuation)."""
+    seed_part = f'<span class="seed">{html.escape(seed)}</span>' if seed else ""
+    previous = next(reversed(split_words(seed)), None)
     end = ' <span class="end" title="the model ended the abstract here">■</span>' if ended else ""
-    return f'<div class="passage">{seed_part}{words_html(words, sentence_start)}{end}</div>'
+    return f'<div class="passage">{seed_part}{words_html(words, sentence_start, previous)}{end}</div>'
 
 
 def legend_html() -> str:

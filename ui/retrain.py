@@ -6,13 +6,19 @@ import time
 import pandas as pd
 import streamlit as st
 
+from engine import config
 from engine.training import jobs
 from engine.auth import NotAllowed, authorise
 from engine.lm.bundle import BundleError, set_active_bundle
-from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, Environment
+from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, Environment, ModelConfig, preset_of
 from engine.corpus import CorpusError, locate_pretrain_corpus
-from engine.sanitise import hide_paths
+from engine.jsonio import read_json
+from engine.training.results import not_better_than_baselines
+from engine.sanitise import for_visitors, hide_paths
 from ui.charts import history_figure
+
+
+_CONFIRMING = "training_confirming"  # the model a visitor asked to activate, until they confirm or cancel
 
 
 def configured_token() -> str | None:
@@ -43,19 +49,38 @@ def allowed() -> bool:
         return False
 
 
-def activate(name: str) -> None:
-    """Make ``name`` the model every visitor gets (when allowed)."""
-    if not allowed():
+def _ask_to_activate(name: str) -> None:
+    st.session_state[_CONFIRMING] = name
+
+
+def activate_button(name: str, label: str, key: str, disabled: bool = False) -> None:
+    """A button that makes ``name`` the model every visitor gets, after a confirmation that warns
+    when the model is no better than its baselines (and behind the token gate)."""
+    st.button(label, key=key, disabled=disabled, icon=":material/check_circle:", on_click=_ask_to_activate, args=(name,))
+    if st.session_state.get(_CONFIRMING) != name:
         return
-    try:
-        set_active_bundle(name)
-        st.session_state.model_name = name
-        st.success(f"{name} is now the active model.")
-    except BundleError as exc:
-        st.error(hide_paths(str(exc)))
+    with st.container(border=True, key=f"{key}_confirmation"):
+        concerns = not_better_than_baselines(read_json(config.MODELS_DIR / name / "metrics.json", {}))
+        question = f"Make **{name}** the model every visitor gets, in every game?"
+        if concerns:
+            st.warning(" ".join([question, *concerns, "Its rounds will be easy to spot."]), icon=":material/warning:")
+        else:
+            st.info(question, icon=":material/help:")
+        yes, no = st.columns(2)
+        confirmed = yes.button(f"Yes, activate {name}", key=f"{key}_yes", type="primary")
+        no.button("Cancel", key=f"{key}_no", on_click=st.session_state.pop, args=(_CONFIRMING, None))
+    if confirmed and allowed():
+        st.session_state.pop(_CONFIRMING, None)
+        try:
+            set_active_bundle(name)
+            st.session_state.model_name = name
+            st.success(f"{name} is now the active model.")
+        except BundleError as exc:
+            st.error(hide_paths(str(exc)))
 
 
-def retrain_form() -> None:
+def retrain_form(start: ModelConfig) -> None:
+    """The form, starting from the preset of the model ``start`` describes (the shipped patent-awd: awd)."""
     st.markdown("Train a new model in a separate process. The app keeps using the active model until you "
                 "activate the new one.")
     upload = st.file_uploader(f"Your own corpus (optional): CSV or text file, one document per line, "
@@ -71,7 +96,8 @@ def retrain_form() -> None:
             column = st.selectbox("Text column", columns, key="retrain_column")
         else:
             st.error("This file cannot be read as a CSV.")
-    preset = st.selectbox("Starting point", list(PRESETS), key="retrain_preset",
+    names = list(PRESETS)
+    preset = st.selectbox("Starting point", names, index=names.index(preset_of(start) or names[0]), key="retrain_preset",
                           format_func=lambda k: f"{k}: {PRESETS[k].description}")
     model, train = PRESETS[preset].model, PRESETS[preset].train
     with st.form("retrain_form"):
@@ -111,11 +137,27 @@ def retrain_form() -> None:
         job = jobs.start(jobs.JobRequest(name=name.strip(), preset=preset, overrides=overrides,
                                          data=str(data) if data else None, text_column=column))
     except (jobs.JobError, CorpusError) as exc:
-        st.error(hide_paths(str(exc)))
+        st.error(for_visitors(exc))
         return
     st.session_state.training_job = job
     st.session_state.pop("retrain_default_name")  # the next job gets a fresh default name
     st.success(f"Started job {job}.")
+
+
+def progress_line(p: dict, state: str) -> tuple[float, str]:
+    """(fraction done, text) for the progress bar of a job in ``state`` from its progress file."""
+    done = (p["epoch"] - 1 + p["batch"] / max(p["batches"], 1)) / max(p["epochs"], 1)
+    phase = "pre-training " if p.get("phase") == "pre-training" else ""
+    text = f"{phase}epoch {p['epoch']}/{p['epochs']} · batch {p['batch']}/{p['batches']}"
+    if state == "finished":
+        return 1.0, text + " · finished: trained, evaluated and saved"
+    if state != "running":
+        return min(max(done, 0.0), 1.0), f"{text} · {state}"
+    if p.get("status") == "evaluating":
+        text += " · evaluating on the test split"
+    elif p.get("eta_s") is not None:
+        text += " · under a minute left" if p["eta_s"] < 60 else f" · about {p['eta_s'] / 60:.0f} min left at most"
+    return min(max(done, 0.0), 1.0), text
 
 
 def _device_badge(device: str) -> None:
@@ -139,11 +181,8 @@ def job_monitor() -> None:
     st.markdown(f"**Job {job}** → model `{s.request.name}` · **{s.state}**")
     _device_badge(p.get("device", ""))
     if p:
-        done = (p["epoch"] - 1 + p["batch"] / max(p["batches"], 1)) / max(p["epochs"], 1)
-        eta = f" · about {p['eta_s'] / 60:.0f} min left at most" if p.get("eta_s") and s.state == "running" else ""
-        st.progress(min(max(done, 0.0), 1.0),
-                    text=f"epoch {p['epoch']}/{p['epochs']} · batch {p['batch']}/{p['batches']}{eta}"
-                    + (" · evaluating on the test split" if p.get("status") == "evaluating" else ""))
+        done, text = progress_line(p, s.state)
+        st.progress(done, text=text)
         if p.get("history"):
             st.plotly_chart(history_figure({s.request.name: p["history"]}), width="stretch", key="training_live")
     if s.message:
@@ -158,9 +197,9 @@ def job_monitor() -> None:
             st.session_state.training_job = jobs.resume(job)
         except jobs.JobError as exc:
             st.error(hide_paths(str(exc)))
-    if s.state == "finished" and cols[1].button("Activate this model", key="training_activate",
-                                                 icon=":material/check_circle:"):
-        activate(s.request.name)
+    if s.state == "finished":
+        with cols[1]:
+            activate_button(s.request.name, "Activate this model", "training_activate")
     log = jobs.log_tail(job)
     if log:
         with st.expander("Log"):

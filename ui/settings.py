@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from engine.lm.settings import Sampling, parse_number, trim_opening
+from engine.lm.settings import Sampling, clean_opening, parse_number, trim_opening
 
 DIVERSITY_RANGE = (0.0, 2.0)  # what the slider offers (the engine accepts up to config.MAX_DIVERSITY)
 WORDS_RANGE = (5, 300)
@@ -73,9 +73,10 @@ class PlaygroundSettings:
             fixes.append(f"repetition guard {self.repetition_guard} is not one of {GUARDS}; using 0")
             self.repetition_guard = 0
         trimmed = trim_opening(self.opening)
-        if len(trimmed) < len(" ".join(self.opening.split())):
-            self.opening = trimmed
+        if len(trimmed) < len(clean_opening(self.opening)):  # not quotation marks or invisible characters left out
             fixes.append(f"the opening was cut to its last {len(trimmed):,} characters")
+        if trimmed != " ".join(self.opening.split()):
+            self.opening = trimmed
         return fixes
 
     def sampling(self) -> Sampling:

@@ -34,23 +34,43 @@ from ..lm.settings import Sampling
 from ..lm.tokenizer import detokenize, is_word, split_words
 
 SENTENCE_END = frozenset(".!?")
-_ABBREVIATIONS = frozenset({"fig", "figs", "no", "nos", "sub", "sup"})  # FIG. 1, No. 5, x.sub.1: no end after these
-_INDICES = frozenset({"sub", "sup"})  # x.sub.1: no end before these either
+_ABBREVIATIONS = frozenset({"fig", "figs", "no", "nos"})  # FIG. 1, No. 5: no end after these
+# What patent text writes between dots (x.sub.1, a.times.b, .alpha.): no end on either side of these
+_ENTITIES = frozenset("sub sup times eta mu alpha beta gamma delta epsilon zeta theta iota kappa lambda nu xi "
+                      "pi rho sigma tau phi chi psi omega ltoreq gtoreq apprxeq infin".split())
+_OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
+_NO_END_BEFORE = _ENTITIES | _CLOSE | frozenset(",;:")  # "etc.)", "etc., and": the sentence goes on
 
 
 def sentence_spans(tokens: list[str]) -> list[tuple[int, int]]:
     """(start, end) of each sentence of ``tokens``: a sentence ends at '.', '!' or '?', except after
-    an abbreviation (FIG. 1) or around a patent subscript (x.sub.1); text after the last end is a
-    sentence too."""
-    spans, start = [], 0
+    an abbreviation (FIG. 1), around a patent entity (x.sub.1, .alpha.), before a closing bracket or
+    a comma ("etc.)"), inside brackets that close ("(e.g. 2 V. or less)"), and before it holds a
+    word (so "+ -." is no sentence); text after the last end is a sentence too."""
+    spans, start, inside = [], 0, _inside_brackets(tokens)
+    folded = [t.lower() for t in tokens]
     for i, token in enumerate(tokens):
-        if (token in SENTENCE_END and not (i and tokens[i - 1].lower() in _ABBREVIATIONS)
-                and not (i + 1 < len(tokens) and tokens[i + 1] in _INDICES)):
+        if (token in SENTENCE_END and not inside[i] and not (i and folded[i - 1] in _ABBREVIATIONS)
+                and not (i > 1 and folded[i - 1] in _ENTITIES and tokens[i - 2] == ".")
+                and not (i + 1 < len(tokens) and folded[i + 1] in _NO_END_BEFORE)
+                and any(is_word(t) for t in tokens[start:i])):
             spans.append((start, i + 1))
             start = i + 1
     if start < len(tokens):
         spans.append((start, len(tokens)))
     return spans
+
+
+def _inside_brackets(tokens: list[str]) -> list[bool]:
+    """Whether each token lies between a bracket and the one that closes it (an unclosed one counts not)."""
+    inside, opened = [False] * len(tokens), []
+    for i, token in enumerate(tokens):
+        if token in _OPEN:
+            opened.append(i)
+        elif token in _CLOSE and opened:
+            start = opened.pop() + 1
+            inside[start:i] = [True] * (i - start)
+    return inside
 
 
 def split_sentences(text: str) -> list[list[str]]:

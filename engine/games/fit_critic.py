@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..lm.bundle import CRITIC, BundleError, active_bundle_path, load_bundle
-from ..config import CRITIC_DOCUMENTS, QUIZ_LEVELS, QUIZ_OPTIONS
+from ..config import CRITIC_DOCUMENTS, CRITIC_MIN_OPENINGS, QUIZ_LEVELS, QUIZ_OPTIONS, check_limit
 from ..corpus import CorpusError, load_corpus, locate_pretrain_corpus
 from .critic import FEATURES, Critic, common_words, features, fit, lexicon
 from .quiz import opening_of, write_continuations
@@ -118,8 +118,12 @@ def fit_bundle_critic(bundle, corpus, documents: int, rng: np.random.Generator, 
     common = common_words(bundle.tokenizer)
     samples = examples(bundle, chosen, rng)
     y = np.array([e.human for e in samples], int)
-    critic = fit(cross_featurise(samples, common), y, lexicon_of(samples), {"abstracts": source, "openings": int(y.sum())})
     held = examples(bundle, corpus.select(bundle.split.validation), rng)
+    if y.sum() < CRITIC_MIN_OPENINGS or not held:
+        raise ValueError(f"too few abstracts to learn from: {len(chosen)} ({source}) give {int(y.sum())} openings "
+                         f"and the validation split {sum(e.human for e in held)}; the critic needs "
+                         f"{CRITIC_MIN_OPENINGS} openings and at least one to check it on")
+    critic = fit(cross_featurise(samples, common), y, lexicon_of(samples), {"abstracts": source, "openings": int(y.sum())})
     held_x, held_y = featurise(held, common, critic.lexicon), np.array([e.human for e in held], int)
     held_group = np.array([e.group for e in held])
     checked = {"validation_openings": int(held_y.sum()),
@@ -155,15 +159,17 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
+        check_limit("documents", args.documents)
+        check_limit("seed", args.seed)
         bundle = load_bundle(args.model or active_bundle_path())
         corpus = load_corpus(args.data)
         found = args.critic_data or locate_pretrain_corpus()
         extra = load_corpus(found) if found else None
-    except (BundleError, CorpusError) as exc:
+        if not bundle.held_out_documents(corpus):
+            raise ValueError(f"{corpus.source} is not the corpus {bundle.name} was trained on")
+        critic = fit_bundle_critic(bundle, corpus, args.documents, np.random.default_rng(args.seed), extra)
+    except (BundleError, CorpusError, ValueError) as exc:
         parser.exit(2, f"error: {exc}\n")
-    if not bundle.held_out_documents(corpus):
-        parser.exit(2, f"error: {corpus.source} is not the corpus {bundle.name} was trained on\n")
-    critic = fit_bundle_critic(bundle, corpus, args.documents, np.random.default_rng(args.seed), extra)
     critic.save(bundle.path / CRITIC)
     print(json.dumps(critic.fitted_on, indent=1))
     return 0

@@ -51,9 +51,16 @@ class QuizAnswers(AnswerLog):
 
     def others_on(self, doc_id: str, player_id: str) -> tuple[int, int]:
         """(answers, of which found the human) that other players gave on rounds from this abstract."""
+        return self._others(player_id, answers.c.doc_id == doc_id)
+
+    def others_at(self, level: int, bundle: str, player_id: str) -> tuple[int, int]:
+        """(answers, of which found the human) that other players gave on rounds of this level and model."""
+        return self._others(player_id, answers.c.settings["level"].as_integer() == level, answers.c.bundle == bundle)
+
+    def _others(self, player_id: str, *where) -> tuple[int, int]:
         c = answers.c
         query = (select(func.count(), func.coalesce(func.sum(func.cast(c.correct, Integer)), 0))
-                 .where(c.doc_id == doc_id, c.player_id != player_id))
+                 .where(c.player_id != player_id, *where))
         with unavailable("read how others answered"), self.engine.connect() as conn:
             n, k = conn.execute(query).one()
         return int(n), int(k)

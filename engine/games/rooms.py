@@ -12,16 +12,17 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, String, Table, Text, UniqueConstraint,
                         and_, exists, func, literal, select, update)
 from sqlalchemy.exc import IntegrityError
 
+from .. import config
 from ..config import LIVE_CODE_ALPHABET, LIVE_CODE_LENGTH, LIVE_MAX_ROUNDS, NICKNAME_MAX, OPTION_LABELS, QUIZ_OPTIONS
 from ..lm.generate import Word
 from .quiz import Round
-from ..sanitise import clean_nickname
+from ..sanitise import clean_nickname, nickname_key
 from ..storage.connection import Database
 from ..storage.schema import metadata
 
@@ -38,6 +39,7 @@ rooms = Table(
     Column("rounds_total", Integer, nullable=False),
     Column("round_no", Integer, nullable=False, default=0),  # the round showing; 0 before the first
     Column("phase", String(12), nullable=False),  # lobby, voting, revealed, finished
+    Column("creator", String(64), index=True),  # a hash of who created it (Rooms.create limits how many)
 )
 room_rounds = Table(
     "room_rounds", metadata,
@@ -125,6 +127,10 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _taken(name: str) -> RoomError:
+    return RoomError(f"Someone in this room is already called {name}: pick another nickname.")
+
+
 def normalise_code(code: str | None) -> str:
     """What a person typed, as a room code: upper case, spaces and dashes dropped."""
     return "".join(ch for ch in (code or "").upper() if ch.isalnum())[:LIVE_CODE_LENGTH * 2]
@@ -135,10 +141,27 @@ class Rooms:
         self.engine = database.engine
 
     # presenter ------------------------------------------------------------------------------------
-    def create(self, rounds_total: int, bundle: str = "", difficulty: str = "") -> tuple[str, str]:
-        """A new room: (its code, the presenter key). The key is shown once and stored only as a hash."""
+    def create(self, rounds_total: int, bundle: str = "", difficulty: str = "", creator: str = "") -> tuple[str, str]:
+        """A new room: (its code, the presenter key). The key is shown once and stored only as a hash.
+
+        Each room costs a background deal of rounds, so idle rooms are closed first, then a room is
+        refused beyond config.LIVE_MAX_OPEN_ROOMS open ones, or beyond LIVE_ROOMS_PER_VISITOR created by
+        ``creator`` (who asks, e.g. their address) in the last LIVE_ROOMS_WINDOW_MINUTES.
+        """
         if not 1 <= rounds_total <= LIVE_MAX_ROUNDS:
             raise RoomError(f"A room plays 1 to {LIVE_MAX_ROUNDS} rounds.")
+        self.close_idle()
+        creator = _hash(creator)[:32] if creator else None
+        window = config.LIVE_ROOMS_WINDOW_MINUTES
+        with self.engine.connect() as conn:
+            open_rooms = conn.execute(select(func.count()).where(rooms.c.phase != "finished")).scalar_one()
+            theirs = conn.execute(select(func.count()).where(
+                rooms.c.creator == creator, rooms.c.created_at >= _now() - timedelta(minutes=window))).scalar_one()
+        if open_rooms >= config.LIVE_MAX_OPEN_ROOMS:
+            raise RoomError("The app has as many live rooms open as it can run; try again when one has finished.")
+        if creator and theirs >= config.LIVE_ROOMS_PER_VISITOR:
+            raise RoomError(f"You have created {theirs} rooms in the last {window} minutes, the most allowed: "
+                            "use one of them, or try again in a few minutes.")
         key = secrets.token_urlsafe(16)
         for _ in range(20):
             code = "".join(secrets.choice(LIVE_CODE_ALPHABET) for _ in range(LIVE_CODE_LENGTH))
@@ -146,11 +169,20 @@ class Rooms:
                 with self.engine.begin() as conn:
                     conn.execute(rooms.insert().values(
                         code=code, presenter_hash=_hash(key), created_at=_now(), bundle=bundle,
-                        difficulty=difficulty, rounds_total=rounds_total, round_no=0, phase="lobby"))
+                        difficulty=difficulty, rounds_total=rounds_total, round_no=0, phase="lobby",
+                        creator=creator))
                 return code, key
             except IntegrityError:
                 continue  # that code is taken: draw another
         raise RoomError("Could not find a free room code; try again.")
+
+    def close_idle(self) -> int:
+        """Finish every room that has not opened a round for config.LIVE_IDLE_MINUTES; how many."""
+        cutoff = _now() - timedelta(minutes=config.LIVE_IDLE_MINUTES)
+        recent = exists().where(room_rounds.c.room_code == rooms.c.code, room_rounds.c.opened_at >= cutoff)
+        with self.engine.begin() as conn:
+            return conn.execute(update(rooms).where(rooms.c.phase != "finished", rooms.c.created_at < cutoff, ~recent)
+                                .values(phase="finished")).rowcount
 
     def is_presenter(self, code: str, key: str | None) -> bool:
         with self.engine.connect() as conn:
@@ -207,7 +239,8 @@ class Rooms:
         return Room(row.code, row.phase, row.round_no, row.rounds_total, row.bundle, row.difficulty, shown)
 
     def join(self, code: str, player_id: str, nickname: str | None) -> str:
-        """Add a player (again: a no-op, ``nickname`` may then be None); their nickname, free in this room."""
+        """Add a player (again: a no-op, ``nickname`` may then be None); their nickname, free in this room
+        (compared after Unicode normalisation and case folding)."""
         room = self.room(code)
         name = clean_nickname(nickname)
         with self.engine.begin() as conn:
@@ -217,11 +250,14 @@ class Rooms:
                 return mine
             if not name:
                 raise RoomError("Pick a nickname so the room can see your score.")
+            taken = conn.execute(select(room_players.c.nickname).where(room_players.c.room_code == room.code))
+            if nickname_key(name) in {nickname_key(n) for n in taken.scalars()}:  # "Desk" and "DESK" are one name
+                raise _taken(name)
             try:
                 conn.execute(room_players.insert().values(room_code=room.code, player_id=player_id,
                                                           nickname=name, joined_at=_now()))
-            except IntegrityError:
-                raise RoomError(f"Someone in this room is already called {name}: pick another nickname.") from None
+            except IntegrityError:  # the same name, joining at the same moment
+                raise _taken(name) from None
         return name
 
     def vote(self, code: str, player_id: str, number: int, choice: int) -> bool:
@@ -288,7 +324,8 @@ class Rooms:
 
     def leaderboard(self, code: str) -> list[dict]:
         """Everyone who joined, by right answers on revealed rounds, then by the time they took on them
-        (quicker first); a round still taking votes does not count yet, so ranks give nothing away."""
+        (quicker first; equal in both, equal in rank); a round still taking votes does not count yet,
+        so ranks give nothing away."""
         room = self.room(code)
         revealed = room.round_no - (room.phase == "voting")
         v, p = room_votes.c, room_players.c
@@ -302,6 +339,7 @@ class Rooms:
                  .order_by(right.desc(), quick.asc(), p.nickname))
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query)]
-        for rank, row in enumerate(rows, 1):
-            row["rank"] = rank
+        for i, row in enumerate(rows):  # competition ranking: equal players share a rank (1, 2, 2, 4)
+            tied = i and (row["right"], row["ms"]) == (rows[i - 1]["right"], rows[i - 1]["ms"])
+            row["rank"] = rows[i - 1]["rank"] if tied else i + 1
         return rows

@@ -6,7 +6,11 @@ those words with weights softmax(theta * h_t . h_i), and the model's distributio
     p(w) = (1 - mix) * p_vocab(w) + mix * sum of the weights of the positions followed by w.
 
 Words are compared by their surface string, so a word outside the vocabulary (read as <unk>) can be
-copied and written out verbatim. ``Memory`` serves the generator one position at a time;
+copied and written out verbatim. Only the cache can write such a word, so its vote is gated by the
+model's own belief that a word outside the vocabulary comes next: a position followed by one votes
+with mix * weight * min(1, p_vocab(<unk>) / CACHE_UNKNOWN_CONFIDENT), and the model keeps the rest.
+Without the gate an opening's unknown word filled every slot where the model was unsure ("a plurality
+recognise neural network recognise"). ``Memory`` serves the generator one position at a time;
 ``document`` scores a whole document at once from the Keras model's hidden states; a test checks
 that the two agree.
 """
@@ -17,9 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import SPECIAL_TOKENS, UNK, CacheConfig
+from ..config import CACHE_UNKNOWN_CONFIDENT, SPECIAL_TOKENS, UNK, CacheConfig
 
 UNK_ID = SPECIAL_TOKENS.index(UNK)
+
+
+def unknown_gate(p_unk) -> np.ndarray:
+    """The share of its vote a past word outside the vocabulary keeps, given the model's p(<unk>)."""
+    return np.minimum(1.0, np.asarray(p_unk, np.float64) / CACHE_UNKNOWN_CONFIDENT)
 
 
 def attention(h: np.ndarray, keys: np.ndarray, theta: float) -> np.ndarray:
@@ -38,10 +47,11 @@ def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list
     probs (T, V): the model's distribution at each position; hidden (T, d): its hidden states;
     ids (T,): the next token at each position (<unk> for unknown words); words: their surface strings.
     Returns (mixed, kept, copied): (T, V) probabilities over ids (cache mass on unknown words goes to
-    <unk>); (T,) the share left to the model (1 - mix, or 1 where the cache is empty); (T,) the
-    cache's probability of the actual next word, matched by its surface string. So the probability
-    of the actual next word is kept * p_vocab(word) + copied, with p_vocab(word) = p(<unk>) * p(spelling)
-    for a word outside the vocabulary. ``full=False`` skips the (T, V) array (returns None for it).
+    <unk>); (T,) the share left to the model (1 - mix, more where the gate holds back an unknown
+    word's vote, 1 where the cache is empty); (T,) the cache's probability of the actual next word,
+    matched by its surface string. So the probability of the actual next word is
+    kept * p_vocab(word) + copied, with p_vocab(word) = p(<unk>) * p(spelling) for a word outside
+    the vocabulary. ``full=False`` skips the (T, V) array (returns None for it).
     """
     n = len(ids)
     past = np.arange(n)[None, :]
@@ -54,15 +64,16 @@ def document(probs: np.ndarray, hidden: np.ndarray, ids: np.ndarray, words: list
     z -= np.where(visible.any(1), z.max(1), 0)[:, None]
     w = np.where(visible, np.exp(z), 0.0)
     w /= np.maximum(w.sum(1, keepdims=True), 1e-300)
-    mix = np.where(visible.any(1), cache.mix, 0.0)[:, None]
+    gate = np.where(np.asarray(ids) == UNK_ID, unknown_gate(probs[:, UNK_ID])[:, None], 1.0)
+    votes = cache.mix * w * gate  # (T, T): what each past position gives the word that followed it
+    kept = 1 - votes.sum(1)
     codes = np.unique(np.array(words, dtype=object), return_inverse=True)[1]
-    same = codes[None, :] == codes[:, None]
-    copied = mix[:, 0] * (w * same).sum(1)
+    copied = (votes * (codes[None, :] == codes[:, None])).sum(1)
     if not full:
-        return None, 1 - mix[:, 0], copied
-    mixed = (1 - mix) * probs
-    np.add.at(mixed, (np.repeat(np.arange(n), n), np.tile(ids, n)), (mix * w).ravel())
-    return mixed, 1 - mix[:, 0], copied
+        return None, kept, copied
+    mixed = kept[:, None] * probs
+    np.add.at(mixed, (np.repeat(np.arange(n), n), np.tile(ids, n)), votes.ravel())
+    return mixed, kept, copied
 
 
 @dataclass
@@ -108,17 +119,19 @@ class Memory:
 
     def mix(self, log_probs: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
         """(log-probabilities over ids, probabilities of words outside the vocabulary): those of
-        (1 - mix) * p plus the cache, from the model's log-probabilities; together they sum to 1 less
-        the model's <unk> mass (words spelled out afresh). Only the words the cache votes for need
+        kept * p plus the cache's votes (kept = 1 - their sum; see the module's gate), from the model's
+        log-probabilities; together they sum to 1 less the model's <unk> mass (words spelled out afresh). Only the words the cache votes for need
         more than a shift, so the vocabulary is passed over once."""
         start = bisect_left(self.positions, self.length - self.cache.window)
         n, size = len(self.positions), len(log_probs)
         if not self.cache.mix or start == n:
             return log_probs, {}
-        weights = self.cache.mix * attention(h, self.keys[start:n], self.cache.theta)
         codes = self.codes[start:n]
+        gate = np.where(codes >= size, unknown_gate(np.exp(float(log_probs[UNK_ID]))), 1.0)
+        weights = self.cache.mix * attention(h, self.keys[start:n], self.cache.theta) * gate
         votes = np.bincount(codes, weights, minlength=size + len(self.unknown))
-        mixed = log_probs + np.float32(np.log1p(-self.cache.mix))
+        kept = 1 - weights.sum()
+        mixed = log_probs + np.float32(np.log(kept))
         voted = codes[codes < size]  # repeats are harmless: each gets the same value
-        mixed[voted] = np.log((1 - self.cache.mix) * np.exp(log_probs[voted].astype(np.float64)) + votes[voted])
+        mixed[voted] = np.log(kept * np.exp(log_probs[voted].astype(np.float64)) + votes[voted])
         return mixed, {w: float(v) for w, v in zip(self.unknown, votes[size:]) if v > 0}

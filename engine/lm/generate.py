@@ -13,12 +13,12 @@ from typing import Iterator
 import numpy as np
 
 from .bundle import Bundle, BundleError, active_bundle, load_bundle
-from ..config import MAX_GENERATED_WORDS, CacheConfig
+from ..config import MAX_GENERATED_WORDS, UNKNOWN_WORD_GAP, CacheConfig
 from .copy import Memory
 from .fastlm import NumpyLM, State, stack, take
 from .sampler import adjust, sample_rows
 from .settings import Sampling, check_limits, parse_setting, trim_opening
-from .tokenizer import NO_SPACE_BEFORE, Tokenizer, detokenize, is_word, split_words
+from .tokenizer import Tokenizer, detokenize, is_word, split_words
 
 
 @dataclass(frozen=True)
@@ -59,16 +59,17 @@ class Generation:
     @property
     def continuation(self) -> str:
         """The generated text alone, capitalised as it would be after the opening."""
-        starts_sentence = not self.opening_tokens or self.opening_tokens[-1] in {".", "!", "?"}
-        return detokenize([w.token for w in self.words], sentence_start=starts_sentence)
+        return detokenize([w.token for w in self.words], sentence_start=self._starts_sentence)
 
     @property
     def text(self) -> str:
         """Seed (as given) and continuation as one text."""
-        rest = self.continuation
-        if not self.opening or not rest:
-            return self.opening or rest
-        return self.opening + ("" if rest[0] in NO_SPACE_BEFORE else " ") + rest
+        previous = self.opening_tokens[-1] if self.opening_tokens else None
+        return self.opening + detokenize([w.token for w in self.words], self._starts_sentence, previous)
+
+    @property
+    def _starts_sentence(self) -> bool:
+        return not self.opening_tokens or self.opening_tokens[-1] in {".", "!", "?"}
 
     def to_dict(self) -> dict:
         return {"opening": self.opening, "unknown_words": self.unknown_words,
@@ -109,7 +110,8 @@ def advance(bundle: Bundle | Snapshot, rows: list[Generation], sampling: Samplin
     forced: {row: text tokens} for rows that read given text instead of sampling; their words get
     the model's probability and rank just as written words do.
     A row with a cache (``Generation.memory``) mixes it in: it may copy any word of its text so far,
-    a word outside the vocabulary too (the network then reads it as <unk>).
+    a word outside the vocabulary too (the network then reads it as <unk>), but never within
+    UNKNOWN_WORD_GAP tokens of writing it before.
     """
     diversities = sampling.diversity if diversities is None else diversities
     for value in np.atleast_1d(diversities).tolist():
@@ -216,8 +218,8 @@ class _Batch:
         """Forbid in ``row`` (row i's scores, vocabulary then ``unknown``) what it may not write next."""
         generation, guard = self.rows[i], self.guards[i]
         row[self.always_banned + guard.banned(generation.ids)] = -np.inf
-        if guard.n > 1 and generation.words and generation.words[-1].token in unknown:
-            row[len(self.bundle.tokenizer) + unknown.index(generation.words[-1].token)] = -np.inf  # nor twice
+        recent = {w.token for w in generation.words[-UNKNOWN_WORD_GAP:]}  # a copied unknown word waits
+        row[[len(self.bundle.tokenizer) + k for k, w in enumerate(unknown) if w in recent]] = -np.inf
 
     def score(self, step: _Step) -> None:
         unk = self.bundle.tokenizer.unk_id
@@ -363,7 +365,7 @@ def main(argv=None) -> int:
     except (BundleError, ValueError) as exc:
         parser.exit(2, f"error: {exc}\n")
     if result.unknown_words:
-        print(f"note: not in the vocabulary: {', '.join(result.unknown_words)}", flush=True)
+        print(f"note: not in the vocabulary: {', '.join(result.unknown_words)}", file=sys.stderr)
     print(json.dumps(result.to_dict(), indent=1) if args.json else result.text)
     return 0
 

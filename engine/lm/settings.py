@@ -77,10 +77,15 @@ def check_limits(**values) -> None:
         parse_setting(name, value)
 
 
+def clean_opening(text: str) -> str:
+    """The opening's visible characters, quotation marks left out and spacing normalised (engine.corpus)."""
+    return clean_text(visible_text(text or ""))
+
+
 def trim_opening(text: str) -> str:
-    """The opening as the model reads it: visible characters, spacing normalised, and at most
-    MAX_OPENING_CHARS of its end, starting at a word (a cut never leaves half a word)."""
-    text = clean_text(visible_text(text or ""))
+    """The opening as the model reads it (``clean_opening``), at most MAX_OPENING_CHARS of its end,
+    starting at a word (a cut never leaves half a word)."""
+    text = clean_opening(text)
     if len(text) <= MAX_OPENING_CHARS:
         return text
     cut = text[-MAX_OPENING_CHARS:]

@@ -32,13 +32,15 @@ def is_word(token: str) -> bool:
     return token not in SPECIAL_TOKENS and any(c.isalnum() for c in token)
 
 
-def detokenize_pieces(tokens: Iterable[str], sentence_start: bool = True) -> list[tuple[str, str]]:
+def detokenize_pieces(tokens: Iterable[str], sentence_start: bool = True,
+                      previous: str | None = None) -> list[tuple[str, str]]:
     """(separator, text) per token: punctuation attached, sentences capitalised, specials dropped.
 
+    previous: the token the text follows (an opening's last), so the first separator is right too.
     Renderers that style each token use this; ``detokenize`` joins it.
     """
     pieces: list[tuple[str, str]] = []
-    capitalise, previous = sentence_start, None
+    capitalise = sentence_start
     for token in tokens:
         if token in SPECIAL_TOKENS:
             continue
@@ -54,9 +56,9 @@ def detokenize_pieces(tokens: Iterable[str], sentence_start: bool = True) -> lis
     return pieces
 
 
-def detokenize(tokens: Iterable[str], sentence_start: bool = True) -> str:
-    """Join tokens into text that reads like the original."""
-    return "".join(sep + text for sep, text in detokenize_pieces(tokens, sentence_start))
+def detokenize(tokens: Iterable[str], sentence_start: bool = True, previous: str | None = None) -> str:
+    """Join tokens into text that reads like the original (after ``previous``, see ``detokenize_pieces``)."""
+    return "".join(sep + text for sep, text in detokenize_pieces(tokens, sentence_start, previous))
 
 
 @dataclass

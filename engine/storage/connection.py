@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, inspect, make_url, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool
 
 from ..config import DATA_DIR, Environment
 from .schema import metadata
@@ -25,7 +26,7 @@ def unavailable(action: str):
     """Turn the database's failures into a StoreError that says what could not be done."""
     try:
         yield
-    except (SQLAlchemyError, OSError, ValueError) as exc:
+    except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:  # ImportError: a driver not installed
         raise StoreError(f"Could not {action}: the answer database is not available right now "
                          f"({type(exc).__name__}).") from exc
 
@@ -34,23 +35,32 @@ def database_url() -> str:
     return Environment.read().database_url or f"sqlite:///{DATA_DIR / 'quiz.sqlite'}"
 
 
+def open_engine(url: str) -> Engine:
+    """An engine for ``url``, parsed by SQLAlchemy. SQLite on disk: its directory is created. SQLite in
+    memory: one connection, which every thread must share (each connection is its own empty database)
+    and which only one thread may use at a time, so the pool lends it to one thread at a time."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    database = parsed.database or ""
+    if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+        engine = create_engine(parsed, poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=30,
+                               connect_args={"check_same_thread": False})
+    else:
+        if not parsed.query.get("uri"):
+            os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
 class Database:
     """A connection pool to the database, its schema created or upgraded (``engine``: SQLAlchemy's)."""
 
     def __init__(self, url: str | None = None):
         """Connect and create or upgrade the schema; StoreError when the database cannot be used."""
-        url = url or database_url()
-        sqlite, in_memory = url.startswith("sqlite"), url in ("sqlite://", "sqlite:///:memory:")
         with unavailable("open the answer database"):
-            if sqlite and not in_memory:
-                os.makedirs(os.path.dirname(os.path.abspath(url[len("sqlite:///"):])), exist_ok=True)
-            if in_memory:  # one connection for every thread, else each thread sees its own empty database
-                self.engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
-            else:
-                self.engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {},
-                                            pool_pre_ping=not sqlite)
-            if sqlite:
-                event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.engine = open_engine(url or database_url())
             self.migrate()
 
     def migrate(self) -> None:

@@ -12,22 +12,35 @@ from ..jsonio import read_json, write_json_atomic
 
 
 class Progress(keras.callbacks.Callback):
-    """Writes the state of the run (epoch, batch, ETA, history) to a JSON file and/or prints it."""
+    """Writes the state of the run (phase, epoch, batch, ETA, history) to a JSON file and/or prints it.
 
-    def __init__(self, path: Path | None, epochs: int, steps: int, device: str, log=print, every_s=1.0):
+    The ETA is the pace so far times the batches left: those of this phase and ``later_batches``
+    (pre-training passes the training phase's, so its estimate covers both). The pace leaves out
+    each phase's first batch, which also pays for tracing and compiling: counted in, it made one
+    batch look like minutes ("about 16 min left" at batch 1).
+    """
+
+    def __init__(self, path: Path | None, epochs: int, steps: int, device: str, log=print, every_s=1.0,
+                 phase: str = "training", later_batches: int = 0):
         super().__init__()
         self.path, self.epochs, self.steps, self.device, self.log = path, epochs, steps, device, log
         self.every_s, self.history, self.started, self.last = every_s, [], time.time(), 0.0
-        self.epoch, self.batch_start = 0, time.time()
-        self.done_batches = 0
+        self.phase, self.later_batches = phase, later_batches
+        self.epoch, self.done_batches = 0, 0
+        self.paced_from: tuple[float, int] | None = None  # (time, batches done) after the first batch
+
+    def eta_s(self, batch: int) -> float | None:
+        """Seconds left at ``batch`` of the current epoch; None until the pace is known."""
+        if self.paced_from is None or self.done_batches == self.paced_from[1]:
+            return None
+        since, done = self.paced_from
+        pace = (time.time() - since) / (self.done_batches - done)
+        return pace * (self.epochs * self.steps - (self.epoch * self.steps + batch) + self.later_batches)
 
     def _state(self, status: str, batch: int, logs: dict | None) -> dict:
-        elapsed = time.time() - self.started
-        total = self.epochs * self.steps
-        rate = elapsed / self.done_batches if self.done_batches else None
-        eta = rate * (total - (self.epoch * self.steps + batch)) if rate else None
-        return {"status": status, "epoch": self.epoch + 1, "epochs": self.epochs, "batch": batch,
-                "batches": self.steps, "elapsed_s": round(elapsed, 1),
+        eta = self.eta_s(batch)
+        return {"status": status, "phase": self.phase, "epoch": self.epoch + 1, "epochs": self.epochs,
+                "batch": batch, "batches": self.steps, "elapsed_s": round(time.time() - self.started, 1),
                 "eta_s": round(eta, 1) if eta is not None else None, "device": self.device,
                 "logs": {k: float(v) for k, v in (logs or {}).items()}, "history": self.history,
                 "updated": time.time()}
@@ -44,6 +57,8 @@ class Progress(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.done_batches += 1
+        if self.paced_from is None:
+            self.paced_from = (time.time(), self.done_batches)
         self._write("training", batch + 1, logs)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -54,9 +69,9 @@ class Progress(keras.callbacks.Callback):
             shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "epoch")
             self.log(f"epoch {epoch + 1}/{self.epochs}  {shown}  ({time.time() - self.started:.0f} s)")
 
-
     def on_train_end(self, logs=None):
-        self._write("evaluating", self.steps, logs, force=True)
+        if not self.later_batches:  # the last phase: the test split comes next
+            self._write("evaluating", self.steps, logs, force=True)
 
 
 class TimeBudget(keras.callbacks.Callback):

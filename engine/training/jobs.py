@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,16 @@ class JobError(Exception):
 
 class Cancelled(Exception):
     pass
+
+
+@contextmanager
+def _writing():
+    """A failure to write the jobs directory (read-only, full, not a directory) as a JobError for visitors."""
+    try:
+        yield
+    except OSError as exc:
+        raise JobError(f"The server cannot write its training files ({exc.strerror or type(exc).__name__}); "
+                       "whoever runs the app should check that its data directory is writable.") from None
 
 
 @dataclass(frozen=True)
@@ -82,10 +93,11 @@ def save_upload(content: bytes, filename: str, text_column: str | None, jobs_dir
         raise CorpusError(f"The file is larger than {MAX_UPLOAD_MB} MB.")
     suffix = ".txt" if filename.lower().endswith(".txt") else ".csv"
     path = jobs_dir / "uploads" / (hashlib.sha256(content).hexdigest()[:16] + suffix)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+    with _writing():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
     try:
-        docs = documents_from_frame(read_table(path, text_column))
+        docs = documents_from_frame(read_table(path, text_column, label=repr(filename)))
         if len(docs) < MIN_UPLOAD_DOCUMENTS:
             raise CorpusError(f"The file holds {len(docs)} usable documents; training needs at least "
                               f"{MIN_UPLOAD_DOCUMENTS}.")
@@ -99,7 +111,7 @@ def _lock_holder(jobs_dir: Path) -> str | None:
     """The id of the job whose process holds the lock, None when no process holds it."""
     try:
         fd = os.open(jobs_dir / LOCK, os.O_RDONLY)
-    except FileNotFoundError:
+    except OSError:  # no lock file (no job yet), or no jobs directory to hold one
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -171,21 +183,23 @@ def start(request: JobRequest, jobs_dir: Path | None = None, models_dir: Path | 
         raise JobError(f"Invalid settings: {exc}") from None
     if (models_dir / request.name).exists():
         raise JobError(f"A model named {request.name!r} exists already; choose another name.")
-    jobs_dir.mkdir(parents=True, exist_ok=True)
-    lock = _take_lock(jobs_dir)
+    with _writing():
+        jobs_dir.mkdir(parents=True, exist_ok=True)
+        lock = _take_lock(jobs_dir)
     try:
-        job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        os.ftruncate(lock, 0)
-        os.pwrite(lock, job_id.encode(), 0)
-        job = jobs_dir / job_id
-        job.mkdir()
-        write_json_atomic(job / "request.json", asdict(request))
-        env = {**os.environ, MODELS_DIR_ENV: str(models_dir), "PYTHONUNBUFFERED": "1"}
-        with open(job / "log.txt", "w") as log:
-            child = subprocess.Popen([sys.executable, "-m", "engine.training.jobs", str(job), str(lock)], cwd=config.ROOT,
-                                     env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                     pass_fds=(lock,))
-        (job / "pid").write_text(str(child.pid))
+        with _writing():
+            job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+            os.ftruncate(lock, 0)
+            os.pwrite(lock, job_id.encode(), 0)
+            job = jobs_dir / job_id
+            job.mkdir()
+            write_json_atomic(job / "request.json", asdict(request))
+            env = {**os.environ, MODELS_DIR_ENV: str(models_dir), "PYTHONUNBUFFERED": "1"}
+            with open(job / "log.txt", "w") as log:
+                child = subprocess.Popen([sys.executable, "-m", "engine.training.jobs", str(job), str(lock)],
+                                         cwd=config.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True, pass_fds=(lock,))
+            (job / "pid").write_text(str(child.pid))
     finally:
         os.close(lock)  # the child holds the lock now (or, if it did not start, nobody does)
     threading.Thread(target=child.wait, daemon=True).start()  # reaped as soon as it ends: no zombie

@@ -8,16 +8,17 @@ compares models with different vocabularies; the per-token figures beside it dep
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
-from ..lm.bundle import Bundle, list_bundles, load_bundle
+from ..lm.bundle import Bundle, BundleError, list_bundles, load_bundles, read_metrics
 
 BASELINE_NAMES = {"most_common_token": "Most common token (baseline)",
                   "kneser_ney_trigram": "Kneser-Ney trigram (baseline)"}
 COLUMNS = ("model", "kind", "embedding / units", "layers", "regularisation", "pre-trained", "copy",
            "bits per char (open vocab)", "per-token log loss", "per-token perplexity", "top-1", "top-5",
            "vocab size", "test abstracts", "training time", "device")
+RANKED_BY = "bits per char (open vocab)"  # fair across vocabularies
 
 
 def _figures(m: dict) -> dict:
@@ -30,12 +31,24 @@ def bits_per_char(metrics: dict) -> float:
     return metrics.get("model", {}).get("all_tokens", {}).get("bits_per_char") or float("inf")
 
 
+def not_better_than_baselines(metrics: dict) -> list[str]:
+    """What speaks against making a model everyone's: each baseline it does not beat in bits per
+    character on its test split, or that it has no such figure at all."""
+    mine = bits_per_char(metrics)
+    if mine == float("inf"):
+        return ["It has no test figures (metrics.json), so nothing shows it writes better than a baseline."]
+    return [f"Its {mine:.4f} bits per character are no better than the {name.removesuffix(' (baseline)')} "
+            f"baseline's {theirs:.4f}." for key, name in BASELINE_NAMES.items()
+            if (theirs := metrics.get("baselines", {}).get(key, {}).get("all_tokens", {}).get("bits_per_char"))
+            is not None and theirs <= mine]
+
+
 def ranked(paths: list[Path]) -> list[Path]:
     """Bundle directories, best first by bits per character (read from metrics.json alone)."""
     def key(path):
         try:
-            return bits_per_char(json.loads((Path(path) / "metrics.json").read_text()))
-        except (OSError, ValueError, AttributeError):
+            return bits_per_char(read_metrics(path))
+        except BundleError:  # a damaged bundle goes last; loading it says what is wrong
             return float("inf")
 
     return sorted(paths, key=key)
@@ -81,7 +94,7 @@ def results_table(bundles: list[Bundle]) -> list[dict]:
     abstracts when the bundles were evaluated on one split), ranked by bits per character."""
     bundles = sorted(bundles, key=lambda b: bits_per_char(b.metrics))
     rows = [row for b in bundles for row in bundle_rows(b)] + (baseline_rows(bundles[0]) if bundles else [])
-    return sorted(rows, key=lambda r: r["bits per char (open vocab)"] or float("inf"))
+    return sorted(rows, key=lambda r: r[RANKED_BY] or float("inf"))
 
 
 def markdown(rows: list[dict]) -> str:
@@ -99,7 +112,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundles", nargs="*", help="bundle directories (default: all in models/)")
     args = parser.parse_args(argv)
-    print(markdown(results_table([load_bundle(p) for p in (args.bundles or list_bundles())])))
+    bundles, problems = load_bundles(args.bundles or list_bundles())
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    print(markdown(results_table(bundles)))
     return 0
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import platform
 import shutil
+import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -118,17 +119,29 @@ def _split_and_encode(run: _Run) -> None:
     corpus, config = run.corpus, run.train_config
     keras.utils.set_random_seed(config.seed)
     run.split = split = corpus.split(config.seed, config.val_fraction, config.test_fraction)
+    check_split(corpus, split)
     run.train_texts = [d.text for d in corpus.select(split.train)]
     run.tokenizer = Tokenizer.fit(run.train_texts, run.model_config.vocab_size, run.model_config.min_count)
     run.train_docs = encode_docs(run.tokenizer, run.train_texts)
     run.val_docs = encode_docs(run.tokenizer, [d.text for d in corpus.select(split.validation)])
-    if not run.val_docs:
-        raise CorpusError("The corpus is too small to split: give it at least 3 documents.")
     run.device = detect_device()
     run.log(f"{'resuming' if run.resuming else 'training'} {run.model_config.kind} model "
             f"on {run.device.description}: "
             f"{len(split.train)} train / {len(split.validation)} validation / {len(split.test)} test abstracts, "
             f"vocabulary {len(run.tokenizer)}; the family split moved {split.moved} abstracts")
+
+
+def check_split(corpus: Corpus, split) -> None:
+    """CorpusError when the split by patent family leaves nothing to validate or test on, saying why."""
+    if split.validation and split.test:
+        return
+    n = len(corpus.documents)
+    if n < 3:
+        raise CorpusError(f"The corpus is too small to split: it has {n} document(s); give it at least 3.")
+    raise CorpusError(f"The corpus's {n:,} documents are near-duplicates of one another: the split by patent "
+                      f"family leaves {len(split.validation)} for validation and {len(split.test)} for testing "
+                      "(no held-out abstract may have a near-duplicate in training). Give it documents that are "
+                      "not variants of each other.")
 
 
 def _build(run: _Run) -> None:
@@ -193,7 +206,9 @@ def _pretrain(run: _Run, budget) -> None:
         started = time.monotonic()
         fitted = run.model.fit(mixed, validation_data=run.data["validation_data"], epochs=config.pretrain_epochs,
                                verbose=0, callbacks=[budget, Progress(run.progress_path, config.pretrain_epochs,
-                                                                      len(mixed), run.device.description, run.log)])
+                                                                      len(mixed), run.device.description, run.log,
+                                                                      phase="pre-training",
+                                                                      later_batches=config.epochs * run.steps)])
         history = {"seconds": round(time.monotonic() - started, 1), "epochs": [
             dict(zip(fitted.history, values)) for values in zip(*fitted.history.values())]}
         (run.work / "pretrain_history.json").write_text(json.dumps(history))
@@ -319,3 +334,14 @@ def configs_from_args(args) -> tuple[ModelConfig, TrainConfig]:
     settings = set(ModelConfig.__dataclass_fields__) | set(TrainConfig.__dataclass_fields__)
     return preset_configs(args.preset, {k: v for k, v in vars(args).items()
                                         if v is not None and k in settings})
+
+
+def check_writable(path: Path, what: str) -> None:
+    """ValueError unless a file can be written at ``path`` (its directory is created): checked before
+    any data is read, not after hours of training."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot write the {what} at {path} ({exc.strerror or type(exc).__name__})") from None

@@ -1,6 +1,7 @@
 """Browser tests: a real Streamlit server on a free local port, driven by Playwright in Debian's Chromium."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -45,14 +46,15 @@ def app_env(tmp_path_factory) -> dict:
     return env
 
 
-@pytest.fixture(scope="session")
-def base_url(app_env, tmp_path_factory):
+@contextlib.contextmanager
+def serve(env: dict, log_dir: Path):
+    """A Streamlit server for the app on a free port, with ``env``; yields its address, stops it after."""
     port = _free_port()
-    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w")
+    log = open(log_dir / "streamlit.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=app_env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -71,6 +73,21 @@ def base_url(app_env, tmp_path_factory):
         except subprocess.TimeoutExpired:  # a busy machine: do not leave it running
             server.kill()
             server.wait()
+
+
+@pytest.fixture(scope="session")
+def base_url(app_env, tmp_path_factory):
+    with serve(app_env, tmp_path_factory.mktemp("server")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def offline_url(app_env, tmp_path_factory):
+    """The app without its corpus (as offline, where the download fails): pages show how to get it."""
+    empty = tmp_path_factory.mktemp("offline")
+    env = {**app_env, "PATENT_CORPUS": str(empty / "absent.csv"), "PATENT_DATA_DIR": str(empty)}
+    with serve(env, empty) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
