@@ -3,6 +3,7 @@ sizes), then finds the answers in the CSV the page offers."""
 import csv
 import io
 
+import pytest
 from engine.config import DEFAULT_BUNDLE
 from playwright.sync_api import Browser, expect
 
@@ -14,7 +15,6 @@ expect.set_options(timeout=WAIT)
 
 def open_page(browser: Browser, url: str, width: int, height: int):
     context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
-    context.route("https://fonts.gstatic.com/**", lambda route: route.abort())  # no internet here: fail fast
     page = context.new_page()
     page.set_default_timeout(WAIT)
     page.goto(url)
@@ -75,16 +75,17 @@ def test_play_a_whole_abstract_then_download_the_answers(browser: Browser, base_
     page.context.close()
 
 
-def test_a_phone_says_machine_and_sees_the_verdict_without_scrolling(browser: Browser, base_url, screenshot_dir,
-                                                                      shared_corpus_path):
-    page = open_page(browser, f"{base_url}/boundary", 390, 844)
-    play(page, 1, screenshot=str(screenshot_dir / "boundary-phone.png"))
+@pytest.mark.parametrize("screen, width, height", [("phone", 390, 844), ("desktop", 1440, 900)])
+def test_a_player_says_machine_and_sees_the_verdict_without_scrolling(browser: Browser, base_url, screenshot_dir,
+                                                                      shared_corpus_path, screen, width, height):
+    page = open_page(browser, f"{base_url}/boundary", width, height)
+    play(page, 1, screenshot=str(screenshot_dir / f"boundary-{screen}.png"))
     expect(page.get_by_test_id("stAlert").first).to_contain_text("points")
     expect(page.locator(".sentences .guess")).to_have_count(1)
     next_abstract = page.get_by_role("button", name="Next abstract")
     expect(next_abstract).to_be_in_viewport()
     page.wait_for_timeout(800)  # the smooth scroll to the verdict
-    page.screenshot(path=str(screenshot_dir / "boundary-reveal-phone.png"))
+    page.screenshot(path=str(screenshot_dir / f"boundary-reveal-{screen}.png"))
     next_abstract.click()
     wait_idle(page)
     expect(page.locator(".sentences .sentence")).to_have_count(1)

@@ -1,22 +1,12 @@
-"""Every page on a projector (1280x720) and a phone (390x844): what the eyes need is on screen."""
+"""Every page on a desktop (1440x900), a projector (1280x720) and a phone (390x844): what the eyes need is on
+screen. The screenshots in docs/screenshots come from here (docs/screenshots.md says how)."""
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from helpers import wait_idle
+from helpers import below_header, font_size, in_view, wait_idle
 
-SCREENS = {"projector": (1280, 720), "phone": (390, 844)}
+SCREENS = {"desktop": (1440, 900), "projector": (1280, 720), "phone": (390, 844)}
 expect.set_options(timeout=90_000)  # a page written by the model, on two shared cores
-
-
-def in_view(page: Page, locator, wait_ms: int = 5000) -> bool:
-    """The element comes to lie inside the visible part of the page, below Streamlit's header
-    (within ``wait_ms``: a smooth scroll on a busy machine takes a moment)."""
-    for _ in range(max(1, wait_ms // 250)):
-        box = locator.bounding_box()
-        if box is not None and 50 <= box["y"] and box["y"] + box["height"] <= page.viewport_size["height"]:
-            return True
-        page.wait_for_timeout(250)
-    return False
 
 
 def settle(page: Page) -> None:
@@ -25,15 +15,10 @@ def settle(page: Page) -> None:
     page.wait_for_timeout(1000)
 
 
-def font_size(locator) -> float:
-    return float(locator.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
-
-
 @pytest.fixture(params=list(SCREENS))
 def screen(request, browser: Browser):
     width, height = SCREENS[request.param]
     context = browser.new_context(viewport={"width": width, "height": height})
-    context.route("https://fonts.gstatic.com/**", lambda route: route.abort())
     page = context.new_page()
     page.set_default_timeout(90_000)
     yield request.param, page
@@ -127,3 +112,51 @@ def test_presenter_view_enlarges_text_and_hides_secondary_controls(browser: Brow
     expect(page.get_by_role("heading", name="Playground")).to_be_visible()
     expect(page.get_by_text("Advanced")).to_have_count(0)  # the choice holds on every page
     page.context.close()
+
+
+def test_a_room_on_every_screen_and_a_phone_in_it(screen, browser: Browser, base_url, screenshot_dir,
+                                                  shared_corpus_path):
+    """Lobby, votes, reveal and leaderboard on the presenter's screen; on a phone the header covered the room
+    code and "Room X · you are NAME"."""
+    name, presenter = screen
+    presenter.goto(f"{base_url}/live")
+    presenter.get_by_role("button", name="Create a room").click()
+    code = presenter.locator(".room-code")
+    expect(code).to_be_visible()
+    assert below_header(presenter, code)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    phone.set_default_timeout(90_000)
+    phone.goto(f"{base_url}/join?room={code.inner_text().strip()}")
+    phone.get_by_label("Your nickname").fill("Ada")
+    phone.get_by_role("button", name="Join").click()
+    expect(phone.get_by_text("You are in")).to_be_visible()
+    assert below_header(phone, phone.locator(".whoami"))
+
+    def shoot(step: str) -> None:  # the presenter's screen at this size, and the phone in the room
+        settle(presenter)
+        presenter.screenshot(path=str(screenshot_dir / f"live-{step}-{name}.png"))
+        phone.screenshot(path=str(screenshot_dir / f"join-{step}-phone.png"))
+
+    expect(presenter.get_by_text("1 joined")).to_be_visible()
+    shoot("lobby")
+    presenter.get_by_role("button", name="Start round 1").click()
+    phone.get_by_role("button", name="People wrote B").click()
+    expect(phone.get_by_text("You voted B")).to_be_visible()
+    expect(presenter.get_by_text("1 of 1 voted")).to_be_visible()
+    shoot("voting")
+    presenter.get_by_role("button", name="Reveal").click()
+    expect(presenter.get_by_text("of 1 found it")).to_be_visible()
+    expect(phone.get_by_text("was written by people")).to_be_visible()
+    assert below_header(phone, phone.locator(".whoami"))
+    shoot("reveal")
+    presenter.get_by_role("button", name="Next round").click()
+    presenter.get_by_role("button", name="Reveal").click()
+    presenter.get_by_role("button", name="Next round").click()
+    presenter.get_by_role("button", name="Reveal").click()
+    presenter.get_by_role("button", name="Final leaderboard").click()
+    expect(presenter.locator("table.board")).to_be_visible()
+    expect(phone.get_by_text("Final ranking")).to_be_visible()
+    shoot("leaderboard")
+    for page in (presenter, phone):
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    phone.context.close()

@@ -12,14 +12,13 @@ expect.set_options(timeout=WAIT)
 
 def open_page(browser: Browser, url: str, width: int, height: int):
     context = browser.new_context(viewport={"width": width, "height": height})
-    context.route("https://fonts.gstatic.com/**", lambda route: route.abort())  # no internet here: fail fast
     page = context.new_page()
     page.set_default_timeout(WAIT)
     page.goto(url, wait_until="commit")
     return page
 
 
-def test_a_room_of_ten_plays_three_rounds(browser: Browser, base_url, screenshot_dir, shared_corpus_path):
+def test_a_room_of_ten_plays_three_rounds(browser: Browser, base_url, shared_corpus_path):
     presenter = open_page(browser, f"{base_url}/live", 1280, 720)
     presenter.get_by_role("button", name="Create a room").click()
     code = presenter.locator(".room-code").inner_text(timeout=WAIT).strip()
@@ -36,7 +35,6 @@ def test_a_room_of_ten_plays_three_rounds(browser: Browser, base_url, screenshot
     expect(presenter.get_by_text(f"{AUDIENCE} joined")).to_be_visible()
     expect(presenter.locator(".chips span")).to_have_count(AUDIENCE)
     expect(presenter.get_by_text("player 0 <b>", exact=True)).to_be_visible()  # shown as text, not markup
-    presenter.screenshot(path=str(screenshot_dir / "live-lobby.png"))
 
     right = [0] * AUDIENCE
     for number in range(1, ROUNDS + 1):
@@ -57,9 +55,6 @@ def test_a_room_of_ten_plays_three_rounds(browser: Browser, base_url, screenshot
             expect(presenter.locator(f'.tally-row[data-option="{label}"] .tally-count')).to_have_text(
                 str(choices.count(k)))
         expect(presenter.locator(".chips span")).to_have_count(AUDIENCE)
-        if number == 1:
-            presenter.screenshot(path=str(screenshot_dir / "live-voting.png"))
-            phones[0].screenshot(path=str(screenshot_dir / "join-voted.png"))
 
         presenter.get_by_role("button", name="Reveal").click()
         human = LABELS.index(presenter.locator(".passage.real b").inner_text().strip()[0])
@@ -68,21 +63,18 @@ def test_a_room_of_ten_plays_three_rounds(browser: Browser, base_url, screenshot
         expect(presenter.get_by_text(f"{choices.count(human)} of {AUDIENCE} found it")).to_be_visible()
         verdict = "Right!" if choices[1] == human else "Not this time"
         expect(phones[1].get_by_text(verdict)).to_be_visible()
-        if number == 1:
-            presenter.screenshot(path=str(screenshot_dir / "live-reveal.png"))
-            phones[1].screenshot(path=str(screenshot_dir / "join-reveal.png"))
 
     presenter.get_by_role("button", name="Final leaderboard").click()
     rows = presenter.locator("table.board tr").filter(has=presenter.locator("td"))
     expect(rows).to_have_count(AUDIENCE)
     board = [rows.nth(k).locator("td").all_inner_texts() for k in range(AUDIENCE)]
-    assert [int(rank) for rank, _, _ in board] == list(range(1, AUDIENCE + 1))
+    ranks = [int(rank) for rank, _, _ in board]
+    # competition ranking: a player shares the rank above or takes their place in the list
+    assert ranks[0] == 1 and all(r in (ranks[k - 1], k + 1) for k, r in enumerate(ranks) if k)
     scores = {name: int(score.split()[0]) for _, name, score in board}
     assert scores == {f"player {i} <b>": right[i] for i in range(AUDIENCE)}
     assert list(scores.values()) == sorted(scores.values(), reverse=True)
-    presenter.screenshot(path=str(screenshot_dir / "live-leaderboard.png"))
-    mine = [name for _, name, _ in board].index("player 3 <b>") + 1
+    mine = ranks[[name for _, name, _ in board].index("player 3 <b>")]
     expect(phones[3].get_by_text(re.compile(rf"You are {mine}\w\w of {AUDIENCE}"))).to_be_visible()
-    phones[3].screenshot(path=str(screenshot_dir / "join-final.png"))
     for page in [presenter, *phones]:
         expect(page.get_by_test_id("stException")).to_have_count(0)
