@@ -18,7 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.lm.bundle import load_bundle  # noqa: E402
-from engine.lm.generate import generate_many, prepare_seed  # noqa: E402
+from engine.lm.generate import generate_many, prepare_opening  # noqa: E402
+from engine.lm.settings import Sampling  # noqa: E402
 from engine.lm.tokenizer import is_word  # noqa: E402
 
 OPENINGS = ("A neural network is trained to recognise handwritten digits",
@@ -38,9 +39,9 @@ def main() -> None:
     for diversity in DIVERSITIES:
         unknown = written = most = 0
         for text in OPENINGS:
-            opening = prepare_seed(bundle, text)
-            for row in generate_many(bundle, opening, args.words, [diversity] * len(seeds), seeds,
-                                     repetition_guard=3):
+            opening = prepare_opening(bundle, text)
+            for row in generate_many(bundle, opening, Sampling(repetition_guard=3, words=args.words),
+                                     [diversity] * len(seeds), seeds):
                 words = [w.token for w in row.words if is_word(w.token)]
                 count = sum(w in opening.unknown_words for w in words)
                 unknown, written, most = unknown + count, written + len(words), max(most, count)

@@ -50,10 +50,11 @@ def test_it_is_evaluated_on_the_family_split_and_can_copy(shipped):
 @pytest.mark.parametrize("diversity", [0.2, 0.6, 1.0])
 def test_an_unknown_word_of_the_opening_comes_back_but_does_not_flood(shipped, diversity):
     """The playground's 'recognise' (outside the vocabulary) filled 9 to 11 of 50 words at diversity 0.2."""
-    from engine.lm.generate import generate_many, prepare_seed
+    from engine.lm.generate import generate_many, prepare_opening
+    from engine.lm.settings import Sampling
 
-    opening = prepare_seed(shipped, "A neural network is trained to recognise handwritten digits")
+    opening = prepare_opening(shipped, "A neural network is trained to recognise handwritten digits")
     assert opening.unknown_words == ["recognise"]
-    rows = generate_many(shipped, opening, 50, [diversity] * 6, list(range(6)), repetition_guard=3)
+    rows = generate_many(shipped, opening, Sampling(repetition_guard=3, words=50), [diversity] * 6, list(range(6)))
     counts = [sum(w.token == "recognise" for w in row.words) for row in rows]
     assert max(counts) <= 2, counts
