@@ -159,4 +159,4 @@ def test_a_link_whose_opening_has_quotes_and_direction_marks_is_not_called_cut()
     """An opening with `"` or bidi characters was reported as "cut" on the page."""
     at = page("app_pages/playground.py", {"seed": 'The "weight matrix"\u202e in real time'})
     assert not errors(at) and not at.warning, [w.value for w in at.warning]
-    assert at.text_area(key="playground_seed").value == "The weight matrix in real time"
+    assert at.text_area(key="playground_opening").value == "The weight matrix in real time"
