@@ -39,7 +39,9 @@ def app_env(tmp_path_factory) -> dict:
                     ignore=shutil.ignore_patterns(".*"))
     env = {**os.environ, "PATENT_MODELS_DIR": str(models), "PATENT_DATA_DIR": str(models.parent / "data"),
            # retrain jobs use tests/fake_trainer.py (the page flow is under test; tests/test_jobs.py trains for real)
-           "PATENT_JOB_TRAINER": "fake_trainer:train", "PYTHONPATH": str(ROOT / "tests"), "FAKE_EPOCH_S": "1"}
+           "PATENT_JOB_TRAINER": "fake_trainer:train", "PYTHONPATH": str(ROOT / "tests"), "FAKE_EPOCH_S": "1",
+           # every browser test's presenter is the same visitor (127.0.0.1): lift the per-visitor room limit
+           "LIVE_ROOMS_PER_VISITOR": "1000"}
     shared = ROOT.parent / "shared" / "data" / "neural_network_patent_query.csv"
     if shared.exists():
         env.setdefault("PATENT_CORPUS", str(shared))
