@@ -15,6 +15,8 @@ PRESENTER_CSS = TOP_CSS + """
 [data-testid="stMain"] h1 { font-size: 2.4rem; padding-top: 0; }
 [data-testid="stMain"] .passage:not(.big):not(.mid):not(.option) { font-size: 1.55rem; line-height: 1.5; }
 [data-testid="stMain"] .passage.option { font-size: 1.25rem; line-height: 1.45; }
+/* the reveal's options stay on a 720-pixel screen below the verdict; a long one scrolls inside its card */
+[data-testid="stMain"] [class*="st-key-quiz_option_"] .passage.option { max-height: 40vh; overflow-y: auto; }
 [data-testid="stMain"] button p { font-size: 1.3rem; }
 [data-testid="stMain"] [class*="st-key-quiz_option_"] button p { font-size: 1.1rem; }
 """
