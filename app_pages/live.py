@@ -10,7 +10,6 @@ from ui.common import current_bundle, round_bank, quiz_pool_or_stop
 from ui.live import in_background, join_link, loopback_warning, qr_png, rooms, steady, visitor
 from ui.render import leaderboard_html, names_html, plain_html, tally_html, words_html
 
-steady()
 bundle = current_bundle()
 pool = quiz_pool_or_stop(bundle)  # without the corpus, its notice sits where every page's does
 steady()
