@@ -1,4 +1,9 @@
-"""Entry point: navigation, the shared sidebar, and the landing page."""
+"""Entry point: navigation, the shared sidebar, and the landing page; and the server that runs them.
+
+`streamlit run streamlit_app.py` finds ``app`` below and serves it: Streamlit's pages plus the
+audience's phone page and JSON routes (ui/audience.py), in one process. Streamlit then runs this
+file as ``__main__`` for every visit to draw the pages.
+"""
 from pathlib import Path
 
 import streamlit as st
@@ -7,9 +12,10 @@ from ui.common import current_bundle, model_picker, style
 from ui.layout import presenter_toggle
 from ui.navigation import pages
 
-# the icon is a file the app serves itself (a :material/ icon would be fetched from fonts.gstatic.com)
-st.set_page_config(page_title="Human or Machine? Patent LSTM", page_icon=Path(__file__).parent / "assets" / "icon.png",
-                   layout="wide")
+if __name__ != "__main__":  # imported by the server (streamlit run, uvicorn): the app, not a page
+    from ui.audience import ROUTES
+
+    app = st.App(__file__, routes=ROUTES)
 
 
 def home() -> None:
@@ -51,8 +57,12 @@ def home() -> None:
                f"({model.get('tokens', 0):,} words and punctuation marks; no near-duplicate of them in training).")
 
 
-PAGES = pages(home)
-style()
-model_picker()
-presenter_toggle()
-st.navigation(list(PAGES.values())).run()
+if __name__ == "__main__":
+    # the icon is a file the app serves itself (a :material/ icon would be fetched from fonts.gstatic.com)
+    st.set_page_config(page_title="Human or Machine? Patent LSTM",
+                       page_icon=Path(__file__).parent / "assets" / "icon.png", layout="wide")
+    PAGES = pages(home)
+    style()
+    model_picker()
+    presenter_toggle()
+    st.navigation(list(PAGES.values())).run()

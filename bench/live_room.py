@@ -1,24 +1,27 @@
 """Live room under load: a presenter and N phones against app servers on localhost.
 
 Prints, for one app server on SQLite and for two app servers sharing PostgreSQL (audience split
-between them, presenter on the first): vote-to-tally latency (from the phone's tap to the voter's
-name on the presenter's screen, p50/p95), votes lost (tapped but never tallied) and each server's
-peak memory (VmHWM). Targets: p95 under 2 s, no vote lost.
+between them, presenter on the first), for each room size: tap-to-tally latency (from the phone's
+tap to the voter's name on the presenter's screen, p50/p95), votes stored in the database, votes
+lost (tapped but never tallied) or doubled (a second tap counted), and each server's peak memory
+(VmHWM). Targets: p95 under 1 s with 100 phones and under 2 s with 300, none lost or doubled.
 
 The presenter is always a Chromium page: what is measured is the name appearing on its screen.
-The phones are, with --phones websocket (the default), sessions that speak the app's own websocket
-(bench/streamlit_session.py, as bench/crowd.py does): each opens /join?room=CODE, types its
-nickname, presses Join, then polls the room as its browser would (the page's fragment reruns every
-LIVE_AUDIENCE_POLL_SECONDS, sent on the server's auto_rerun), and taps "People wrote A/B/C" once
-its screen shows the round. In a room the phones' browsers run on the audience's own devices; here
-they cost the two cores nothing, which go to the servers (and PostgreSQL) as they would in a real
-room. With --phones browser every phone is a Chromium page too (a browser context each): the
-whole frontend is exercised, but 30 pages share the cores with the servers, so the figures then
-bound the servers' cost from above.
+The phones are, with --phones light (the default), what the phone page (assets/phone.html) does
+over HTTP, from one asyncio loop: join with a nickname, poll the room every
+LIVE_AUDIENCE_POLL_SECONDS (each phone out of step with the others), tap twice once the round
+shows. In a room the phones' browsers run on the audience's own devices; here they cost the
+cores little, which go to the servers as they would in a real room. With --phones browser every
+phone is a Chromium page (a browser context each): the whole page is exercised, but the pages
+share the cores with the servers, so the figures then bound the servers' cost from above.
+--via URL sends everyone to an app already running (e.g. nginx in front of several servers, see
+scripts/check_topology.sh), with $DATABASE_URL its database.
 
 Set-up (Debian): apt-get install -y chromium postgresql   (the PostgreSQL run is skipped without it)
-Run:            PATENT_CORPUS=/path/to/neural_network_patent_query.csv python bench/live_room.py --sessions 30
-Bounded: --sessions phones (at most 40), --rounds rounds, and --deadline seconds for the whole run.
+Run:            PYTHONPATH=. PATENT_CORPUS=/path/to/neural_network_patent_query.csv \
+                  python bench/live_room.py --sessions 100 300 500 --skip-postgres
+Bounded: --rounds rounds, and --deadline seconds for the whole run (a run that would start too
+near it is skipped).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -37,8 +41,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import sync_playwright
-from streamlit_session import Session  # bench/, next to this script
+
+from engine.config import LIVE_AUDIENCE_POLL_SECONDS
+from engine.games.rooms import Rooms
+from engine.games.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_BIN = Path("/usr/lib/postgresql")
@@ -138,13 +146,15 @@ class BrowserPhones:
         page.get_by_text("You are in").wait_for()
         self.pages[name] = page
 
-    def tap(self, name: str, number: int, label: str) -> float:
-        """Tap once the button shows; when, in ms since the epoch."""
-        button = self.pages[name].get_by_role("button", name=f"People wrote {label}")
-        button.wait_for()
-        at = time.time() * 1000
-        button.click()
-        return at
+    def vote_all(self, number: int, choices: dict[str, str]) -> dict[str, float]:
+        """Each page taps its choice once the button shows, one after another; when (ms since the epoch)."""
+        taps = {}
+        for name, label in choices.items():
+            button = self.pages[name].get_by_role("button", name=f"People wrote {label}")
+            button.wait_for()
+            taps[name] = time.time() * 1000
+            button.click()
+        return taps
 
     def check(self, number: int) -> list[str]:
         return []  # the presenter's screen is the measure; a page's own text is not read
@@ -153,20 +163,28 @@ class BrowserPhones:
         pass  # closed with the browser
 
 
-class WebsocketPhones:
-    """Each phone a websocket session (bench/streamlit_session.py) on an event loop in a background thread.
+class LightPhones:
+    """Each phone what the phone page (assets/phone.html) does over HTTP: join, poll the room every
+    poll_ms, tap once its round shows; on an asyncio loop in a background thread (httpx).
 
-    The Playwright sync API keeps the main thread; each call here runs a coroutine on the loop and
-    waits for it, bounded by the step's timeout and by the run's deadline.
+    The Playwright sync API keeps the main thread; calls here run coroutines on the loop, bounded
+    by the step's timeout and by the run's deadline. Every phone taps twice (an impatient double
+    tap): the second must not count.
     """
 
-    kind = "websocket sessions, no browser"
+    kind = "light phone pages over HTTP, no browser"
 
     def __init__(self, browser, timeout_ms: int, end: float):
-        self.timeout, self.end, self.sessions = timeout_ms / 1000, end, {}
+        self.timeout, self.end, self.where = timeout_ms / 1000, end, {}  # name -> (url, code, player token)
+        self.doubled, self.refused = 0, []
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="phones", daemon=True)
         self.thread.start()
+        self.client = self._call(self._client())
+
+    @staticmethod
+    async def _client():
+        return httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=None))
 
     def _call(self, coro):
         timeout = max(5.0, min(self.timeout, self.end - time.time()))
@@ -176,43 +194,48 @@ class WebsocketPhones:
         self._call(self._join(url, code, name))
 
     async def _join(self, url: str, code: str, name: str) -> None:
-        phone = await Session.open(url, "join", f"room={code}", open_timeout=self.timeout)
-        self.sessions[name] = phone
-        await phone.rerun()  # the page loads
-        await phone.wait_for(lambda s: s.find("text_input", label="Your nickname"))
-        await phone.fill("Your nickname", name)
-        await phone.click("Join")
-        await phone.wait_for(lambda s: s.shows("You are in"))
+        response = await self.client.post(f"{url}/api/rooms/{code}/players", json={"nickname": name})
+        response.raise_for_status()
+        self.where[name] = (url, code, response.json()["player"])
 
-    def tap(self, name: str, number: int, label: str) -> float:
-        return self._call(self._tap(self.sessions[name], number, f"join_vote_{label}"))
+    def vote_all(self, number: int, choices: dict[str, str]) -> dict[str, float]:
+        """Every phone taps its choice once its poll shows round ``number``; when each tapped (ms since the epoch)."""
+        return self._call(self._vote_all(number, choices))
 
-    @staticmethod
-    async def _tap(phone: Session, number: int, key: str) -> float:
-        """Tap once the screen shows this round and its button; when, in ms since the epoch."""
-        await phone.wait_for(lambda s: s.shows(f"Round {number} of") and s.find("button", key=key))
+    async def _vote_all(self, number: int, choices: dict[str, str]) -> dict[str, float]:
+        taps = await asyncio.gather(*(self._tap(name, number, "ABC".index(label)) for name, label in choices.items()))
+        return dict(zip(choices, taps))
+
+    async def _tap(self, name: str, number: int, choice: int) -> float:
+        url, code, token = self.where[name]
+        await asyncio.sleep(random.random() * LIVE_AUDIENCE_POLL_SECONDS)  # each phone's poll has its own phase
+        while True:  # poll as the page does until the round shows
+            room = (await self.client.get(f"{url}/api/rooms/{code}", params={"player": token})).json()
+            if room.get("phase") == "voting" and room["round"]["number"] == number:
+                break
+            await asyncio.sleep(LIVE_AUDIENCE_POLL_SECONDS)
         at = time.time() * 1000
-        await phone.click(key=key)
+        for second in (False, True):
+            body = {"player": token, "round": number, "choice": choice}
+            answer = (await self.client.post(f"{url}/api/rooms/{code}/votes", json=body)).json()
+            if second and answer.get("counted"):
+                self.doubled += 1
+            if "error" in answer:
+                self.refused.append(f"round {number}: {name}: {answer['error']}")
         return at
 
     def check(self, number: int) -> list[str]:
-        """Phones whose screen does not say they voted in this round (or says they voted twice)."""
-        async def look():
-            return [f"round {number}: {name} shows {'a second vote' if s.shows('already voted') else 'no vote'}"
-                    for name, s in self.sessions.items()
-                    if s.shows("already voted") or not s.shows("You voted")]
-        return self._call(look())
+        notes, self.refused = self.refused, []
+        return notes
 
     def close(self) -> None:
-        async def close_all():
-            await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(30)
+            asyncio.run_coroutine_threadsafe(self.client.aclose(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(30)
 
 
-PHONES = {"websocket": WebsocketPhones, "browser": BrowserPhones}
+PHONES = {"light": LightPhones, "browser": BrowserPhones}
 
 
 def play(urls: list[str], sessions: int, rounds: int, timeout_ms: int, phones_kind: str, end: float) -> dict:
@@ -237,7 +260,7 @@ def play(urls: list[str], sessions: int, rounds: int, timeout_ms: int, phones_ki
                 presenter.get_by_text(f"0 of {sessions} voted").wait_for()
                 presenter.wait_for_timeout(500)
                 presenter.evaluate(f"window.round = {number}")
-                taps = {name: phones.tap(name, number, "ABC"[i % 3]) for i, name in enumerate(names)}
+                taps = phones.vote_all(number, {name: "ABC"[i % 3] for i, name in enumerate(names)})
                 tapped += len(taps)
                 with contextlib.suppress(Exception):  # a lost vote shows as a missing name, counted below
                     presenter.get_by_text(f"{sessions} of {sessions} voted").wait_for(timeout=timeout_ms)
@@ -256,48 +279,66 @@ def play(urls: list[str], sessions: int, rounds: int, timeout_ms: int, phones_ki
     return {"p50": statistics.median(latencies) if latencies else float("nan"),
             "p95": latencies[max(0, round(0.95 * len(latencies)) - 1)] if latencies else float("nan"),
             "max": latencies[-1] if latencies else float("nan"), "votes": tapped, "lost": tapped - tallied,
-            "notes": notes}
+            "doubled": getattr(phones, "doubled", 0), "notes": notes, "code": code}
+
+
+def stored_votes(database_url: str, code: str, rounds: int) -> int:
+    """Votes the database holds for the room: each phone's once a round, if none was lost or doubled."""
+    room = Rooms(Store(database_url))
+    return sum(room.tally(code, number).votes for number in range(1, rounds + 1))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--sessions", type=int, nargs="+", default=[100], help="phones in the room, one run each")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--deadline", type=int, default=900, help="seconds for the whole run")
+    parser.add_argument("--deadline", type=int, default=540, help="seconds for the whole run")
     parser.add_argument("--skip-postgres", action="store_true")
-    parser.add_argument("--phones", choices=list(PHONES), default="websocket",
-                        help="phones as websocket sessions (default) or as Chromium pages")
+    parser.add_argument("--via", metavar="URL", help="an app already running (e.g. behind a load balancer), with "
+                        "$DATABASE_URL its database: no servers are started")
+    parser.add_argument("--phones", choices=list(PHONES), default="light",
+                        help="phones as the light page's HTTP calls (default) or as Chromium pages")
     args = parser.parse_args()
-    sessions = max(1, min(args.sessions, 40))
     end = time.time() + args.deadline
     base = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    runs = [("1 server, SQLite", 1, None)] + ([] if args.skip_postgres else [("2 servers, PostgreSQL", 2, "pg")])
-    print(f"{sessions} phones ({PHONES[args.phones].kind}), {args.rounds} rounds each, every phone votes once a round; "
+    if args.via:
+        runs = [(f"via {args.via}", 0, "given")]
+    else:
+        runs = [("1 server, SQLite", 1, None)] + ([] if args.skip_postgres else [("2 servers, PostgreSQL", 2, "pg")])
+    print(f"phones: {PHONES[args.phones].kind}; {args.rounds} rounds, every phone votes once a round (tapping twice); "
           f"latency = tap on the phone -> name on the presenter's screen\n"
-          f"{'set-up':24} {'votes':>6} {'lost':>5} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'peak MiB':>14} "
-          f"{'run s':>6}", flush=True)
-    for label, count, db in runs:
-        budget_ms = int(max(30, end - time.time()) * 1000 / 4)
-        with tempfile.TemporaryDirectory() as data, contextlib.ExitStack() as stack:
-            env = {**base, "PATENT_DATA_DIR": data}
-            if db:
-                try:
-                    env["DATABASE_URL"] = stack.enter_context(postgres())
-                except (FileNotFoundError, subprocess.CalledProcessError) as exc:
-                    print(f"{label}: skipped ({exc})", flush=True)
-                    continue
-            servers = stack.enter_context(app_servers(count, env))
-            started = time.time()
-            result = play([url for url, _ in servers], sessions, args.rounds, budget_ms, args.phones, end)
-            result.update(label=label, seconds=time.time() - started,
-                          memory=" + ".join(f"{peak_mib(pid):.0f}" for _, pid in servers))
-            print_row(result)
+          f"{'set-up':24} {'phones':>6} {'votes':>6} {'stored':>6} {'lost':>5} {'double':>6} {'p50 s':>7} {'p95 s':>7} "
+          f"{'max s':>7} {'peak MiB':>14} {'run s':>6}", flush=True)
+    for sessions in args.sessions:
+        for label, count, db in runs:
+            if time.time() > end - 60:
+                print(f"{label}, {sessions} phones: skipped (the deadline is near)", flush=True)
+                continue
+            budget_ms = int(max(30, end - time.time()) * 1000 / 4)
+            with tempfile.TemporaryDirectory() as data, contextlib.ExitStack() as stack:
+                env = {**base, "PATENT_DATA_DIR": data, "DATABASE_URL": f"sqlite:///{data}/answers.sqlite",
+                       "LIVE_ROOMS_PER_VISITOR": "1000"}
+                if db == "given":
+                    env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+                elif db:
+                    try:
+                        env["DATABASE_URL"] = stack.enter_context(postgres())
+                    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+                        print(f"{label}: skipped ({exc})", flush=True)
+                        continue
+                servers = stack.enter_context(app_servers(count, env)) if count else [(args.via, None)]
+                started = time.time()
+                result = play([url for url, _ in servers], sessions, args.rounds, budget_ms, args.phones, end)
+                result.update(label=label, sessions=sessions, seconds=time.time() - started,
+                              stored=stored_votes(env["DATABASE_URL"], result["code"], args.rounds),
+                              memory=" + ".join(f"{peak_mib(pid):.0f}" for _, pid in servers if pid) or "-")
+                print_row(result)
 
 
 def print_row(r: dict) -> None:
-    print(f"{r['label']:24} {r['votes']:>6} {r['lost']:>5} {r['p50']:>7.2f} {r['p95']:>7.2f} {r['max']:>7.2f} "
-          f"{r['memory']:>14} {r['seconds']:>6.0f}", flush=True)
-    for note in r["notes"]:
+    print(f"{r['label']:24} {r['sessions']:>6} {r['votes']:>6} {r['stored']:>6} {r['lost']:>5} {r['doubled']:>6} "
+          f"{r['p50']:>7.2f} {r['p95']:>7.2f} {r['max']:>7.2f} {r['memory']:>14} {r['seconds']:>6.0f}", flush=True)
+    for note in r["notes"][:10]:
         print(f"  {note}", flush=True)
 
 

@@ -330,7 +330,7 @@ RETRAIN_RANGES = {"embedding_dim": (8, 512), "lstm_units": (8, 1024), "lstm_laye
 LIVE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread from the back of a room
 LIVE_CODE_LENGTH = 5
 LIVE_MAX_ROUNDS = 20
-LIVE_POLL_SECONDS = 1.0  # how often the presenter's tally reads the votes
+LIVE_POLL_SECONDS = 0.5  # how often the presenter's tally reads the votes (one session: cheap)
 LIVE_AUDIENCE_POLL_SECONDS = 1.5  # how often a phone looks for the next round or the reveal
 
 

@@ -17,5 +17,4 @@ def pages(home) -> dict[str, st.Page]:
                               url_path="playground"),
         "training": st.Page("app_pages/training.py", title="Training", icon=":material/monitoring:", url_path="training"),
         "live": st.Page("app_pages/live.py", title="Live (presenter)", icon=":material/co_present:", url_path="live"),
-        "join": st.Page("app_pages/join.py", title="Join a room", icon=":material/how_to_vote:", url_path="join"),
     }

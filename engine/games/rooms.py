@@ -131,6 +131,11 @@ def _taken(name: str) -> RoomError:
     return RoomError(f"Someone in this room is already called {name}: pick another nickname.")
 
 
+def _nickname(conn, code: str, player_id: str) -> str | None:
+    return conn.execute(select(room_players.c.nickname).where(
+        room_players.c.room_code == code, room_players.c.player_id == player_id)).scalar()
+
+
 def normalise_code(code: str | None) -> str:
     """What a person typed, as a room code: upper case, spaces and dashes dropped."""
     return "".join(ch for ch in (code or "").upper() if ch.isalnum())[:LIVE_CODE_LENGTH * 2]
@@ -244,9 +249,7 @@ class Rooms:
         room = self.room(code)
         name = clean_nickname(nickname)
         with self.engine.begin() as conn:
-            mine = conn.execute(select(room_players.c.nickname).where(
-                room_players.c.room_code == room.code, room_players.c.player_id == player_id)).scalar()
-            if mine:
+            if mine := _nickname(conn, room.code, player_id):
                 return mine
             if not name:
                 raise RoomError("Pick a nickname so the room can see your score.")
@@ -296,6 +299,11 @@ class Rooms:
             if not conn.execute(select(joined)).scalar():
                 raise RoomError("Join the room with a nickname first.")
         raise RoomError("Too late: voting on that round has closed.")
+
+    def nickname(self, code: str, player_id: str) -> str | None:
+        """The nickname ``player_id`` joined room ``code`` with; None if they have not joined it."""
+        with self.engine.connect() as conn:
+            return _nickname(conn, code, player_id)
 
     def my_vote(self, code: str, player_id: str, number: int) -> int | None:
         with self.engine.connect() as conn:

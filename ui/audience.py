@@ -1,0 +1,117 @@
+"""The audience's channel: a small phone page and its JSON routes, served beside the Streamlit app.
+
+A phone is not a Streamlit session (a websocket and a script rerun every poll) but a static page
+that polls one cheap route. The routes are thin: every rule (one vote per person per round, no
+late votes, nicknames and codes) is engine.games.rooms' and the database's. Text travels as JSON
+and the page writes it with textContent only, so nothing typed by the audience becomes HTML.
+
+    GET  /join?room=CODE                 the phone page (the join link and QR code point here)
+    POST /api/rooms/CODE/players         {"nickname"} -> {"player", "nickname"}: the player's token
+    GET  /api/rooms/CODE?player=TOKEN    the room as this phone shows it: phase, round, your vote, rank
+    POST /api/rooms/CODE/votes           {"player", "round", "choice"} -> {"counted", "message"}
+
+A refusal is a 4xx with {"error": message for the person}; a database that does not answer, a 503.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Route
+
+from engine.config import LIVE_AUDIENCE_POLL_SECONDS
+from engine.games.rooms import LABELS, RoomError, normalise_code
+from ui.live import rooms
+
+PHONE_PAGE = Path(__file__).resolve().parents[1] / "assets" / "phone.html"
+ALREADY_VOTED = "You already voted on this round; your first vote counts."
+NOT_UNDERSTOOD = "That request was not understood: reload the page and try again."
+
+
+class BadRequest(ValueError):
+    """A request the routes cannot read; the message is for the person on the phone."""
+
+
+def _refusal(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def answers(handler):
+    """Run a route; a refusal by the room or a malformed request becomes {"error"}, never a traceback."""
+    async def route(request: Request) -> JSONResponse:
+        try:
+            body = await request.json() if request.method == "POST" else {}
+            if not isinstance(body, dict):
+                raise BadRequest(NOT_UNDERSTOOD)
+            # the database calls block: they run in Starlette's thread pool, off the event loop
+            return JSONResponse(await run_in_threadpool(handler, normalise_code(request.path_params["code"]),
+                                                        body, dict(request.query_params)))
+        except (RoomError, BadRequest) as exc:
+            return _refusal(str(exc))
+        except json.JSONDecodeError:
+            return _refusal(NOT_UNDERSTOOD)
+        except SQLAlchemyError:
+            return _refusal("The room's database is not answering; try again in a moment.", 503)
+    return route
+
+
+def _field(body: dict, name: str, kind: type):
+    value = body.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise BadRequest(NOT_UNDERSTOOD)
+    return value
+
+
+def join(code: str, body: dict, query: dict) -> dict:
+    nickname = body.get("nickname")
+    if nickname is not None and not isinstance(nickname, str):
+        raise BadRequest(NOT_UNDERSTOOD)
+    player = secrets.token_urlsafe(16)
+    return {"player": player, "nickname": rooms().join(code, player, nickname)}
+
+
+def vote(code: str, body: dict, query: dict) -> dict:
+    counted = rooms().vote(code, _field(body, "player", str), _field(body, "round", int), _field(body, "choice", int))
+    return {"counted": counted, "message": None if counted else ALREADY_VOTED}
+
+
+def room_state(code: str, body: dict, query: dict) -> dict:
+    """What a phone shows: the room, its round (the human text only once revealed), this player."""
+    room = rooms().room(code)
+    r = room.round
+    state = {"code": room.code, "phase": room.phase, "rounds": room.rounds_total, "labels": list(LABELS),
+             "poll_ms": int(LIVE_AUDIENCE_POLL_SECONDS * 1000), "round": None, "you": None, "board": None}
+    if r is not None:
+        state["round"] = {"number": r.number, "opening": r.opening, "options": list(r.options),
+                          "human": r.human_index if room.phase in ("revealed", "finished") else None}
+    player = query.get("player")
+    nickname = player and rooms().nickname(room.code, player)
+    if not nickname:
+        return state
+    you = {"nickname": nickname, "vote": r and rooms().my_vote(room.code, player, r.number)}
+    if room.phase in ("revealed", "finished"):
+        board = rooms().leaderboard(room.code)
+        me = next(row for row in board if row["player_id"] == player)
+        you.update(rank=me["rank"], right=me["right"], of=len(board))
+        if room.phase == "finished":
+            state["board"] = [{"rank": row["rank"], "nickname": row["nickname"], "right": row["right"]}
+                              for row in board[:10]]
+    state["you"] = you
+    return state
+
+
+async def phone_page(request: Request) -> FileResponse:
+    return FileResponse(PHONE_PAGE, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+ROUTES = [
+    Route("/join", phone_page, methods=["GET"]),
+    Route("/api/rooms/{code}", answers(room_state), methods=["GET"]),
+    Route("/api/rooms/{code}/players", answers(join), methods=["POST"]),
+    Route("/api/rooms/{code}/votes", answers(vote), methods=["POST"]),
+]
