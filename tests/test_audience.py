@@ -15,6 +15,7 @@ def room(tmp_path, monkeypatch):
     """A room on a fresh store (the routes' rooms), its presenter key, and a client for the routes."""
     rooms = Rooms(Store(f"sqlite:///{tmp_path / 'rooms.sqlite'}"))
     monkeypatch.setattr(audience, "rooms", lambda: rooms)
+    monkeypatch.setattr(audience, "recent", audience.Recent(0))  # every poll reads the database
     code, key = rooms.create(2)
     return rooms, code, key, TestClient(Starlette(routes=audience.ROUTES))
 
@@ -101,3 +102,27 @@ def test_the_phone_page_is_served_at_the_join_link_and_writes_text_only_as_text(
     page = client.get("/join", params={"room": "ABCDE"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "textContent" in page.text and "innerHTML" not in page.text and "http" not in page.text.split("<script>")[1]
+
+
+def test_phones_polling_together_share_one_read_of_the_room(room, monkeypatch):
+    """300 phones polling every 1.5 s read the room 200 times a second: tap-to-tally p95 was 3.2 s."""
+    rooms, code, key, client = room
+    monkeypatch.setattr(audience, "recent", audience.Recent(60))
+    reads = []
+    monkeypatch.setattr(rooms, "room", lambda c, read=rooms.room: reads.append(c) or read(c))
+    players = [join(client, code, f"p{i}") for i in range(5)]
+    for player in players:
+        assert client.get(f"/api/rooms/{code}", params={"player": player}).json()["phase"] == "lobby"
+    assert len(reads) == 5 + 1  # each join reads the room itself; the five polls shared one read
+
+
+def test_a_phone_that_joins_after_the_board_was_read_still_gets_its_rank(room, monkeypatch):
+    rooms, code, key, client = room
+    monkeypatch.setattr(audience, "recent", audience.Recent(60))
+    first = join(client, code, "Ana")
+    rooms.open_round(code, key, invented_round(1))
+    rooms.reveal(code, key)
+    assert client.get(f"/api/rooms/{code}", params={"player": first}).json()["you"]["of"] == 1
+    late = join(client, code, "Bo")
+    assert client.get(f"/api/rooms/{code}", params={"player": late}).json()["you"] == {
+        "nickname": "Bo", "vote": None, "rank": 1, "right": 0, "of": 2}

@@ -54,7 +54,8 @@ def test_one_vote_per_person_and_late_votes_refused(rooms):
     rooms.open_round(code, key, invented_round(2))
     assert rooms.vote(code, "p1", 1, 2) is True
     assert rooms.vote(code, "p1", 1, 0) is False  # a second vote is refused, the first stands
-    assert rooms.my_vote(code, "p1", 1) == 2
+    assert rooms.member(code, "p1", 1) == ("Ana", 2) and rooms.member(code, "p2", 1) == ("Bo", None)
+    assert rooms.member(code, "stranger", 1) is None
     with pytest.raises(RoomError, match="Join"):
         rooms.vote(code, "stranger", 1, 0)
     with pytest.raises(RoomError, match="A, B or C"):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+import time
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -80,9 +82,31 @@ def vote(code: str, body: dict, query: dict) -> dict:
     return {"counted": counted, "message": None if counted else ALREADY_VOTED}
 
 
+class Recent:
+    """What was read from the database in the last ``seconds``, shared by every phone on this server:
+    hundreds of phones polling one room cost the database a read or two a second, not hundreds."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.values, self.lock = seconds, {}, threading.Lock()
+
+    def get(self, key, read):
+        now = time.monotonic()
+        with self.lock:
+            at, value = self.values.get(key, (None, None))
+        if at is None or now - at >= self.seconds:
+            value = read()
+            with self.lock:
+                self.values = {k: v for k, v in self.values.items() if now - v[0] < self.seconds}  # rooms come and go
+                self.values[key] = (now, value)
+        return value
+
+
+recent = Recent(LIVE_AUDIENCE_POLL_SECONDS / 3)  # a phone sees a change at most this much later than it could
+
+
 def room_state(code: str, body: dict, query: dict) -> dict:
     """What a phone shows: the room, its round (the human text only once revealed), this player."""
-    room = rooms().room(code)
+    room = recent.get(("room", code), lambda: rooms().room(code))
     r = room.round
     state = {"code": room.code, "phase": room.phase, "rounds": room.rounds_total, "labels": list(LABELS),
              "poll_ms": int(LIVE_AUDIENCE_POLL_SECONDS * 1000), "round": None, "you": None, "board": None}
@@ -90,18 +114,19 @@ def room_state(code: str, body: dict, query: dict) -> dict:
         state["round"] = {"number": r.number, "opening": r.opening, "options": list(r.options),
                           "human": r.human_index if room.phase in ("revealed", "finished") else None}
     player = query.get("player")
-    nickname = player and rooms().nickname(room.code, player)
-    if not nickname:
+    member = player and rooms().member(room.code, player, room.round_no)
+    if not member:
         return state
-    you = {"nickname": nickname, "vote": r and rooms().my_vote(room.code, player, r.number)}
+    state["you"] = {"nickname": member[0], "vote": member[1]}
     if room.phase in ("revealed", "finished"):
-        board = rooms().leaderboard(room.code)
+        board = recent.get(("board", room.code, room.round_no, room.phase), lambda: rooms().leaderboard(room.code))
+        if player not in {row["player_id"] for row in board}:  # they joined since it was read
+            board = rooms().leaderboard(room.code)
         me = next(row for row in board if row["player_id"] == player)
-        you.update(rank=me["rank"], right=me["right"], of=len(board))
+        state["you"].update(rank=me["rank"], right=me["right"], of=len(board))
         if room.phase == "finished":
             state["board"] = [{"rank": row["rank"], "nickname": row["nickname"], "right": row["right"]}
                               for row in board[:10]]
-    state["you"] = you
     return state
 
 

@@ -131,11 +131,6 @@ def _taken(name: str) -> RoomError:
     return RoomError(f"Someone in this room is already called {name}: pick another nickname.")
 
 
-def _nickname(conn, code: str, player_id: str) -> str | None:
-    return conn.execute(select(room_players.c.nickname).where(
-        room_players.c.room_code == code, room_players.c.player_id == player_id)).scalar()
-
-
 def normalise_code(code: str | None) -> str:
     """What a person typed, as a room code: upper case, spaces and dashes dropped."""
     return "".join(ch for ch in (code or "").upper() if ch.isalnum())[:LIVE_CODE_LENGTH * 2]
@@ -249,7 +244,9 @@ class Rooms:
         room = self.room(code)
         name = clean_nickname(nickname)
         with self.engine.begin() as conn:
-            if mine := _nickname(conn, room.code, player_id):
+            mine = conn.execute(select(room_players.c.nickname).where(
+                room_players.c.room_code == room.code, room_players.c.player_id == player_id)).scalar()
+            if mine:
                 return mine
             if not name:
                 raise RoomError("Pick a nickname so the room can see your score.")
@@ -273,12 +270,11 @@ class Rooms:
             raise RoomError("Vote A, B or C.")
         code = normalise_code(code)
         with self.engine.connect() as conn:
-            human = conn.execute(select(room_rounds.c.human_index).where(
-                room_rounds.c.room_code == code, room_rounds.c.number == number)).scalar()
-            opened = conn.execute(select(room_rounds.c.opened_at).where(
-                room_rounds.c.room_code == code, room_rounds.c.number == number)).scalar()
-        if human is None:
+            shown = conn.execute(select(room_rounds.c.human_index, room_rounds.c.opened_at).where(
+                room_rounds.c.room_code == code, room_rounds.c.number == number)).first()
+        if shown is None:
             raise RoomError("That round is not showing in this room.")
+        human, opened = shown
         now = _now()
         elapsed = int((now - opened.replace(tzinfo=timezone.utc)).total_seconds() * 1000)
         is_open = exists().where(rooms.c.code == code, rooms.c.round_no == number, rooms.c.phase == "voting")
@@ -300,16 +296,16 @@ class Rooms:
                 raise RoomError("Join the room with a nickname first.")
         raise RoomError("Too late: voting on that round has closed.")
 
-    def nickname(self, code: str, player_id: str) -> str | None:
-        """The nickname ``player_id`` joined room ``code`` with; None if they have not joined it."""
+    def member(self, code: str, player_id: str, number: int) -> tuple[str, int | None] | None:
+        """A player's nickname and their vote on round ``number`` (None if none), in one query; None if
+        they have not joined room ``code``."""
+        p, v = room_players.c, room_votes.c
         with self.engine.connect() as conn:
-            return _nickname(conn, code, player_id)
-
-    def my_vote(self, code: str, player_id: str, number: int) -> int | None:
-        with self.engine.connect() as conn:
-            return conn.execute(select(room_votes.c.choice).where(
-                room_votes.c.room_code == code, room_votes.c.number == number,
-                room_votes.c.player_id == player_id)).scalar()
+            row = conn.execute(select(p.nickname, v.choice).join_from(
+                room_players, room_votes, and_(v.room_code == p.room_code, v.player_id == p.player_id,
+                                               v.number == number), isouter=True)
+                .where(p.room_code == code, p.player_id == player_id)).first()
+        return None if row is None else (row.nickname, row.choice)
 
     def tally(self, code: str, number: int) -> Tally:
         """Votes per option on one round, and who voted, as the presenter's screen shows them."""
