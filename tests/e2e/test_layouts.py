@@ -78,9 +78,10 @@ def test_other_pages_render(screen, base_url, screenshot_dir, shared_corpus_path
                           ("join?room=ABCDE", "Join a room")]:
         page.goto(f"{base_url}/{path}")
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
-        wait_idle(page)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        settle(page)
+        if not path.startswith("join"):  # the phone page is not a Streamlit page
+            wait_idle(page)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            settle(page)
         page.screenshot(path=str(screenshot_dir / f"{path.split('?')[0] or 'home'}-{name}.png"))
     page.goto(f"{base_url}/training")
     page.get_by_role("tab", name="Embeddings").click()
@@ -130,7 +131,7 @@ def test_a_room_on_every_screen_and_a_phone_in_it(screen, browser: Browser, base
     phone.get_by_label("Your nickname").fill("Ada")
     phone.get_by_role("button", name="Join").click()
     expect(phone.get_by_text("You are in")).to_be_visible()
-    assert below_header(phone, phone.locator(".whoami"))
+    expect(phone.locator(".whoami")).to_be_in_viewport()
 
     def shoot(step: str) -> None:  # the presenter's screen at this size, and the phone in the room
         settle(presenter)
@@ -147,7 +148,7 @@ def test_a_room_on_every_screen_and_a_phone_in_it(screen, browser: Browser, base
     presenter.get_by_role("button", name="Reveal").click()
     expect(presenter.get_by_text("of 1 found it")).to_be_visible()
     expect(phone.get_by_text("was written by people")).to_be_visible()
-    assert below_header(phone, phone.locator(".whoami"))
+    expect(phone.locator(".whoami")).to_be_in_viewport()
     shoot("reveal")
     presenter.get_by_role("button", name="Next round").click()
     presenter.get_by_role("button", name="Reveal").click()
@@ -157,6 +158,5 @@ def test_a_room_on_every_screen_and_a_phone_in_it(screen, browser: Browser, base
     expect(presenter.locator("table.board")).to_be_visible()
     expect(phone.get_by_text("Final ranking")).to_be_visible()
     shoot("leaderboard")
-    for page in (presenter, phone):
-        expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(presenter.get_by_test_id("stException")).to_have_count(0)
     phone.context.close()

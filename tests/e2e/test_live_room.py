@@ -1,4 +1,5 @@
-"""A presenter and ten phones play three rounds in one room: every vote reaches the tally exactly once."""
+"""A presenter and ten phones (the light phone page, assets/phone.html) play three rounds in one room:
+every vote reaches the tally exactly once."""
 import re
 
 from playwright.sync_api import Browser, expect
@@ -31,7 +32,10 @@ def test_a_room_of_ten_plays_three_rounds(browser: Browser, base_url, shared_cor
         page.get_by_label("Your nickname").fill(f"player {i} <b>")
         page.get_by_role("button", name="Join").click()
         expect(page.get_by_text("You are in")).to_be_visible()
+        expect(page.locator(".whoami b").last).to_have_text(f"player {i} <b>")  # text, not markup
         phones.append(page)
+    phones[2].reload()  # the phone keeps its place in the room
+    expect(phones[2].get_by_text("You are in")).to_be_visible()
     expect(presenter.get_by_text(f"{AUDIENCE} joined")).to_be_visible()
     expect(presenter.locator(".chips span")).to_have_count(AUDIENCE)
     expect(presenter.get_by_text("player 0 <b>", exact=True)).to_be_visible()  # shown as text, not markup
