@@ -176,7 +176,7 @@ class LightPhones:
 
     def __init__(self, browser, timeout_ms: int, end: float):
         self.timeout, self.end, self.where = timeout_ms / 1000, end, {}  # name -> (url, code, player token)
-        self.doubled, self.refused = 0, []
+        self.doubled, self.refused, self.answered = 0, [], []  # answered: seconds from a tap to its answer
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="phones", daemon=True)
         self.thread.start()
@@ -218,6 +218,8 @@ class LightPhones:
         for second in (False, True):
             body = {"player": token, "round": number, "choice": choice}
             answer = (await self.client.post(f"{url}/api/rooms/{code}/votes", json=body)).json()
+            if not second:
+                self.answered.append(time.time() - at / 1000)
             if second and answer.get("counted"):
                 self.doubled += 1
             if "error" in answer:
@@ -225,7 +227,10 @@ class LightPhones:
         return at
 
     def check(self, number: int) -> list[str]:
-        notes, self.refused = self.refused, []
+        answered = sorted(self.answered)
+        notes = [f"round {number}: tap to the server's answer p50 {statistics.median(answered):.2f} s, "
+                 f"p95 {answered[round(0.95 * len(answered)) - 1]:.2f} s", *self.refused]
+        self.refused, self.answered = [], []
         return notes
 
     def close(self) -> None:

@@ -14,14 +14,15 @@ A refusal is a 4xx with {"error": message for the person}; a database that does 
 """
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import threading
 import time
 from pathlib import Path
 
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Route
@@ -31,12 +32,21 @@ from engine.games.rooms import LABELS, RoomError, normalise_code
 from ui.live import rooms
 
 PHONE_PAGE = Path(__file__).resolve().parents[1] / "assets" / "phone.html"
+AUDIENCE_THREADS = 4
 ALREADY_VOTED = "You already voted on this round; your first vote counts."
 NOT_UNDERSTOOD = "That request was not understood: reload the page and try again."
 
 
 class BadRequest(ValueError):
     """A request the routes cannot read; the message is for the person on the phone."""
+
+
+@functools.cache
+def _database_threads() -> CapacityLimiter:
+    """The database calls block, so they run off the event loop, but on a few threads: hundreds of
+    phones on as many threads fought over the GIL with the presenter's script run (made on first use:
+    a limiter belongs to the running event loop)."""
+    return CapacityLimiter(AUDIENCE_THREADS)
 
 
 def _refusal(message: str, status: int = 400) -> JSONResponse:
@@ -50,9 +60,8 @@ def answers(handler):
             body = await request.json() if request.method == "POST" else {}
             if not isinstance(body, dict):
                 raise BadRequest(NOT_UNDERSTOOD)
-            # the database calls block: they run in Starlette's thread pool, off the event loop
-            return JSONResponse(await run_in_threadpool(handler, normalise_code(request.path_params["code"]),
-                                                        body, dict(request.query_params)))
+            return JSONResponse(await to_thread.run_sync(handler, normalise_code(request.path_params["code"]), body,
+                                                         dict(request.query_params), limiter=_database_threads()))
         except (RoomError, BadRequest) as exc:
             return _refusal(str(exc))
         except json.JSONDecodeError:
