@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from engine.games.boundary import BoundaryGame, make_boundary_round, verdict
-from engine.config import BOUNDARY_NEVER, BOUNDARY_POINTS, NICKNAME_MAX
+from engine.config import BOUNDARY, NICKNAME_MAX
 from engine.games.boundary_store import boundary_answers
 from engine.games.store import Store
 from engine.storage.answer_log import Outbox
@@ -15,10 +15,10 @@ from ui.common import corpus_hint, current_bundle, outbox_notice, store, held_ou
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.render import legend_html, plain_html, sentences_html
 
-RULES = (f"**{BOUNDARY_POINTS} points** for saying *machine* at the first sentence it wrote, one less for each "
+RULES = (f"**{BOUNDARY.points} points** for saying *machine* at the first sentence it wrote, one less for each "
          "sentence late, **none** for saying it on a sentence the inventors wrote (too early) or never saying it "
-         f"when the machine did write. In about {BOUNDARY_NEVER:.0%} of the abstracts the inventors wrote every "
-         f"sentence: reading to the end without saying *machine* then earns {BOUNDARY_POINTS}.")
+         f"when the machine did write. In about {BOUNDARY.never:.0%} of the abstracts the inventors wrote every "
+         f"sentence: reading to the end without saying *machine* then earns {BOUNDARY.points}.")
 
 bundle = current_bundle()
 abstracts = held_out_or_stop(bundle)  # validation and test splits: never trained on
@@ -82,7 +82,7 @@ if state.get("boundary_scroll"):
 with st.container(horizontal=True, gap="medium"):
     st.metric("Score", game.score, width="content")
     st.metric("Rounds", game.rounds, width="content")
-    st.metric("Exact", game.exact, width="content", help=f"Rounds scored in full ({BOUNDARY_POINTS} points)")
+    st.metric("Exact", game.exact, width="content", help=f"Rounds scored in full ({BOUNDARY.points} points)")
 if not presenter_view():
     st.text_input("Nickname (saved with your answers)", key="boundary_nickname", max_chars=NICKNAME_MAX,
                   placeholder="optional")

@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from engine.config import MAX_OPENING_CHARS, NOVELTY_RUN, QUIZ_PROMPT_WORDS
+from engine.config import MAX_OPENING_CHARS, NOVELTY_RUN, QUIZ
 from engine.lm.generate import candidates, generate_many, prepare_opening, stream
 from engine.lm.tokenizer import is_word
 from ui.charts import candidates_figure
@@ -36,7 +36,7 @@ def pick_real_abstract():
         return
     doc = random.choice(tests)
     words = doc.text.split()
-    cut = min(QUIZ_PROMPT_WORDS, len(words) // 2)
+    cut = min(QUIZ.prompt_words, len(words) // 2)
     state.update(playground_opening=" ".join(words[:cut]), playground_until_end=False,
                  playground_words=max(WORDS_RANGE[0], min(len(words) - cut, WORDS_RANGE[1])),
                  playground_real=(doc, " ".join(words[:cut]), " ".join(words[cut:])), playground_run="generate")

@@ -1,5 +1,5 @@
 """The README and docs/: every relative link resolves; the figures of the shipped model and its data
-are its bundle's (metrics.json, provenance.json, critic.json) and the rungs are engine.config's; the
+are its bundle's (metrics.json, provenance.json, critic.json) and the levels are engine.config's; the
 README stays short, leads with the two commands and names every console script and variable."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.lm.bundle import list_bundles, load_bundle
-from engine.config import DEFAULT_BUNDLE, QUIZ_DIFFICULTIES, QUIZ_LEVELS, ROOT
+from engine.config import DEFAULT_BUNDLE, QUIZ, ROOT
 from engine.training.results import markdown, results_table
 
 README = ROOT / "README.md"
@@ -180,10 +180,10 @@ def test_the_critics_figures_are_its_critic_json(shipped):
 def test_the_games_rung_table_is_the_quiz_levels():
     rows = re.findall(r"^\| (\d) \|([^|]*)\| (\d+) \| ([\d.]+)–([\d.]+) \| (\d+) \|$",
                       (DOCS / "game.md").read_text(), re.M)
-    names = {rung: name for name, rung in QUIZ_DIFFICULTIES.items()}
+    names = {level: name for name, level in QUIZ.difficulties.items()}
     assert [(int(k), name.split("**")[1] if "**" in name else None, int(words), (float(low), float(high)),
              int(candidates)) for k, name, words, low, high, candidates in rows] == [
-        (k, names.get(k), level.length, level.diversity, level.candidates) for k, level in enumerate(QUIZ_LEVELS)]
+        (k, names.get(k), level.length, level.diversity, level.candidates) for k, level in enumerate(QUIZ.levels)]
 
 
 def test_the_readme_is_short_and_leads_with_the_two_commands():

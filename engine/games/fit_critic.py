@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..lm.bundle import CRITIC, BundleError, active_bundle_path, load_bundle
-from ..config import CRITIC_DOCUMENTS, CRITIC_MIN_OPENINGS, QUIZ_LEVELS, QUIZ_OPTIONS, check_limit
+from ..config import CRITIC_DOCUMENTS, CRITIC_MIN_OPENINGS, QUIZ, QUIZ_OPTIONS, check_limit
 from ..corpus import CorpusError, load_corpus, locate_pretrain_corpus
 from .critic import FEATURES, Critic, common_words, features, fit, lexicon
 from .quiz import opening_of, write_continuations
@@ -43,15 +43,15 @@ class Example:
 
 def examples(bundle, documents, rng: np.random.Generator) -> list[Example]:
     """Per document its real continuation and MACHINE_PER_OPENING of the model's, each batch of
-    documents at a random rung of the quiz's scale."""
+    documents at a random level of the quiz's scale."""
     documents = [d for d in documents if opening_of(bundle, d) is not None]
     out = []
     for start in range(0, len(documents), BATCH):
-        rung = QUIZ_LEVELS[int(rng.integers(len(QUIZ_LEVELS)))]
-        batch = [opening_of(bundle, d, length=rung.length) for d in documents[start:start + BATCH]]
-        diversities = rng.uniform(*rung.diversity, (len(batch), MACHINE_PER_OPENING))
+        spec = QUIZ.levels[int(rng.integers(len(QUIZ.levels)))]
+        batch = [opening_of(bundle, d, length=spec.length) for d in documents[start:start + BATCH]]
+        diversities = rng.uniform(*spec.diversity, (len(batch), MACHINE_PER_OPENING))
         for k, ((opening, _), (human, machine)) in enumerate(zip(batch, write_continuations(
-                bundle, batch, diversities, rung.top_p, rung.length, rng))):
+                bundle, batch, diversities, spec.top_p, spec.length, rng))):
             out += [Example(opening, human, True, start + k)] + [Example(opening, m, False, start + k) for m in machine]
     return out
 
