@@ -80,7 +80,7 @@ MAX_LEARNING_RATE = 1.0  # above this Adam diverges on any of our models
 LIMITS = {  # (lowest, highest) of each whole-number setting, checked by the config dataclasses
     "embedding_dim": (1, 4096), "lstm_units": (1, 4096), "lstm_layers": (1, 16), "dense_units": (0, 4096),
     "window": (1, 10_000), "max_len": (1, 10_000), "vocab_size": (1, 1_000_000), "min_count": (1, 1_000_000),
-    "epochs": (1, 10_000), "batch_size": (1, 65_536), "patience": (0, 10_000), "seed": (0, 2**32 - 1),
+    "epochs": (1, 10_000), "batch_size": (1, 65_536), "patience": (0, 10_000), "rng_seed": (0, 2**32 - 1),
     "pretrain_epochs": (0, 1000), "batch_widths": (1, 64),
     "threads": (0, 4096), "documents": (1, 1_000_000),  # command-line options only (train, fit_critic)
 }
@@ -168,7 +168,7 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 3e-3
     patience: int = 3  # epochs without validation-loss improvement before stopping
-    seed: int = 42  # split, shuffling and initialisation
+    rng_seed: int = 42  # split, shuffling and initialisation (bundles written before call it seed)
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     max_minutes: float = 0.0  # stop after this much training time, pre-training included (0: no limit)
@@ -265,9 +265,13 @@ def to_dict(obj) -> dict:
     return asdict(obj)
 
 
+OLD_FIELD_NAMES = {"seed": "rng_seed"}  # TrainConfig's fields as bundles written before their renaming call them
+
+
 def from_dict(cls, data: dict):
     """Build a config dataclass from a dict, ignoring keys it does not know (older bundles)."""
     known = {f.name for f in fields(cls)}
+    data = {OLD_FIELD_NAMES.get(k, k): v for k, v in data.items()}
     values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
     return cls(**values)
 

@@ -112,7 +112,7 @@ def test_training_with_glove_embeddings(invented_csv, tmp_path):
     ("--learning-rate", "nan", "learning rate"), ("--learning-rate", "-0.1", "learning rate"),
     ("--learning-rate", "1e9", "learning rate"), ("--epochs", "0", "epochs"), ("--batch-size", "0", "batch size"),
     ("--threads", "-2", "threads must be a whole number from 0"), ("--embedding-dim", "1000000", "embedding dim must be a whole number from 1 to"),
-    ("--seed", str(2**40), "seed must be"), ("--pretrain-epochs", "-1", "pretrain epochs must be"),
+    ("--seed", str(2**40), "rng seed must be"), ("--rng-seed", "-1", "rng seed must be"), ("--pretrain-epochs", "-1", "pretrain epochs must be"),
 ])
 def test_settings_are_refused_before_the_corpus_is_read(option, value, message, capsys, tmp_path):
     """Nonsense settings fail at once with a message, before any data is loaded or trained on."""

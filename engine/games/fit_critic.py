@@ -156,18 +156,18 @@ def main(argv=None) -> int:
     parser.add_argument("--critic-data", default=None,
                         help="abstracts to learn from (default: the pre-training corpus, if found)")
     parser.add_argument("--documents", type=int, default=CRITIC_DOCUMENTS, help="abstracts to learn from (at most)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rng-seed", "--seed", dest="rng_seed", type=int, default=0, help="--seed is its older name")
     args = parser.parse_args(argv)
     try:
         check_limit("documents", args.documents)
-        check_limit("seed", args.seed)
+        check_limit("rng_seed", args.rng_seed)
         bundle = load_bundle(args.model or active_bundle_path())
         corpus = load_corpus(args.data)
         found = args.critic_data or locate_pretrain_corpus()
         extra = load_corpus(found) if found else None
         if not bundle.held_out_documents(corpus):
             raise ValueError(f"{corpus.source} is not the corpus {bundle.name} was trained on")
-        critic = fit_bundle_critic(bundle, corpus, args.documents, np.random.default_rng(args.seed), extra)
+        critic = fit_bundle_critic(bundle, corpus, args.documents, np.random.default_rng(args.rng_seed), extra)
     except (BundleError, CorpusError, ValueError) as exc:
         parser.exit(2, f"error: {exc}\n")
     critic.save(bundle.path / CRITIC)
