@@ -205,3 +205,24 @@ def test_the_readme_configuration_names_every_environment_variable_the_code_read
     section = README.read_text().partition("## Configuration")[2].partition("\n## ")[0]
     named = set(re.findall(r"^\| `([A-Z_]+)`", section, re.M))
     assert len(read) >= 7 and read <= named
+
+
+def test_the_architecture_lists_every_module_in_its_folder():
+    """docs/architecture.md's layout names each module of app_pages/, ui/ and engine/ once, under its folder."""
+    listed, folders = [], {}
+    for line in CODE_BLOCK.findall((DOCS / "architecture.md").read_text())[0].splitlines():
+        entry = re.match(r"^( *)(\S+)", line)
+        if not entry:
+            continue
+        depth, name = len(entry[1]) // 2, entry[2]
+        if name.endswith("/"):
+            folders = {**{d: f for d, f in folders.items() if d < depth}, depth: name}
+        elif name.endswith(".py") and depth:
+            listed.append("".join(folders[d] for d in range(depth)) + name)
+    modules = sorted(path.relative_to(ROOT).as_posix() for folder in ("app_pages", "ui", "engine")
+                     for path in (ROOT / folder).rglob("*.py") if path.name != "__init__.py")
+    assert sorted(listed) == modules
+
+
+def test_the_readme_links_the_architecture_on_its_first_screen():
+    assert "(docs/architecture.md)" in "\n".join(README.read_text().splitlines()[:25])
