@@ -49,8 +49,9 @@ ENVIRONMENT = {"models_dir": MODELS_DIR_ENV, "data_dir": DATA_DIR_ENV, "corpus":
                "live_max_open_rooms": "LIVE_MAX_OPEN_ROOMS", "live_rooms_per_visitor": "LIVE_ROOMS_PER_VISITOR",
                "live_rooms_window_minutes": "LIVE_ROOMS_WINDOW_MINUTES",
                "live_idle_minutes": "LIVE_IDLE_MINUTES"}  # field -> variable
-MODELS_DIR = Path(Environment.read().models_dir or ROOT / "models")  # read at import: the app's, or a job's
-DATA_DIR = Path(Environment.read().data_dir or ROOT / "data")
+STARTUP = Environment.read()  # the environment at import, for what is fixed for the process's life
+MODELS_DIR = Path(STARTUP.models_dir or ROOT / "models")  # the app's, or a job's
+DATA_DIR = Path(STARTUP.data_dir or ROOT / "data")
 
 DEFAULT_BUNDLE = "patent-awd"
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")  # a bundle's directory name in models/
@@ -384,9 +385,9 @@ class LiveConfig:
     idle_minutes: int = 120  # a room with no new round this long is finished (LIVE_IDLE_MINUTES)
 
     @classmethod
-    def read(cls, environ=os.environ) -> "LiveConfig":
-        """The defaults with the limits ``environ`` sets (a bad value is logged and left at its default)."""
-        env, default = Environment.read(environ), cls()
+    def from_environment(cls, env: Environment) -> "LiveConfig":
+        """The defaults with the limits ``env`` sets (a bad value is logged and left at its default)."""
+        default = cls()
         return cls(**{name: whole_number(ENVIRONMENT[f"live_{name}"], getattr(env, f"live_{name}"),
                                           getattr(default, name), 1, high)
                       for name, high in LIVE_LIMITS.items()})
@@ -394,4 +395,4 @@ class LiveConfig:
 
 LIVE_LIMITS = {"max_open_rooms": 100_000, "rooms_per_visitor": 1000, "rooms_window_minutes": 1440,
                "idle_minutes": 10_080}  # the highest each may be set to (the lowest is 1)
-LIVE = LiveConfig.read()
+LIVE = LiveConfig.from_environment(STARTUP)

@@ -160,7 +160,7 @@ def test_idle_rooms_are_closed(rooms, monkeypatch):
 
 @pytest.mark.parametrize("raw, expected", [("7", 7), (" 7 ", 7), ("abc", 50), ("0", 50), ("100001", 50), ("", 50)])
 def test_a_malformed_room_setting_falls_back_to_its_default(raw, expected):
-    from engine.config import LiveConfig
+    from engine.config import Environment, LiveConfig
 
-    live = LiveConfig.read({"LIVE_MAX_OPEN_ROOMS": raw, "LIVE_IDLE_MINUTES": "30"})
+    live = LiveConfig.from_environment(Environment.read({"LIVE_MAX_OPEN_ROOMS": raw, "LIVE_IDLE_MINUTES": "30"}))
     assert (live.max_open_rooms, live.idle_minutes, live.rooms_per_visitor) == (expected, 30, 3)
