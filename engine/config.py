@@ -33,7 +33,7 @@ class Environment:
     retrain_token: str | None = None
     job_trainer: str | None = None
     public_url: str | None = None
-    live_max_open_rooms: str | None = None  # the live rooms' limits: whole numbers, read by env_int
+    live_max_open_rooms: str | None = None  # the live rooms' limits: whole numbers (LiveConfig)
     live_rooms_per_visitor: str | None = None
     live_rooms_window_minutes: str | None = None
     live_idle_minutes: str | None = None
@@ -298,18 +298,16 @@ class QuizLevel:
 
 
 # Easiest first; set by measurement (bench/quiz_judges.py): judges find the human less often at each level.
+_SHOWN = "the 2 of {} tries that read most like the real text are shown"
 _QUIZ_LEVELS = (
     QuizLevel(diversity=(1.5, 1.8), top_p=1.0, candidates=2, length=30,
               meaning="30 words each; the machine writes wildly, and slips in grammar and sense give it away."),
     QuizLevel(diversity=(1.2, 1.6), top_p=1.0, candidates=4, length=25,
-              meaning="25 words each; the machine writes loosely; the 2 of 4 tries that read most like the real "
-                      "text are shown."),
+              meaning=f"25 words each; the machine writes loosely; {_SHOWN.format(4)}."),
     QuizLevel(diversity=(0.8, 1.4), top_p=1.0, candidates=24, length=18,
-              meaning="18 words each; the machine writes with care; the 2 of 24 tries that read most like the "
-                      "real text are shown."),
+              meaning=f"18 words each; the machine writes with care; {_SHOWN.format(24)}."),
     QuizLevel(diversity=(0.7, 1.4), top_p=1.0, candidates=32, length=16,
-              meaning="16 words each; the machine writes with care; the 2 of 32 tries that read most like the "
-                      "real text are shown."),
+              meaning=f"16 words each; the machine writes with care; {_SHOWN.format(32)}."),
     QuizLevel(diversity=(0.7, 1.4), top_p=1.0, candidates=64, length=10,
               meaning="10 words each, so fewer clues; the 2 of 64 machine tries that read most like the real "
                       "text are shown."),
