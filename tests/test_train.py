@@ -212,7 +212,7 @@ def test_run_state_restores_best_value_patience_and_time(tmp_path):
 def test_the_eta_follows_the_pace_after_the_first_batch_across_both_phases(tmp_path, monkeypatch):
     """The first batch took 60 s (tracing, compiling), each later one 1 s: 2 pre-training epochs of
     10 batches, then at most 3 training epochs of 20."""
-    from engine import callbacks
+    from engine.training import callbacks
     from engine.jsonio import read_json
 
     clock = [0.0]
