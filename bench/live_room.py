@@ -15,7 +15,7 @@ cores little, which go to the servers as they would in a real room. With --phone
 phone is a Chromium page (a browser context each): the whole page is exercised, but the pages
 share the cores with the servers, so the figures then bound the servers' cost from above.
 --via URL sends everyone to an app already running (e.g. nginx in front of several servers, see
-scripts/check_topology.sh), with $DATABASE_URL its database.
+bench/two_servers.py), with $DATABASE_URL its database.
 
 Set-up (Debian): apt-get install -y chromium postgresql   (the PostgreSQL run is skipped without it)
 Run:            PYTHONPATH=. PATENT_CORPUS=/path/to/neural_network_patent_query.csv \
@@ -44,9 +44,9 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import sync_playwright
 
-from engine.config import LIVE_AUDIENCE_POLL_SECONDS
 from engine.games.rooms import Rooms
 from engine.games.store import Store
+from ui.constants import LIVE_AUDIENCE_POLL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_BIN = Path("/usr/lib/postgresql")

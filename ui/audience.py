@@ -27,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Route
 
-from engine.config import LIVE_AUDIENCE_POLL_SECONDS
 from engine.games.rooms import LABELS, RoomError, normalise_code
+from ui.constants import LIVE_AUDIENCE_POLL_SECONDS
 from ui.live import rooms
 
 PHONE_PAGE = Path(__file__).resolve().parents[1] / "assets" / "phone.html"
