@@ -5,7 +5,8 @@ servers on localhost ports sharing it, and nginx with deploy/nginx.conf.template
 compose file mounts) on a free port. Then, everything through nginx:
 
 - quiz players, each a Streamlit session over the proxied websocket (bench/streamlit_session.py),
-  answer rounds: every answer must be stored once, and the sessions spread over both servers;
+  answer rounds: every answer must be stored once (which server each session went to is printed:
+  without the sticky cookie, which these clients do not keep, each is drawn at random);
 - a live room: the presenter a Chromium page (the sticky cookie keeps it on one server), the phones
   the light channel (any server, least busy first), as bench/live_room.py plays it: every vote
   stored once, none lost or doubled, the votes reaching both servers.
@@ -125,7 +126,8 @@ def main() -> None:
               f"sessions per server {dict((names.get(k, k), v) for k, v in sessions.items())}", flush=True)
         check(seen == stored == args.players * args.rounds, f"{seen} answers revealed, {stored} stored, "
               f"{args.players * args.rounds} expected")
-        check(len(sessions) == 2, "Streamlit sessions on both servers")
+        if len(sessions) < 2:  # each session's server is drawn at random: with 8 players, 1 run in 128
+            print("  note: every Streamlit session went to one server", flush=True)
 
         started = time.time()
         room = play([lb], args.phones, args.rounds, int(max(30, end - time.time()) * 1000 / 3), "light", end)
