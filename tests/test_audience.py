@@ -6,6 +6,7 @@ from starlette.testclient import TestClient
 
 from engine.games.rooms import Rooms
 from engine.games.store import Store
+from engine.storage.connection import StoreError
 from test_rooms import invented_round
 from ui import audience
 
@@ -91,10 +92,14 @@ def test_a_database_that_does_not_answer_is_a_plain_503(room, monkeypatch):
         def room(self, code):
             raise OperationalError("SELECT", {}, Exception("unable to open /srv/quiz/answers.sqlite"))
 
-    monkeypatch.setattr(audience, "rooms", Down)
-    response = client.get(f"/api/rooms/{code}")
-    assert response.status_code == 503 and "not answering" in response.json()["error"]
-    assert "/srv" not in response.text
+    def unopened():
+        raise StoreError("Could not open the answer database /srv/quiz/answers.sqlite")
+
+    for failing in (Down, unopened):
+        monkeypatch.setattr(audience, "rooms", failing)
+        response = client.get(f"/api/rooms/{code}")
+        assert response.status_code == 503 and "not answering" in response.json()["error"]
+        assert "/srv" not in response.text
 
 
 def test_the_phone_page_is_served_at_the_join_link_and_writes_text_only_as_text(room):

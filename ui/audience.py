@@ -28,6 +28,7 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Route
 
 from engine.games.rooms import LABELS, RoomError, normalise_code
+from engine.storage.connection import StoreError
 from ui.constants import LIVE_AUDIENCE_POLL_SECONDS
 from ui.live import rooms
 
@@ -66,7 +67,7 @@ def answers(handler):
             return _refusal(str(exc))
         except json.JSONDecodeError:
             return _refusal(NOT_UNDERSTOOD)
-        except SQLAlchemyError:
+        except (SQLAlchemyError, StoreError):  # a query failed, or the store could not be opened
             return _refusal("The room's database is not answering; try again in a moment.", 503)
     return route
 
