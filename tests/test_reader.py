@@ -20,7 +20,7 @@ SHUFFLED = "cell switches reads fan hot a of the each on too temperature when an
 
 @pytest.fixture(scope="module")
 def reader() -> Reader:
-    return Reader()
+    return Reader(memory=0)  # every call reads
 
 
 def test_the_model_file_is_found_through_the_installed_package(monkeypatch):
@@ -42,6 +42,15 @@ def test_reading_the_opening_once_scores_as_reading_it_for_each(reader):
     alone = [reader.score(OPENING, [text])[0] for text in texts]
     assert [s.tokens for s in together] == [s.tokens for s in alone]
     np.testing.assert_allclose([s.total for s in together], [s.total for s in alone], rtol=1e-3, atol=1e-2)
+
+
+def test_scores_are_remembered_not_read_again():
+    remembering = Reader(memory=2)
+    first = remembering.score(OPENING, [REAL, SHUFFLED])
+    remembering._llm = None  # reading now would fail
+    assert remembering.score(OPENING, [SHUFFLED, REAL, REAL]) == [first[1], first[0], first[0]]
+    with pytest.raises(AttributeError):
+        remembering.score("", [REAL])  # another opening: read
 
 
 def test_threads_sharing_the_reader_get_the_scores_one_caller_gets(reader):

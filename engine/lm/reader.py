@@ -8,18 +8,20 @@ package's file list, never downloaded) and runs with ``llama-cpp-python``. Witho
 The opening is read once; for every continuation the model's context is rewound to the end of the
 opening (llama.cpp drops the cache past ``n_tokens`` before it reads on), so N continuations cost
 one reading of the opening plus their own tokens (bench/reader.py measures it against re-reading).
-One lock serialises callers: the round bank's threads share one reader.
+One lock serialises callers: the round bank's threads share one reader. The latest READER_MEMORY
+scores are kept, so a round's options, scored when they are chosen, are not read again for the reveal.
 """
 from __future__ import annotations
 
 import importlib.metadata
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..config import READER_CONTEXT, READER_MMI_WEIGHT, READER_PACKAGE, READER_THREADS
+from ..config import READER_CONTEXT, READER_MEMORY, READER_MMI_WEIGHT, READER_PACKAGE, READER_THREADS
 
 READER_NAME = "SmolLM2-135M-Instruct"  # what the pages call it
 DOCUMENT_START = b"<|endoftext|>"  # SmolLM2's separator between documents: every text is read as a new one
@@ -68,7 +70,7 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
 class Reader:
     """The reader model, loaded once; ``score`` is safe to call from several threads."""
 
-    def __init__(self, path: Path | None = None, threads: int = READER_THREADS):
+    def __init__(self, path: Path | None = None, threads: int = READER_THREADS, memory: int = READER_MEMORY):
         try:
             from llama_cpp import Llama
         except ImportError:
@@ -77,6 +79,8 @@ class Reader:
                           n_threads_batch=threads, logits_all=True, verbose=False)
         self._start = self._llm.tokenize(DOCUMENT_START, add_bos=False, special=True)
         self._lock = threading.Lock()
+        self._memory: OrderedDict[tuple[str, str], ReaderScore] = OrderedDict()  # (opening, continuation) -> score
+        self._memory_size = memory
 
     def _tokens(self, text: str) -> list[int]:
         return self._llm.tokenize(text.encode(), add_bos=False) if text else []
@@ -85,20 +89,30 @@ class Reader:
         """Each continuation's log-probability given ``opening`` ("" for the continuation alone, the
         prior of ``specificity``). Continuations are read as following the opening after a space;
         the opening keeps its last tokens when it and the longest continuation overflow the context."""
-        pieces = [self._tokens(" " + c.strip()) for c in continuations]
-        longest = max(map(len, pieces), default=0)
-        start = self._start + self._tokens(opening)[-max(READER_CONTEXT - longest - 1, 1):]
         with self._lock:
-            self._llm.reset()
-            self._llm.eval(start)
-            first = _log_softmax(self._llm.scores[len(start) - 1])
-            scores = []
-            for piece in pieces:
-                self._llm.n_tokens = len(start)  # rewind to the end of the opening: it is not read again
-                self._llm.eval(piece[:-1])
-                rest = _log_softmax(self._llm.scores[len(start):len(start) + len(piece) - 1])
-                total = first[piece[0]] + rest[np.arange(len(piece) - 1), piece[1:]].sum() if piece else 0.0
-                scores.append(ReaderScore(float(total), len(piece)))
+            new = [c for c in dict.fromkeys(continuations) if (opening, c) not in self._memory]
+            found = dict(zip(new, self._read(opening, new)))
+            scores = [found[c] if c in found else self._memory[opening, c] for c in continuations]
+            self._memory.update({(opening, c): score for c, score in found.items()})
+            while len(self._memory) > self._memory_size:
+                self._memory.popitem(last=False)
+            return scores
+
+    def _read(self, opening: str, continuations: list[str]) -> list[ReaderScore]:
+        if not continuations:
+            return []
+        pieces = [self._tokens(" " + c.strip()) for c in continuations]
+        start = self._start + self._tokens(opening)[-max(READER_CONTEXT - max(map(len, pieces)) - 1, 1):]
+        self._llm.reset()
+        self._llm.eval(start)
+        first = _log_softmax(self._llm.scores[len(start) - 1])
+        scores = []
+        for piece in pieces:
+            self._llm.n_tokens = len(start)  # rewind to the end of the opening: it is not read again
+            self._llm.eval(piece[:-1])
+            rest = _log_softmax(self._llm.scores[len(start):len(start) + len(piece) - 1])
+            total = first[piece[0]] + rest[np.arange(len(piece) - 1), piece[1:]].sum() if piece else 0.0
+            scores.append(ReaderScore(float(total), len(piece)))
         return scores
 
 
