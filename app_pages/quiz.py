@@ -4,8 +4,9 @@ import uuid
 import streamlit as st
 
 from engine.config import NICKNAME_MAX, OPTION_LABELS, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_OPTIONS, QUIZ_REASONS
-from engine.games.quiz import Game, available_reader
+from engine.games.quiz import Game
 from engine.games.store import Store
+from engine.lm.reader import installed as reader_installed
 from engine.storage.answer_log import Outbox
 from engine.storage.connection import StoreError
 from ui.charts import accuracy_figure
@@ -95,7 +96,7 @@ else:  # the verdict and the way on first, then the coloured texts
             st.html(f'<div class="passage option">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')
     st.html(legend_html())
     verdict = reader_verdict(r.options, labels)
-    if verdict or available_reader() is None:
+    if verdict or not reader_installed():
         st.caption(verdict or "The 2024 reader's view is not shown: it is not installed on this server.")
 if state.get("quiz_scroll"):
     scroll_to(state.pop("quiz_scroll"))

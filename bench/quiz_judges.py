@@ -1,6 +1,6 @@
 """Can the game be lost? Judges play quiz rounds blind and we count how often they find the human.
 
-    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0] [--rungs 2 4]
+    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0] [--rungs 2 4] [--no-old]
 
 Rounds are made from the abstracts no model trained on (the quiz's pool), at every rung of the
 difficulty scale (engine.config.QUIZ_LEVELS) and, side by side on the same abstracts, by the old
@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=150, help="rounds per rung (distinct abstracts)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rungs", type=int, nargs="*", default=None, help="rungs to play (default: all)")
+    parser.add_argument("--old", action=argparse.BooleanOptionalAction, default=True, help="play the old round maker too")
     args = parser.parse_args()
     bundle = load_bundle(args.model or active_bundle_path())
     pool = quiz_pool(bundle, load_corpus(args.data))
@@ -135,7 +136,7 @@ def main() -> None:
         makers.append((label, k, True, QUIZ_LEVELS, True))
         if QUIZ_LEVELS[k].for_readers and reader is not None:
             makers.append((f"{label}, critic only", k, True, QUIZ_LEVELS, False))
-    makers += [(f"old {rung.meaning}", k, False, OLD_LEVELS, False) for k, rung in enumerate(OLD_LEVELS)]
+    makers += [(f"old {rung.meaning}", k, False, OLD_LEVELS, False) for k, rung in enumerate(OLD_LEVELS) if args.old]
     judges = ["white-box", "text (TF-IDF)", "topic"] + (["reader", "reader MMI"] if reader is not None else [])
     print(f"bundle {bundle.name}; pool of {len(pool.documents)} held-out abstracts; up to {args.rounds} rounds "
           f"per row, one per abstract; chance = 33%" + ("" if reader else "; the reader is not installed") + "\n")

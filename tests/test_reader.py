@@ -25,9 +25,11 @@ def reader() -> Reader:
 
 def test_the_model_file_is_found_through_the_installed_package(monkeypatch):
     assert gguf_path().suffix == ".gguf" and gguf_path().stat().st_size > 50_000_000
+    assert reader_module.installed()
     monkeypatch.setattr(reader_module, "READER_PACKAGE", "no-such-reader-package")
     with pytest.raises(ReaderUnavailable, match="not installed"):
         gguf_path()
+    assert not reader_module.installed()
 
 
 def test_the_real_continuation_reads_better_than_its_words_shuffled(reader):
@@ -101,7 +103,7 @@ def test_rounds_at_a_rung_for_readers_are_chosen_by_the_reader_and_carry_its_sco
     assert all(r.settings["chosen_by"].endswith("and reader") and r.reader_pick in range(3) for r in rounds)
     assert all(o.reader_logp < 0 for r in rounds for o in r.options)
     easy = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:2]), 0, np.random.default_rng(0))
-    assert easy and len(chosen) == len(rounds) and easy[0].reader_pick is not None  # scored, not chosen
+    assert easy and len(chosen) == len(rounds) and easy[0].reader_pick is None  # easy stays as it was
     plain = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:2]), 2, np.random.default_rng(0),
                         reader=False)
     assert plain[0].reader_pick is None and not plain[0].settings["chosen_by"].endswith("reader")

@@ -150,7 +150,7 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
     rung = levels[level]
     picks = [(doc, *opening_of(bundle, doc, length=rung.length)) for doc in documents]
     judge = load_critic(bundle) if critic else None
-    model = available_reader() if reader else None
+    model = available_reader() if reader and rung.for_readers else None  # it costs ~2 s a round: only where it pays
     common = common_words(bundle.tokenizer)
     rounds = {}
     for _ in range(QUIZ_REWRITES):
@@ -165,11 +165,10 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
                 clean = [i for i in novel if not gives_itself_away(opening, [w.token for w in machine[i]])]
                 novel = clean if len(clean) >= QUIZ_OPTIONS - 1 else novel
             if len(novel) >= QUIZ_OPTIONS - 1:
-                chooser = model if rung.for_readers else None
                 chosen = [novel[i] for i in _like_the_human(opening, human, [machine[i] for i in novel], judge, common,
-                                                            chooser)]
+                                                            model)]
                 rounds[k] = _round(bundle, doc, opening, human, [machine[i] for i in chosen],
-                                   float(tried[chosen].mean()), level, rung, judge, model, chooser is not None, rng)
+                                   float(tried[chosen].mean()), level, rung, judge, model, rng)
         if len(rounds) == len(picks):
             break
     return [rounds[k] for k in sorted(rounds)]
@@ -223,16 +222,16 @@ def _per_word(score, words) -> float:
     return score.total / max(sum(is_word(w.token) for w in words), 1)
 
 
-def _round(bundle, doc, opening, human, fakes, diversity, level, rung, critic, reader, reader_chose, rng) -> Round:
+def _round(bundle, doc, opening, human, fakes, diversity, level, rung, critic, reader, rng) -> Round:
     starts_sentence = opening[-1] in ".!?"
     options = [Option(detokenize([w.token for w in human], starts_sentence), True, tuple(human))]
     options += [Option(detokenize([w.token for w in f], starts_sentence), False, tuple(f)) for f in fakes]
-    if reader is not None:  # what the reader thought of each option, for the reveal
+    if reader is not None:  # what the reader that chose them thought of each option, for the reveal
         scores = reader.score(detokenize(opening), [o.text for o in options])
         options = [replace(o, reader_logp=_per_word(s, o.words)) for o, s in zip(options, scores)]
     settings = {"level": level, "words": rung.length, "repetition_guard": QUIZ_REPETITION_GUARD,
                 "top_k": 0, "top_p": rung.top_p, "candidates": rung.candidates,
-                "chosen_by": ("critic" if critic is not None else "surprise") + (" and reader" if reader_chose else "")}
+                "chosen_by": ("critic" if critic is not None else "surprise") + (" and reader" if reader is not None else "")}
     order = rng.permutation(QUIZ_OPTIONS)
     return Round(uuid.uuid4().hex, doc.doc_id, doc.title, doc.date, detokenize(opening),
                  tuple(options[i] for i in order), float(diversity), getattr(bundle, "name", ""), settings,

@@ -14,6 +14,7 @@ scores are kept, so a round's options, scored when they are chosen, are not read
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -60,6 +61,15 @@ def gguf_path() -> Path:
     if not found or not found[0].is_file():
         raise ReaderUnavailable(f"{READER_PACKAGE} is installed without its model file: reinstall it")
     return found[0]
+
+
+def installed() -> bool:
+    """Whether the reader's package, model file and llama-cpp-python are installed (nothing is loaded)."""
+    try:
+        gguf_path()
+    except ReaderUnavailable:
+        return False
+    return importlib.util.find_spec("llama_cpp") is not None
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
