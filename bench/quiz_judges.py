@@ -1,9 +1,9 @@
 """Can the game be lost? Judges play quiz rounds blind and we count how often they find the human.
 
-    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0] [--rungs 2 4] [--no-old]
+    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0] [--levels 2 4] [--no-old]
 
-Rounds are made from the abstracts no model trained on (the quiz's pool), at every rung of the
-difficulty scale (engine.config.QUIZ_LEVELS) and, side by side on the same abstracts, by the old
+Rounds are made from the abstracts no model trained on (the quiz's pool), at every level of the
+difficulty scale (engine.config.QUIZ.levels) and, side by side on the same abstracts, by the old
 round maker (three diversity ranges, the 2 of 16 closest in surprise, no critic). Judges that
 learn are cross-fitted by abstract (grouped folds: a round is judged by a judge that never saw it):
 (a) white-box: a logistic regression on the model's own per-token log-probabilities, rank buckets
@@ -15,7 +15,7 @@ learn are cross-fitted by abstract (grouped folds: a round is judged by a judge 
     per token given the opening, as careful readers do; (e) reader MMI: the option it finds most
     specific, log p(c | opening) - lambda log p(c) per token (READER_MMI_WEIGHT). Without the reader
     installed, (d) and (e) are left out.
-Rungs chosen for readers (QuizLevel.for_readers) are played twice: as made (the reader chooses when
+Levels chosen for readers (QuizLevel.for_readers) are played twice: as made (the reader chooses when
 it is installed) and with the reader left out (critic only), on different abstracts.
 Each cell: share of rounds where the judge picked the human, with a 95% Wilson interval; chance
 is 33%. The strongest judge per row is the figure a difficulty is held to.
@@ -37,7 +37,7 @@ from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import StandardScaler
 
 from engine.lm.bundle import active_bundle_path, load_bundle
-from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS, QuizLevel
+from engine.config import QUIZ, QuizLevel
 from engine.corpus import load_corpus
 from engine.games.critic import common_words, features, load_critic
 from engine.games.quiz import available_reader, make_rounds, quiz_pool
@@ -115,9 +115,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--data", default=None)
-    parser.add_argument("--rounds", type=int, default=150, help="rounds per rung (distinct abstracts)")
+    parser.add_argument("--rounds", type=int, default=150, help="rounds per level (distinct abstracts)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rungs", type=int, nargs="*", default=None, help="rungs to play (default: all)")
+    parser.add_argument("--levels", type=int, nargs="*", default=None, help="levels to play (default: all)")
     parser.add_argument("--old", action=argparse.BooleanOptionalAction, default=True, help="play the old round maker too")
     args = parser.parse_args()
     bundle = load_bundle(args.model or active_bundle_path())
@@ -128,15 +128,15 @@ def main() -> None:
         sys.exit(f"{bundle.name} has no critic: fit one with python -m engine.games.fit_critic --model {bundle.path}")
     common = common_words(bundle.tokenizer)
     rng = np.random.default_rng(args.seed)
-    names = {level: name for name, level in QUIZ_DIFFICULTIES.items()}
+    names = {level: name for name, level in QUIZ.difficulties.items()}
     reader = available_reader()
     makers = []
-    for k in range(len(QUIZ_LEVELS)) if args.rungs is None else args.rungs:
-        label = f"rung {k}" + (f" ({names[k]})" if k in names else "")
-        makers.append((label, k, True, QUIZ_LEVELS, True))
-        if QUIZ_LEVELS[k].for_readers and reader is not None:
-            makers.append((f"{label}, critic only", k, True, QUIZ_LEVELS, False))
-    makers += [(f"old {rung.meaning}", k, False, OLD_LEVELS, False) for k, rung in enumerate(OLD_LEVELS) if args.old]
+    for k in range(len(QUIZ.levels)) if args.levels is None else args.levels:
+        label = f"level {k}" + (f" ({names[k]})" if k in names else "")
+        makers.append((label, k, True, QUIZ.levels, True))
+        if QUIZ.levels[k].for_readers and reader is not None:
+            makers.append((f"{label}, critic only", k, True, QUIZ.levels, False))
+    makers += [(f"old {spec.meaning}", k, False, OLD_LEVELS, False) for k, spec in enumerate(OLD_LEVELS) if args.old]
     judges = ["white-box", "text (TF-IDF)", "topic"] + (["reader", "reader MMI"] if reader is not None else [])
     print(f"bundle {bundle.name}; pool of {len(pool.documents)} held-out abstracts; up to {args.rounds} rounds "
           f"per row, one per abstract; chance = 33%" + ("" if reader else "; the reader is not installed") + "\n")
@@ -150,9 +150,9 @@ def main() -> None:
         results = [white_box(rounds, common), text_judge(rounds),
                    pick_max(rounds, lambda r, o: topic_reuse(r, o, common))]
         results += reader_judges(rounds, reader) if reader is not None else []
-        rung = levels[level]
-        settings = (f"{rung.length} words, diversity {rung.diversity[0]:g}-{rung.diversity[1]:g}, "
-                    f"2 of {rung.candidates} closest to the real text by {rounds[0].settings['chosen_by']}")
+        spec = levels[level]
+        settings = (f"{spec.length} words, diversity {spec.diversity[0]:g}-{spec.diversity[1]:g}, "
+                    f"2 of {spec.candidates} closest to the real text by {rounds[0].settings['chosen_by']}")
         print(f"| {label} | {settings} | {len(rounds)} | {' | '.join(map(cell, results))} | "
               f"{max(r.mean() for r in results):.0%} |", flush=True)
         print(f"  ({time.time() - started:.0f} s)", file=sys.stderr)

@@ -3,7 +3,7 @@
     PATENT_CORPUS=../shared/data/neural_network_patent_query.csv python bench/reader.py [--openings 10] [--candidates 8 24]
 
 Openings are the first 30 words of corpus abstracts, continuations the next 18 words of others
-(what a rung for readers scores: the real one and the critic's shortlist, each also alone for
+(what a level for readers scores: the real one and the critic's shortlist, each also alone for
 specificity). "once": engine.lm.reader.Reader.score with all of them; "re-read": one call per
 continuation. Medians over the openings; the scores agree (tests/test_reader.py).
 """

@@ -99,15 +99,15 @@ def test_a_repeated_or_late_answer_counts_once(quiz):
 
 
 def test_difficulty_sets_the_rung_and_says_what_it_means(quiz):
-    from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS
+    from engine.config import QUIZ
 
     at = quiz
     at.selectbox(key="quiz_difficulty").select("hard").run()
     game = at.session_state["quiz_game"]
-    rung = QUIZ_LEVELS[QUIZ_DIFFICULTIES["hard"]]
-    assert game.difficulty == "hard" and game.current.level == QUIZ_DIFFICULTIES["hard"]
-    assert rung.diversity[0] <= game.current.diversity <= rung.diversity[1]
-    assert rung.meaning in [c.value for c in at.caption]
+    spec = QUIZ.levels[QUIZ.difficulties["hard"]]
+    assert game.difficulty == "hard" and game.current.level == QUIZ.difficulties["hard"]
+    assert spec.diversity[0] <= game.current.diversity <= spec.diversity[1]
+    assert spec.meaning in [c.value for c in at.caption]
     at.selectbox(key="quiz_difficulty").select("adaptive").run()
     assert any(c.value.startswith("Adapts to you") for c in at.caption)
     at.button(key="quiz_pick_A").click().run()

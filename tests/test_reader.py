@@ -93,7 +93,7 @@ def test_the_clues_readers_name_are_caught():
         opening, split_words("the processor 12 reads the memory 14"))
 
 
-def test_rounds_at_a_rung_for_readers_are_chosen_by_the_reader_and_carry_its_scores(tiny_bundle, tiny_pool,
+def test_rounds_at_a_level_for_readers_are_chosen_by_the_reader_and_carry_its_scores(tiny_bundle, tiny_pool,
                                                                                      monkeypatch):
     chosen = []
     monkeypatch.setattr("engine.games.quiz.reader_choice",

@@ -1,4 +1,4 @@
-"""Machine options chosen for careful readers (the quiz's rungs ``for_readers``).
+"""Machine options chosen for careful readers (the quiz's levels ``for_readers``).
 
 Blind readers name their clues: stutters and repeated phrases, reference numerals that break the
 opening's numbering ("a memory 14" after "a processor 14"), generic text, and text far likelier or far
