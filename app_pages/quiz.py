@@ -6,13 +6,14 @@ import streamlit as st
 from engine.config import NICKNAME_MAX, OPTION_LABELS, QUIZ, QUIZ_OPTIONS
 from engine.games.quiz import Game
 from engine.games.store import Store
+from engine.lm.reader import installed as reader_installed
 from engine.storage.answer_log import Outbox
 from engine.storage.connection import StoreError
 from ui.charts import accuracy_figure
 from ui.common import current_bundle, outbox_notice, quiz_pool_or_stop, round_bank, store
 from ui.constants import QUIZ_REASONS
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
-from ui.render import legend_html, plain_html, words_html
+from ui.render import legend_html, plain_html, reader_verdict, words_html
 
 bundle = current_bundle()
 pool = quiz_pool_or_stop(bundle)
@@ -95,6 +96,9 @@ else:  # the verdict and the way on first, then the coloured texts
             st.markdown(f"**{label} · {'Human' if option.human else 'Machine'}**")
             st.html(f'<div class="passage option">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')
     st.html(legend_html())
+    verdict = reader_verdict(r.options, labels)
+    if verdict or not reader_installed():
+        st.caption(verdict or "The 2024 reader's view is not shown: it is not installed on this server.")
 if state.get("quiz_scroll"):
     scroll_to(state.pop("quiz_scroll"))
 

@@ -1,6 +1,6 @@
 """Can the game be lost? Judges play quiz rounds blind and we count how often they find the human.
 
-    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0] [--levels 2 4]
+    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0] [--levels 2 4] [--no-old]
 
 Rounds are made from the abstracts no model trained on (the quiz's pool), at every level of the
 difficulty scale (engine.config.QUIZ.levels) and, side by side on the same abstracts, by the old
@@ -10,7 +10,13 @@ learn are cross-fitted by abstract (grouped folds: a round is judged by a judge 
     (top 1/10/100/1000) and surface features (engine.games.critic.features, without the critic's
     lexicon: the text judge learns its own words), fitted on these rounds;
 (b) text: a logistic regression on TF-IDF word (1-2) and character (2-5) n-grams of the option;
-(c) topic: picks the option that reuses most of the opening's content words (no fitting).
+(c) topic: picks the option that reuses most of the opening's content words (no fitting);
+(d) reader: picks the option a modern small model (engine.lm.reader, SmolLM2-135M) finds likeliest
+    per token given the opening, as careful readers do; (e) reader MMI: the option it finds most
+    specific, log p(c | opening) - lambda log p(c) per token (READER_MMI_WEIGHT). Without the reader
+    installed, (d) and (e) are left out.
+Levels chosen for readers (QuizLevel.for_readers) are played twice: as made (the reader chooses when
+it is installed) and with the reader left out (critic only), on different abstracts.
 Each cell: share of rounds where the judge picked the human, with a 95% Wilson interval; chance
 is 33%. The strongest judge per row is the figure a difficulty is held to.
 """
@@ -34,7 +40,8 @@ from engine.lm.bundle import active_bundle_path, load_bundle
 from engine.config import QUIZ, QuizLevel
 from engine.corpus import load_corpus
 from engine.games.critic import common_words, features, load_critic
-from engine.games.quiz import make_rounds, quiz_pool
+from engine.games.quiz import available_reader, make_rounds, quiz_pool
+from engine.lm.reader import specificity
 from engine.stats import wilson
 from engine.lm.tokenizer import split_words
 
@@ -88,6 +95,17 @@ def topic_reuse(round_, option, common) -> float:
     return len(opening & set(split_words(option.text))) / max(len(opening), 1)
 
 
+def reader_judges(rounds, reader) -> list[np.ndarray]:
+    """(d) and (e): whether the reader's likeliest, and its most specific, option is the human one."""
+    likeliest, most_specific = [], []
+    for r in rounds:
+        texts = [o.text for o in r.options]
+        given, alone = reader.score(r.opening, texts), reader.score("", texts)
+        likeliest.append(int(np.argmax([g.mean for g in given])) == r.human_index)
+        most_specific.append(int(np.argmax([specificity(g, a) for g, a in zip(given, alone)])) == r.human_index)
+    return [np.array(likeliest), np.array(most_specific)]
+
+
 def cell(right: np.ndarray) -> str:
     low, high = wilson(int(right.sum()), len(right))
     return f"{right.mean():.0%} [{low:.0%}, {high:.0%}]"
@@ -100,6 +118,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=150, help="rounds per level (distinct abstracts)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--levels", type=int, nargs="*", default=None, help="levels to play (default: all)")
+    parser.add_argument("--old", action=argparse.BooleanOptionalAction, default=True, help="play the old round maker too")
     args = parser.parse_args()
     bundle = load_bundle(args.model or active_bundle_path())
     pool = quiz_pool(bundle, load_corpus(args.data))
@@ -110,23 +129,30 @@ def main() -> None:
     common = common_words(bundle.tokenizer)
     rng = np.random.default_rng(args.seed)
     names = {level: name for name, level in QUIZ.difficulties.items()}
-    makers = [(f"level {k}" + (f" ({names[k]})" if k in names else ""), k, True, QUIZ.levels)
-              for k in (range(len(QUIZ.levels)) if args.levels is None else args.levels)]
-    makers += [(f"old {spec.meaning}", k, False, OLD_LEVELS) for k, spec in enumerate(OLD_LEVELS)]
+    reader = available_reader()
+    makers = []
+    for k in range(len(QUIZ.levels)) if args.levels is None else args.levels:
+        label = f"level {k}" + (f" ({names[k]})" if k in names else "")
+        makers.append((label, k, True, QUIZ.levels, True))
+        if QUIZ.levels[k].for_readers and reader is not None:
+            makers.append((f"{label}, critic only", k, True, QUIZ.levels, False))
+    makers += [(f"old {spec.meaning}", k, False, OLD_LEVELS, False) for k, spec in enumerate(OLD_LEVELS) if args.old]
+    judges = ["white-box", "text (TF-IDF)", "topic"] + (["reader", "reader MMI"] if reader is not None else [])
     print(f"bundle {bundle.name}; pool of {len(pool.documents)} held-out abstracts; up to {args.rounds} rounds "
-          f"per row, one per abstract; chance = 33%\n")
-    print("| round maker | settings | rounds | white-box | text (TF-IDF) | topic | strongest |")
-    print("|---|---|---|---|---|---|---|")
-    for label, level, critic, levels in makers:
+          f"per row, one per abstract; chance = 33%" + ("" if reader else "; the reader is not installed") + "\n")
+    print(f"| round maker | settings | rounds | {' | '.join(judges)} | strongest |")
+    print("|---" * (len(judges) + 4) + "|")
+    for label, level, critic, levels, reading in makers:
         started = time.time()
         docs = [pool.documents[i] for i in rng.permutation(len(pool.documents))[:args.rounds]]
         rounds = [r for k in range(0, len(docs), BATCH)
-                  for r in make_rounds(bundle, pool, docs[k:k + BATCH], level, rng, critic, levels)]
+                  for r in make_rounds(bundle, pool, docs[k:k + BATCH], level, rng, critic, levels, reading)]
         results = [white_box(rounds, common), text_judge(rounds),
                    pick_max(rounds, lambda r, o: topic_reuse(r, o, common))]
+        results += reader_judges(rounds, reader) if reader is not None else []
         spec = levels[level]
         settings = (f"{spec.length} words, diversity {spec.diversity[0]:g}-{spec.diversity[1]:g}, "
-                    f"2 of {spec.candidates} closest to the real text by {'critic' if critic else 'surprise'}")
+                    f"2 of {spec.candidates} closest to the real text by {rounds[0].settings['chosen_by']}")
         print(f"| {label} | {settings} | {len(rounds)} | {' | '.join(map(cell, results))} | "
               f"{max(r.mean() for r in results):.0%} |", flush=True)
         print(f"  ({time.time() - started:.0f} s)", file=sys.stderr)

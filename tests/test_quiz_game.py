@@ -113,10 +113,12 @@ def test_a_fitted_critic_is_saved_loaded_and_chooses_the_machine_options(tiny_bu
     (tmp_path / "bad.json").write_text('{"features": ["something else"]}')
     assert Critic.load(tmp_path / "bad.json") is None and Critic.load(tmp_path / "missing.json") is None
     monkeypatch.setattr(quiz, "load_critic", lambda bundle: critic)  # as if read from the bundle
-    rounds = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:4]), 2, np.random.default_rng(1))
+    rounds = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:4]), 2, np.random.default_rng(1),
+                         reader=False)  # the reader's choice among the critic's: tests/test_reader.py
     assert rounds and {r.settings["chosen_by"] for r in rounds} == {"critic"}
     monkeypatch.setattr(quiz, "load_critic", lambda bundle: None)
-    plain = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:2]), 2, np.random.default_rng(1))
+    plain = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:2]), 2, np.random.default_rng(1),
+                        reader=False)
     assert {r.settings["chosen_by"] for r in plain} == {"surprise"}  # a bundle without a critic still plays
 
 

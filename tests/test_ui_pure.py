@@ -97,3 +97,19 @@ def test_a_runs_colour_stays_when_a_run_is_added():
     after = colours({"patent-awd": rows, "patent-lstm": rows, "tutorial": rows})
     assert {name: after[name] for name in before} == before
     assert len(set(after.values())) == 3  # the shipped runs apart
+
+
+def test_the_reveal_says_which_option_the_reader_picked_and_by_how_much():
+    from types import SimpleNamespace
+
+    from ui.render import reader_verdict
+
+    options = [SimpleNamespace(human=False, reader_logp=-3.0), SimpleNamespace(human=True, reader_logp=-2.4),
+               SimpleNamespace(human=False, reader_logp=-2.0)]
+    verdict = reader_verdict(options)
+    assert "would have picked C and been fooled" in verdict
+    assert "C 2.7x likelier than A and 1.5x likelier than B" in verdict  # e^1.0 and e^0.4 per word
+    options[1].reader_logp = -1.9
+    assert "picked B, the human's" in reader_verdict(options)
+    options[0].reader_logp = None  # a round made without the reader
+    assert reader_verdict(options) is None

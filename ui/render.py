@@ -5,9 +5,11 @@ Pure functions without streamlit, so tests can check them; all text is escaped h
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 
 from engine.config import OPTION_LABELS
+from engine.lm.reader import READER_NAME
 from engine.lm.tokenizer import detokenize_pieces, split_words
 
 # (rank below, css class, label): GLTR's buckets
@@ -95,3 +97,18 @@ def sentences_html(sentences, shown: int, boundary: int | None = None, guess: in
     if boundary is not None and boundary >= len(sentences):
         parts.append('<span class="takeover never">the inventors wrote every sentence</span>')
     return f'<div class="passage sentences">{" ".join(parts)}</div>'
+
+
+def reader_verdict(options, labels: str = OPTION_LABELS) -> str | None:
+    """What the 2024 reader thought of a round's options (objects with human and reader_logp): its pick,
+    whether that was the human, and how much likelier per word it found its pick than each other
+    option. None when the round carries no reader scores."""
+    scores = [o.reader_logp for o in options]
+    if None in scores:
+        return None
+    pick = max(range(len(scores)), key=scores.__getitem__)
+    ratios = " and ".join(f"{math.exp(scores[pick] - s):.1f}x likelier than {labels[i]}"
+                          for i, s in enumerate(scores) if i != pick)
+    outcome = ", the human's" if options[pick].human else " and been fooled"
+    return (f"The 2024 reader ({READER_NAME}, a small modern language model) would have picked "
+            f"{labels[pick]}{outcome}: per word, it found {labels[pick]} {ratios}.")

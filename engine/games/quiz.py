@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
-from ..config import NOVELTY_RUN, QUIZ_OPTIONS, QUIZ, QuizLevel
+from ..config import NOVELTY_RUN, QUIZ_OPTIONS, QUIZ, READER_SHORTLIST, QuizLevel
 from ..corpus import Document
+from .convincing import gives_itself_away, reader_choice
 from .critic import common_words, load_critic
 from ..lm.generate import Word, advance, fork, prepare_opening
+from ..lm.reader import ReaderUnavailable, shared_reader
 from ..lm.settings import Sampling
 from .novelty import TrainingRuns
 from ..lm.tokenizer import detokenize, is_word, split_words
@@ -40,6 +42,7 @@ class Option:
     text: str
     human: bool
     words: tuple[Word, ...]  # each token scored by the model, for the reveal's colouring
+    reader_logp: float | None = None  # the reader's log-probability per word given the opening (None: no reader)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,12 @@ class Round:
     @property
     def human_index(self) -> int:
         return next(i for i, o in enumerate(self.options) if o.human)
+
+    @property
+    def reader_pick(self) -> int | None:
+        """The option the reader found likeliest per word; None when the round has no reader scores."""
+        scores = [o.reader_logp for o in self.options]
+        return None if None in scores else int(np.argmax(scores))
 
 
 def cut_words(tokens: list[str], n: int) -> list[str]:
@@ -122,15 +131,25 @@ def opening_of(bundle, doc: Document, prompt_words: int = QUIZ.prompt_words,
     return None if end is None else (tokens[:end], cut_words(tokens[end:], length))
 
 
+def available_reader():
+    """The shared reader (engine.lm.reader), or None when it is not installed."""
+    try:
+        return shared_reader()
+    except ReaderUnavailable:
+        return None
+
+
 def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: np.random.Generator,
-                critic: bool = True, levels: tuple[QuizLevel, ...] = QUIZ.levels) -> list[Round]:
+                critic: bool = True, levels: tuple[QuizLevel, ...] = QUIZ.levels, reader: bool = True) -> list[Round]:
     """One round per document (each from the pool) at level ``level`` of ``levels``, all their
     candidates written in one batch (a batch of 70 rows costs little more than one of 17: the
-    weights are read once). ``critic=False`` ranks by surprise even when the bundle has a critic.
+    weights are read once). ``critic=False`` ranks by surprise even when the bundle has a critic;
+    ``reader=False`` leaves the reader out even when it is installed (engine.games.convincing).
     A document whose candidates all copy from training abstracts, QUIZ.rewrites times over, gets no round."""
     spec = levels[level]
     picks = [(doc, *opening_of(bundle, doc, length=spec.length)) for doc in documents]
     judge = load_critic(bundle) if critic else None
+    model = available_reader() if reader and spec.for_readers else None  # it costs ~2 s a round: only where it pays
     common = common_words(bundle.tokenizer)
     rounds = {}
     for _ in range(QUIZ.rewrites):
@@ -141,10 +160,14 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
             doc, opening, _ = picks[k]
             novel = [i for i, m in enumerate(machine)
                      if pool.training.longest_copy(opening, [w.token for w in m]) < NOVELTY_RUN]
+            if spec.for_readers:
+                clean = [i for i in novel if not gives_itself_away(opening, [w.token for w in machine[i]])]
+                novel = clean if len(clean) >= QUIZ_OPTIONS - 1 else novel
             if len(novel) >= QUIZ_OPTIONS - 1:
-                chosen = [novel[i] for i in _like_the_human(opening, human, [machine[i] for i in novel], judge, common)]
+                chosen = [novel[i] for i in _like_the_human(opening, human, [machine[i] for i in novel], judge, common,
+                                                            model)]
                 rounds[k] = _round(bundle, doc, opening, human, [machine[i] for i in chosen],
-                                   float(tried[chosen].mean()), level, spec, judge, rng)
+                                   float(tried[chosen].mean()), level, spec, judge, model, rng)
         if len(rounds) == len(picks):
             break
     return [rounds[k] for k in sorted(rounds)]
@@ -168,31 +191,46 @@ def write_continuations(bundle, openings, diversities: np.ndarray, top_p: float,
     return [(rows[k * n + n - 1].words, [g.words for g in rows[k * n:k * n + n - 1]]) for k in range(len(openings))]
 
 
-def _like_the_human(opening, human, machine, critic, common: frozenset[str]) -> list[int]:
+def _like_the_human(opening, human, machine, critic, common: frozenset[str], reader=None) -> list[int]:
     """Which two candidates to show: among those close in length to the real continuation (all, when
     fewer than two are), the two the critic scores closest to the real continuation, or without a
-    critic the two closest to it in surprise."""
+    critic the two closest to it in surprise. With a ``reader``, it chooses the two among the
+    READER_SHORTLIST closest (engine.games.convincing.reader_choice)."""
     def chars(words):
         return len(detokenize([w.token for w in words]))
 
+    keep = QUIZ_OPTIONS - 1 if reader is None else READER_SHORTLIST
     target = chars(human)
     close = [i for i, m in enumerate(machine) if abs(chars(m) - target) <= LENGTH_TOLERANCE * target]
     if len(close) < 2:
         close = sorted(range(len(machine)), key=lambda i: abs(chars(machine[i]) - target))[:QUIZ_OPTIONS - 1]
     if critic is None:
-        return sorted(close, key=lambda i: abs(surprise(machine[i]) - surprise(human)))[:QUIZ_OPTIONS - 1]
-    scores = critic.score(np.array([critic.features(opening, words, common) for words in [human] +
-                                    [machine[i] for i in close]]))
-    return [close[i] for i in np.argsort(np.abs(scores[1:] - scores[0]), kind="stable")[:QUIZ_OPTIONS - 1]]
+        shortlist = sorted(close, key=lambda i: abs(surprise(machine[i]) - surprise(human)))[:keep]
+    else:
+        scores = critic.score(np.array([critic.features(opening, words, common) for words in [human] +
+                                        [machine[i] for i in close]]))
+        shortlist = [close[i] for i in np.argsort(np.abs(scores[1:] - scores[0]), kind="stable")[:keep]]
+    if reader is None:
+        return shortlist
+    starts_sentence = opening[-1] in ".!?"
+    texts = [detokenize([w.token for w in m], starts_sentence) for m in [human] + [machine[i] for i in shortlist]]
+    return [shortlist[i] for i in reader_choice(reader, detokenize(opening), texts[0], texts[1:])]
 
 
-def _round(bundle, doc, opening, human, fakes, diversity, level, spec, critic, rng) -> Round:
+def _per_word(score, words) -> float:
+    return score.total / max(sum(is_word(w.token) for w in words), 1)
+
+
+def _round(bundle, doc, opening, human, fakes, diversity, level, spec, critic, reader, rng) -> Round:
     starts_sentence = opening[-1] in ".!?"
     options = [Option(detokenize([w.token for w in human], starts_sentence), True, tuple(human))]
     options += [Option(detokenize([w.token for w in f], starts_sentence), False, tuple(f)) for f in fakes]
+    if reader is not None:  # what the reader that chose them thought of each option, for the reveal
+        scores = reader.score(detokenize(opening), [o.text for o in options])
+        options = [replace(o, reader_logp=_per_word(s, o.words)) for o, s in zip(options, scores)]
     settings = {"level": level, "words": spec.length, "repetition_guard": QUIZ.repetition_guard,
                 "top_k": 0, "top_p": spec.top_p, "candidates": spec.candidates,
-                "chosen_by": "critic" if critic is not None else "surprise"}
+                "chosen_by": ("critic" if critic is not None else "surprise") + (" and reader" if reader is not None else "")}
     order = rng.permutation(QUIZ_OPTIONS)
     return Round(uuid.uuid4().hex, doc.doc_id, doc.title, doc.date, detokenize(opening),
                  tuple(options[i] for i in order), float(diversity), getattr(bundle, "name", ""), settings,
