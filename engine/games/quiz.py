@@ -55,6 +55,7 @@ class Round:
     bundle: str
     settings: dict
     created: float
+    stored_id: str = ""  # its id in the round library (engine.games.round_library); "" when not stored
 
     @property
     def level(self) -> int:
