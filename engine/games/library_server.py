@@ -49,7 +49,7 @@ class RoundLibrary:
         a stored one when one fits, else one the bank writes (and the library keeps)."""
         key = (bundle.name, level)
         with self._lock:
-            self._played.setdefault(key, (bundle, pool, level))
+            self._played[key] = (bundle, pool, level)  # the latest: a bundle reloaded under its name replaces it
             self._locks.setdefault(key, threading.Lock())
             if self._background and not self._filler.is_alive():
                 self._filler.start()

@@ -240,7 +240,7 @@ class Game:
         return QUIZ_DIFFICULTIES[self.difficulty]
 
     def deal(self, bank, bundle, pool: Pool) -> Round:
-        """The next round from ``bank`` (engine.games.bank) at this player's rung, from an abstract of the
+        """The next round from ``bank`` (engine.games.library_server or .bank) at this player's rung, from an abstract of the
         deck: one not yet seen, or any once every one was (the deck is then reshuffled)."""
         if not pool.ids - self.seen:
             self.seen.clear()
