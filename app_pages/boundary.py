@@ -1,39 +1,32 @@
 """Where does the machine take over? A real abstract, one sentence at a time; from some sentence on the model writes."""
-import uuid
-
-import numpy as np
 import streamlit as st
 
 from engine.games.boundary import BoundaryGame, make_boundary_round, verdict
-from engine.config import BOUNDARY_NEVER, BOUNDARY_POINTS, NICKNAME_MAX
+from engine.config import BOUNDARY, NICKNAME_MAX
 from engine.games.boundary_store import boundary_answers
-from engine.games.store import Store
-from engine.storage.answer_log import Outbox
 from engine.storage.connection import StoreError
 from ui.charts import boundary_figure
 from ui.common import corpus_hint, current_bundle, outbox_notice, store, held_out_or_stop
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.render import legend_html, plain_html, sentences_html
+from ui.state import BoundaryPage
 
-RULES = (f"**{BOUNDARY_POINTS} points** for saying *machine* at the first sentence it wrote, one less for each "
+RULES = (f"**{BOUNDARY.points} points** for saying *machine* at the first sentence it wrote, one less for each "
          "sentence late, **none** for saying it on a sentence the inventors wrote (too early) or never saying it "
-         f"when the machine did write. In about {BOUNDARY_NEVER:.0%} of the abstracts the inventors wrote every "
-         f"sentence: reading to the end without saying *machine* then earns {BOUNDARY_POINTS}.")
+         f"when the machine did write. In about {BOUNDARY.never:.0%} of the abstracts the inventors wrote every "
+         f"sentence: reading to the end without saying *machine* then earns {BOUNDARY.points}.")
 
 bundle = current_bundle()
 abstracts = held_out_or_stop(bundle)  # validation and test splits: never trained on
-state = st.session_state
-game: BoundaryGame = state.setdefault("boundary_game", BoundaryGame())
-player = state.setdefault("boundary_player", uuid.uuid4().hex)
-outbox: Outbox = state.setdefault("boundary_outbox", Outbox(record=Store.record_boundary))
-rng: np.random.Generator = state.setdefault("boundary_rng", np.random.default_rng())
+page: BoundaryPage = st.session_state.setdefault("boundary", BoundaryPage())
+game: BoundaryGame = page.game
 
 
 def say(round_id: str, sentence: int, machine: bool):
     answer = game.say(round_id, sentence, machine)
     if answer is not None:  # the round is over (a double click or a stale button gives None)
-        outbox.send(store, answer, player, state.get("boundary_nickname"))
-    state.boundary_scroll = "boundary-verdict" if game.last else "current-sentence"  # with its buttons below
+        page.outbox.send(store, answer, page.player, st.session_state.get("boundary_nickname"))
+    page.scroll = "boundary-verdict" if game.last else "current-sentence"  # with its buttons below
 
 
 def next_abstract(round_id: str):
@@ -47,11 +40,11 @@ st.caption("A real patent abstract, one sentence at a time. The first sentence i
 if game.current is None or game.current.bundle != bundle.name:
     with st.spinner("Choosing an abstract…"):
         try:
-            game.start(make_boundary_round(bundle, abstracts, rng, played=game.played))
+            game.start(make_boundary_round(bundle, abstracts, page.rng, played=game.played))
         except ValueError as exc:
             corpus_hint(f"{exc}: this game needs abstracts of two sentences or more.")
             st.stop()
-outbox_notice(outbox, "boundary_retry")
+outbox_notice(page.outbox, "boundary_retry")
 
 r = game.current
 if r.title:
@@ -76,13 +69,14 @@ else:  # the verdict and the way on first, then the whole abstract coloured
     if not r.never:
         st.html(legend_html())
     st.caption(f"US patent {r.doc_id} · machine diversity {r.diversity:g} · model {r.bundle}")
-if state.get("boundary_scroll"):
-    scroll_to(state.pop("boundary_scroll"))
+if page.scroll:
+    scroll_to(page.scroll)
+    page.scroll = None
 
 with st.container(horizontal=True, gap="medium"):
     st.metric("Score", game.score, width="content")
     st.metric("Rounds", game.rounds, width="content")
-    st.metric("Exact", game.exact, width="content", help=f"Rounds scored in full ({BOUNDARY_POINTS} points)")
+    st.metric("Exact", game.exact, width="content", help=f"Rounds scored in full ({BOUNDARY.points} points)")
 if not presenter_view():
     st.text_input("Nickname (saved with your answers)", key="boundary_nickname", max_chars=NICKNAME_MAX,
                   placeholder="optional")

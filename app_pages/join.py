@@ -4,8 +4,9 @@ import uuid
 
 import streamlit as st
 
-from engine.config import LIVE_AUDIENCE_POLL_SECONDS, NICKNAME_MAX
+from engine.config import NICKNAME_MAX
 from engine.games.rooms import LABELS, RoomError, normalise_code
+from ui.constants import LIVE_AUDIENCE_POLL_SECONDS
 from ui.live import rooms, steady
 from ui.render import leaderboard_html, plain_html
 

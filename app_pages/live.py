@@ -3,10 +3,11 @@ import html
 
 import streamlit as st
 
-from engine.config import LIVE_MAX_ROUNDS, LIVE_POLL_SECONDS, QUIZ_DIFFICULTIES
+from engine.config import LIVE, QUIZ
 from engine.games.quiz import Game
 from engine.games.rooms import LABELS, RoomError
 from ui.common import current_bundle, round_bank, quiz_pool_or_stop
+from ui.constants import LIVE_POLL_SECONDS
 from ui.live import in_background, join_link, loopback_warning, qr_png, rooms, steady, visitor
 from ui.render import leaderboard_html, names_html, plain_html, tally_html, words_html
 
@@ -70,8 +71,8 @@ if "live_room" not in state:
     st.markdown("Create a room, show this screen on the projector, and the audience votes from their phones: "
                 "which continuation did the inventors write?")
     with st.form("live_new"):
-        st.slider("Rounds", 1, LIVE_MAX_ROUNDS, 3, key="live_rounds")
-        st.selectbox("Difficulty", list(QUIZ_DIFFICULTIES), index=1, key="live_difficulty",
+        st.slider("Rounds", 1, LIVE.max_rounds, 3, key="live_rounds")
+        st.selectbox("Difficulty", list(QUIZ.difficulties), index=1, key="live_difficulty",
                      help="Harder rounds use a lower diversity, so the machine writes more fluently.")
         st.form_submit_button("Create a room", type="primary", icon=":material/groups:", on_click=create)
     st.stop()

@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from engine.config import MAX_OPENING_CHARS, NOVELTY_RUN, QUIZ_PROMPT_WORDS
+from engine.config import MAX_OPENING_CHARS, NOVELTY_RUN, QUIZ
 from engine.lm.generate import candidates, generate_many, prepare_opening, stream
 from engine.lm.tokenizer import is_word
 from ui.charts import candidates_figure
@@ -13,18 +13,18 @@ from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.render import legend_html, passage_html, plain_html
 from ui.settings import (COMPARE_DIVERSITIES, DIVERSITY_RANGE, GUARDS, TOP_P_RANGE, URL_NAMES, WORDS_RANGE,
                          PlaygroundSettings)
+from ui.state import PlaygroundPage
 
 bundle = current_bundle()
 state = st.session_state
-if "playground_settings" not in state:  # first visit: settings from a shared link, if any
-    state.playground_settings, state.playground_link_problems = PlaygroundSettings.from_query(
-        st.query_params.to_dict())
-    if URL_NAMES["opening"] in st.query_params:  # a shared link: write its text straight away
-        state.playground_run = "generate"
+if "playground" not in state:  # first visit: settings from a shared link, if any, whose text is written at once
+    state.playground = PlaygroundPage(*PlaygroundSettings.from_query(st.query_params.to_dict()),
+                                      run="generate" if URL_NAMES["opening"] in st.query_params else None)
+page: PlaygroundPage = state.playground
 # Streamlit drops a widget's value after any run that ended without the widget (a run cut short under
 # load, a visit to another page); the sliders then fall to their minimums. The plain copy above is
 # never dropped: restore from it whatever is missing.
-for name, value in vars(state.playground_settings).items():
+for name, value in vars(page.settings).items():
     state.setdefault(f"playground_{name}", value)
 
 
@@ -32,14 +32,14 @@ def pick_real_abstract():
     docs, message = corpus()
     tests = bundle.test_documents(docs) if docs else []
     if not tests:
-        state.playground_notice = message or "The loaded corpus is not the one this model was trained on."
+        page.notice = message or "The loaded corpus is not the one this model was trained on."
         return
     doc = random.choice(tests)
     words = doc.text.split()
-    cut = min(QUIZ_PROMPT_WORDS, len(words) // 2)
+    cut = min(QUIZ.prompt_words, len(words) // 2)
     state.update(playground_opening=" ".join(words[:cut]), playground_until_end=False,
-                 playground_words=max(WORDS_RANGE[0], min(len(words) - cut, WORDS_RANGE[1])),
-                 playground_real=(doc, " ".join(words[:cut]), " ".join(words[cut:])), playground_run="generate")
+                 playground_words=max(WORDS_RANGE[0], min(len(words) - cut, WORDS_RANGE[1])))
+    page.real, page.run = (doc, " ".join(words[:cut]), " ".join(words[cut:])), "generate"
 
 
 def novelty_note(result) -> None:
@@ -57,13 +57,14 @@ def novelty_note(result) -> None:
 
 
 def request(kind):
-    state.playground_run = kind
+    page.run = kind
 
 
 st.title("Playground")
 st.caption("Give the model an opening; it continues one word at a time.")
-for problem in state.pop("playground_link_problems", []):
+for problem in page.link_problems:
     st.warning(f"The link had a setting out of range: {problem}.")
+page.link_problems = []
 opening, knobs = st.columns([3, 2], gap="large")  # on a phone: the opening, then the knobs, then the text
 with opening:
     st.text_area("Opening words", key="playground_opening", height=110,
@@ -98,19 +99,21 @@ b2.button("Real abstract", icon=":material/casino:", key="playground_pick_real",
           on_click=pick_real_abstract)
 b3.button("Compare", icon=":material/compare:", help="Four diversities side by side.",
           key="playground_compare", width="stretch", on_click=request, args=("compare",))
-if notice := state.pop("playground_notice", None):
-    corpus_hint(notice)
+if page.notice:
+    corpus_hint(page.notice)
+    page.notice = None
 left, right = st.columns([3, 2], gap="large")
 
-settings = state.playground_settings = PlaygroundSettings(
+settings = page.settings = PlaygroundSettings(
     **{k: state[f"playground_{k}"] for k in vars(PlaygroundSettings())})
-real = state.get("playground_real")
+real = page.real
 if real and settings.opening != real[1]:  # the user edited the opening: no real continuation to show
-    real = state.playground_real = None
+    real = page.real = None
 sampling = settings.sampling()
 words = sampling.words
 
-if run := state.pop("playground_run", None):
+run, page.run = page.run, None
+if run:
     prepared = prepare_opening(bundle, settings.opening)
     known = len(prepared.opening_tokens) - prepared.opening_tokens.count("<unk>")
     if prepared.opening_tokens and known == 0:
@@ -128,12 +131,12 @@ if run := state.pop("playground_run", None):
                 placeholder.html(passage_html(prepared.opening, prepared.words, not prepared.opening_tokens))
                 time.sleep(0.015)  # a visible, readable stream; the model itself needs ~1 ms a word
             placeholder.empty()
-        state.playground_result, state.playground_comparison = prepared, None
+        page.result, page.comparison = prepared, None
     else:
         rows = generate_many(bundle, prepared, sampling, COMPARE_DIVERSITIES, [sampling.rng_seed] * len(COMPARE_DIVERSITIES))
-        state.playground_comparison = list(zip(COMPARE_DIVERSITIES, rows))  # written together, in one batch
+        page.comparison = list(zip(COMPARE_DIVERSITIES, rows))  # written together, in one batch
 
-result = state.get("playground_result")
+result = page.result
 if result is not None:
     with left:
         if not result.opening_tokens:
@@ -166,7 +169,7 @@ if result is not None:
         st.plotly_chart(candidates_figure(rows, sampling.diversity), width="stretch", key="playground_chart",
                         config=PLOTLY_CONFIG)
 
-if comparison := state.get("playground_comparison"):
+if comparison := page.comparison:
     anchor("playground-compare")
     st.subheader("Same opening, same random seed, four diversities")
     for col, (diversity, generation) in zip(st.columns(len(comparison)), comparison):

@@ -3,8 +3,7 @@ import uuid
 
 import streamlit as st
 
-from engine.config import (NICKNAME_MAX, OPTION_LABELS, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_OPTIONS, QUIZ_REASONS,
-                           QUIZ_ROUND_RECORD_MIN)
+from engine.config import NICKNAME_MAX, OPTION_LABELS, QUIZ, QUIZ_OPTIONS
 from engine.games.quiz import Game
 from engine.games.round_library import fooled_share
 from engine.games.store import Store
@@ -12,6 +11,7 @@ from engine.storage.answer_log import Outbox
 from engine.storage.connection import StoreError
 from ui.charts import accuracy_figure
 from ui.common import current_bundle, outbox_notice, quiz_pool_or_stop, round_library, store
+from ui.constants import QUIZ_REASONS
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.render import legend_html, plain_html, words_html
 
@@ -40,8 +40,8 @@ def difficulty_words(game: Game) -> str:
     """What the chosen difficulty means, in plain words."""
     if game.difficulty == "adaptive":
         return (f"Adapts to you: each right answer makes the machine harder to spot, each miss easier, so you "
-                f"stay near 50%. Now: {QUIZ_LEVELS[game.level()].meaning}")
-    return QUIZ_LEVELS[game.level()].meaning
+                f"stay near 50%. Now: {QUIZ.levels[game.level()].meaning}")
+    return QUIZ.levels[game.level()].meaning
 
 
 def change_difficulty():
@@ -83,7 +83,7 @@ else:  # the verdict and the way on first, then the coloured texts
     st.markdown(f"US patent **{r.doc_id}** · *{r.title}* · granted {r.date} · machine diversity **{r.diversity:g}**")
     try:
         record = store().round_record(r.stored_id) if r.stored_id else None
-        if record and record[0] >= QUIZ_ROUND_RECORD_MIN:
+        if record and record[0] >= QUIZ.round_record_min:
             st.caption(f"This very round: {record[1]} of {record[0]} players found the human; by its rating it "
                        f"fools {fooled_share(record[2]):.0%} of players.")
         others, found = store().others_on(r.doc_id, player)
@@ -110,8 +110,8 @@ with st.container(horizontal=True, gap="medium"):  # compact: side by side even 
     st.metric("Right", f"{game.accuracy:.0%}" if game.rounds else "–", width="content")
 if not presenter_view():
     c1, c2 = st.columns(2)
-    c1.selectbox("Difficulty", [*QUIZ_DIFFICULTIES, "adaptive"], key="quiz_difficulty", on_change=change_difficulty,
-                 index=[*QUIZ_DIFFICULTIES, "adaptive"].index(game.difficulty),
+    c1.selectbox("Difficulty", [*QUIZ.difficulties, "adaptive"], key="quiz_difficulty", on_change=change_difficulty,
+                 index=[*QUIZ.difficulties, "adaptive"].index(game.difficulty),
                  help="Each difficulty was set by measuring how often judges find the human text.")
     c1.caption(difficulty_words(game))
     c2.text_input("Nickname for the leaderboard", key="quiz_nickname", max_chars=NICKNAME_MAX, placeholder="optional")

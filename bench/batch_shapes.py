@@ -38,17 +38,17 @@ def measure(args) -> dict:
     overrides = {"lstm_units": args.lstm_units} if args.lstm_units else {}
     model_config, train_config = preset_configs(args.preset, overrides)
     corpus = load_corpus(args.data)
-    texts = [d.text for d in corpus.select(corpus.split(train_config.seed).train)]
+    texts = [d.text for d in corpus.select(corpus.split(train_config.rng_seed).train)]
     tokenizer = Tokenizer.fit(texts, model_config.vocab_size, model_config.min_count)
     chunks = sequence_chunks(encode_docs(tokenizer, texts), model_config.max_len)
     batch = train_config.batch_size
     widths = fixed_widths([len(c) - 1 for c in chunks], train_config.batch_widths)
-    seed = train_config.seed
+    seed = train_config.rng_seed
     runs = {"per-batch widths": sequence_dataset(chunks, batch, seed),
             f"{len(widths)} fixed widths": sequence_dataset(chunks, batch, seed, widths, batch)}
     models, times = {}, {name: [] for name in runs}
     for name in runs:
-        keras.utils.set_random_seed(train_config.seed)
+        keras.utils.set_random_seed(train_config.rng_seed)
         models[name] = build_model(model_config, len(tokenizer))
         compile_model(models[name], train_config.learning_rate)
     for _ in range(args.epochs):

@@ -23,7 +23,7 @@ import numpy as np
 from quiz_judges import OLD_LEVELS
 
 from engine.lm.bundle import active_bundle_path, load_bundle
-from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS
+from engine.config import QUIZ
 from engine.corpus import load_corpus
 from engine.games.quiz import make_rounds, quiz_pool
 from engine.stats import wilson
@@ -34,13 +34,13 @@ def write(args) -> None:
     pool = quiz_pool(bundle, load_corpus(args.data))
     rng = np.random.default_rng(args.seed)
     docs = iter([pool.documents[i] for i in rng.permutation(len(pool.documents))])
-    makers = [(name, level, True, None) for name, level in QUIZ_DIFFICULTIES.items() for _ in range(args.rounds)]
+    makers = [(name, level, True, None) for name, level in QUIZ.difficulties.items() for _ in range(args.rounds)]
     makers += [("old medium", 1, False, OLD_LEVELS)] * args.old
     rounds = []
     for name, level, critic, levels in makers:
         made = []
         while not made:
-            made = make_rounds(bundle, pool, [next(docs)], level, rng, critic, levels or QUIZ_LEVELS)
+            made = make_rounds(bundle, pool, [next(docs)], level, rng, critic, levels or QUIZ.levels)
         rounds.append((name, made[0]))
     order = rng.permutation(len(rounds))
     out = Path(args.out)

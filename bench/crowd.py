@@ -12,7 +12,7 @@ quiz, then plays rounds: thinks (--think, 1-3 s), picks an option, reads the rev
 (p50 / p95), answers lost (answers whose reveal came back minus rows in the database), the
 server's peak RSS (VmHWM), the time from starting the server to the first round shown, and the
 share of "Next round" clicks served a stored round of the round library. Before the crowds,
-`patent-make-rounds --until-stocked` fills a library at the crowd's rung (timed); each crowd's
+`patent-make-rounds --until-stocked` fills a library at the crowd's level (timed); each crowd's
 database starts as a copy of it (a warm library). With --baseline a checkout of that commit
 (git archive) plays the same crowd first, side by side in the same run. Everything is bounded by
 --timeout.
@@ -37,12 +37,13 @@ from pathlib import Path
 import numpy as np
 from streamlit_session import Session  # bench/, next to this script
 
-from engine.config import QUIZ_DIFFICULTIES, QUIZ_LIBRARY_STOCK
-from engine.games.store import Store
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's engine, not the one the virtual environment installed
+
+from engine.config import QUIZ  # noqa: E402
+from engine.games.store import Store  # noqa: E402
 PAGE = "quiz"
-LEVEL = QUIZ_DIFFICULTIES["medium"]  # the quiz's default difficulty: every player plays it
+LEVEL = QUIZ.difficulties["medium"]  # the quiz's default difficulty: every player plays it
 
 
 @dataclass
@@ -207,14 +208,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="rounds each player answers")
     parser.add_argument("--timeout", type=float, default=180, help="seconds allowed per crowd")
     parser.add_argument("--think", type=float, nargs=2, default=[1, 3], help="seconds a player thinks before a click")
-    parser.add_argument("--stock", type=int, default=QUIZ_LIBRARY_STOCK, help="rounds the warm library holds")
+    parser.add_argument("--stock", type=int, default=QUIZ.library_stock, help="rounds the warm library holds")
     parser.add_argument("--baseline", help="a commit whose app plays each crowd first (e.g. one before the library)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="crowd-library-"))
     print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} before; each player: open the quiz, "
           f"then {args.rounds} answers, thinking {args.think[0]:g}-{args.think[1]:g} s before each click")
     library, seconds, stock = warm_library(work, args.stock)
-    print(f"round library warmed by patent-make-rounds: {stock} rounds at rung {LEVEL} in {seconds:.0f} s")
+    print(f"round library warmed by patent-make-rounds: {stock} rounds at level {LEVEL} in {seconds:.0f} s")
     baseline = baseline_checkout(args.baseline) if args.baseline else None
     try:
         for n in args.players:

@@ -9,7 +9,7 @@ The presenter is always a Chromium page: what is measured is the name appearing 
 The phones are, with --phones websocket (the default), sessions that speak the app's own websocket
 (bench/streamlit_session.py, as bench/crowd.py does): each opens /join?room=CODE, types its
 nickname, presses Join, then polls the room as its browser would (the page's fragment reruns every
-LIVE_AUDIENCE_POLL_SECONDS, sent on the server's auto_rerun), and taps "People wrote A/B/C" once
+ui.constants.LIVE_AUDIENCE_POLL_SECONDS, sent on the server's auto_rerun), and taps "People wrote A/B/C" once
 its screen shows the round. In a room the phones' browsers run on the audience's own devices; here
 they cost the two cores nothing, which go to the servers (and PostgreSQL) as they would in a real
 room. With --phones browser every phone is a Chromium page too (a browser context each): the

@@ -1,9 +1,9 @@
 """Can the game be lost? Judges play quiz rounds blind and we count how often they find the human.
 
-    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0] [--rungs 2 4]
+    python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0] [--levels 2 4]
 
-Rounds are made from the abstracts no model trained on (the quiz's pool), at every rung of the
-difficulty scale (engine.config.QUIZ_LEVELS) and, side by side on the same abstracts, by the old
+Rounds are made from the abstracts no model trained on (the quiz's pool), at every level of the
+difficulty scale (engine.config.QUIZ.levels) and, side by side on the same abstracts, by the old
 round maker (three diversity ranges, the 2 of 16 closest in surprise, no critic). Judges that
 learn are cross-fitted by abstract (grouped folds: a round is judged by a judge that never saw it):
 (a) white-box: a logistic regression on the model's own per-token log-probabilities, rank buckets
@@ -31,7 +31,7 @@ from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import StandardScaler
 
 from engine.lm.bundle import active_bundle_path, load_bundle
-from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS, QuizLevel
+from engine.config import QUIZ, QuizLevel
 from engine.corpus import load_corpus
 from engine.games.critic import common_words, features, load_critic
 from engine.games.quiz import make_rounds, quiz_pool
@@ -97,9 +97,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--data", default=None)
-    parser.add_argument("--rounds", type=int, default=150, help="rounds per rung (distinct abstracts)")
+    parser.add_argument("--rounds", type=int, default=150, help="rounds per level (distinct abstracts)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rungs", type=int, nargs="*", default=None, help="rungs to play (default: all)")
+    parser.add_argument("--levels", type=int, nargs="*", default=None, help="levels to play (default: all)")
     args = parser.parse_args()
     bundle = load_bundle(args.model or active_bundle_path())
     pool = quiz_pool(bundle, load_corpus(args.data))
@@ -109,10 +109,10 @@ def main() -> None:
         sys.exit(f"{bundle.name} has no critic: fit one with python -m engine.games.fit_critic --model {bundle.path}")
     common = common_words(bundle.tokenizer)
     rng = np.random.default_rng(args.seed)
-    names = {level: name for name, level in QUIZ_DIFFICULTIES.items()}
-    makers = [(f"rung {k}" + (f" ({names[k]})" if k in names else ""), k, True, QUIZ_LEVELS)
-              for k in (range(len(QUIZ_LEVELS)) if args.rungs is None else args.rungs)]
-    makers += [(f"old {rung.meaning}", k, False, OLD_LEVELS) for k, rung in enumerate(OLD_LEVELS)]
+    names = {level: name for name, level in QUIZ.difficulties.items()}
+    makers = [(f"level {k}" + (f" ({names[k]})" if k in names else ""), k, True, QUIZ.levels)
+              for k in (range(len(QUIZ.levels)) if args.levels is None else args.levels)]
+    makers += [(f"old {spec.meaning}", k, False, OLD_LEVELS) for k, spec in enumerate(OLD_LEVELS)]
     print(f"bundle {bundle.name}; pool of {len(pool.documents)} held-out abstracts; up to {args.rounds} rounds "
           f"per row, one per abstract; chance = 33%\n")
     print("| round maker | settings | rounds | white-box | text (TF-IDF) | topic | strongest |")
@@ -124,9 +124,9 @@ def main() -> None:
                   for r in make_rounds(bundle, pool, docs[k:k + BATCH], level, rng, critic, levels)]
         results = [white_box(rounds, common), text_judge(rounds),
                    pick_max(rounds, lambda r, o: topic_reuse(r, o, common))]
-        rung = levels[level]
-        settings = (f"{rung.length} words, diversity {rung.diversity[0]:g}-{rung.diversity[1]:g}, "
-                    f"2 of {rung.candidates} closest to the real text by {'critic' if critic else 'surprise'}")
+        spec = levels[level]
+        settings = (f"{spec.length} words, diversity {spec.diversity[0]:g}-{spec.diversity[1]:g}, "
+                    f"2 of {spec.candidates} closest to the real text by {'critic' if critic else 'surprise'}")
         print(f"| {label} | {settings} | {len(rounds)} | {' | '.join(map(cell, results))} | "
               f"{max(r.mean() for r in results):.0%} |", flush=True)
         print(f"  ({time.time() - started:.0f} s)", file=sys.stderr)

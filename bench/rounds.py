@@ -1,4 +1,4 @@
-"""Time to prepare a quiz round at each rung of the difficulty scale, beside the plain round made before, in one run.
+"""Time to prepare a quiz round at each level of the difficulty scale, beside the plain round made before, in one run.
 
     PATENT_CORPUS=../shared/data/neural_network_patent_query.csv python bench/rounds.py [--rounds 12]
 
@@ -6,11 +6,11 @@
 each from a fresh read of the opening, then all three options re-scored from fresh reads (the
 opening went through the network five times). It is rebuilt here from the engine's single-row
 functions, which are at least as fast as the old ones.
-"rung k": engine.games.quiz.make_rounds: the opening read once, the rung's candidates written together
+"level k": engine.games.quiz.make_rounds: the opening read once, the level's candidates written together
 as one batch with each word's probability and rank kept, the real continuation scored once, copies
 of training text dropped, the two nearest the real one in the critic's features kept. Alone (a
-player waiting for a round written for them) and QUIZ_BANK_BATCH together (the bank's refills,
-shown per round). "best of 16": the issue's yardstick, 16 candidates at the medium rung's settings.
+player waiting for a round written for them) and QUIZ.bank_batch together (the bank's refills,
+shown per round). "best of 16": the issue's yardstick, 16 candidates at the medium level's settings.
 Rounds alternate between the ways on the same documents; figures are medians.
 """
 from __future__ import annotations
@@ -26,8 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 from engine.lm.bundle import active_bundle_path, load_bundle
-from engine.config import (QUIZ_BANK_BATCH, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_LEVELS,
-                           QUIZ_PROMPT_WORDS, QUIZ_REPETITION_GUARD)
+from engine.config import QUIZ
 from engine.corpus import load_corpus
 from engine.lm.generate import generate, prepare_opening, score
 from engine.lm.settings import Sampling
@@ -37,10 +36,10 @@ from engine.lm.tokenizer import detokenize, split_words
 
 def round_before(bundle, tokens: list[str], end: int, rng: np.random.Generator, diversity: float) -> None:
     """The plain round as it was made before: five reads of the opening, two generations, three scorings."""
-    opening, real = tokens[:end], cut_words(tokens[end:], QUIZ_CONTINUATION_WORDS)
+    opening, real = tokens[:end], cut_words(tokens[end:], QUIZ.continuation_words)
     fakes = [[w.token for w in generate(bundle, detokenize(opening), Sampling(
-        diversity, repetition_guard=QUIZ_REPETITION_GUARD, rng_seed=int(rng.integers(2**31)),
-        words=QUIZ_CONTINUATION_WORDS), stop_at_eos=False).words] for _ in range(2)]
+        diversity, repetition_guard=QUIZ.repetition_guard, rng_seed=int(rng.integers(2**31)),
+        words=QUIZ.continuation_words), stop_at_eos=False).words] for _ in range(2)]
     for option in (real, *fakes):
         score(bundle, prepare_opening(bundle, detokenize(opening)), option)
 
@@ -61,13 +60,13 @@ def main() -> None:
         sys.exit("the corpus is not the one this bundle was trained on")
     rng = np.random.default_rng(0)
     make_rounds(bundle, pool, list(pool.documents[:1]), 0, rng)  # warm-up
-    medium = QUIZ_DIFFICULTIES["medium"]
-    scale = QUIZ_LEVELS + (dataclasses.replace(QUIZ_LEVELS[medium], candidates=16),)  # the last: best of 16
+    medium = QUIZ.difficulties["medium"]
+    scale = QUIZ.levels + (dataclasses.replace(QUIZ.levels[medium], candidates=16),)  # the last: best of 16
     before, alone, batched = [], {k: [] for k in range(len(scale))}, {k: [] for k in range(len(scale))}
     for i in range(args.rounds):
         doc = pool.documents[i % len(pool.documents)]
         tokens = split_words(doc.text)
-        end = opening_end(tokens, bundle.tokenizer.index, QUIZ_PROMPT_WORDS, QUIZ_CONTINUATION_WORDS)
+        end = opening_end(tokens, bundle.tokenizer.index, QUIZ.prompt_words, QUIZ.continuation_words)
         started = time.perf_counter()
         round_before(bundle, tokens, end, rng, 1.0)
         before.append(time.perf_counter() - started)
@@ -75,17 +74,17 @@ def main() -> None:
             started = time.perf_counter()
             make_rounds(bundle, pool, [doc], k, rng, levels=scale)
             alone[k].append(time.perf_counter() - started)
-            docs = [pool.documents[(i * QUIZ_BANK_BATCH + j) % len(pool.documents)] for j in range(QUIZ_BANK_BATCH)]
+            docs = [pool.documents[(i * QUIZ.bank_batch + j) % len(pool.documents)] for j in range(QUIZ.bank_batch)]
             started = time.perf_counter()
             make_rounds(bundle, pool, docs, k, rng, levels=scale)
-            batched[k].append((time.perf_counter() - started) / QUIZ_BANK_BATCH)
-    print(f"bundle: {bundle.name}, {args.rounds} rounds of each kind, {QUIZ_CONTINUATION_WORDS} words per option, "
+            batched[k].append((time.perf_counter() - started) / QUIZ.bank_batch)
+    print(f"bundle: {bundle.name}, {args.rounds} rounds of each kind, {QUIZ.continuation_words} words per option, "
           f"{os.cpu_count()} CPU cores\n")
     print(f"plain round as made before (2 candidates at diversity 1, opening read 5 times): {median_ms(before):.0f} ms\n")
-    print(f"| rung | candidates | one round alone | per round, {QUIZ_BANK_BATCH} together | alone / before |")
+    print(f"| level | candidates | one round alone | per round, {QUIZ.bank_batch} together | alone / before |")
     print("|---|---|---|---|---|")
-    for k, rung in enumerate(scale):
-        print(f"| {k if k < len(QUIZ_LEVELS) else 'best of 16'} | {rung.candidates} | {median_ms(alone[k]):.0f} ms | {median_ms(batched[k]):.0f} ms | "
+    for k, spec in enumerate(scale):
+        print(f"| {k if k < len(QUIZ.levels) else 'best of 16'} | {spec.candidates} | {median_ms(alone[k]):.0f} ms | {median_ms(batched[k]):.0f} ms | "
               f"{median_ms(alone[k]) / median_ms(before):.2f}x |")
 
 

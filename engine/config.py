@@ -5,7 +5,7 @@ import logging
 import math
 import os
 import re
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ class Environment:
     retrain_token: str | None = None
     job_trainer: str | None = None
     public_url: str | None = None
-    live_max_open_rooms: str | None = None  # the live rooms' limits: whole numbers, read by env_int
+    live_max_open_rooms: str | None = None  # the live rooms' limits: whole numbers (LiveConfig)
     live_rooms_per_visitor: str | None = None
     live_rooms_window_minutes: str | None = None
     live_idle_minutes: str | None = None
@@ -49,8 +49,9 @@ ENVIRONMENT = {"models_dir": MODELS_DIR_ENV, "data_dir": DATA_DIR_ENV, "corpus":
                "live_max_open_rooms": "LIVE_MAX_OPEN_ROOMS", "live_rooms_per_visitor": "LIVE_ROOMS_PER_VISITOR",
                "live_rooms_window_minutes": "LIVE_ROOMS_WINDOW_MINUTES",
                "live_idle_minutes": "LIVE_IDLE_MINUTES"}  # field -> variable
-MODELS_DIR = Path(Environment.read().models_dir or ROOT / "models")  # read at import: the app's, or a job's
-DATA_DIR = Path(Environment.read().data_dir or ROOT / "data")
+STARTUP = Environment.read()  # the environment at import, for what is fixed for the process's life
+MODELS_DIR = Path(STARTUP.models_dir or ROOT / "models")  # the app's, or a job's
+DATA_DIR = Path(STARTUP.data_dir or ROOT / "data")
 
 DEFAULT_BUNDLE = "patent-awd"
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")  # a bundle's directory name in models/
@@ -80,7 +81,7 @@ MAX_LEARNING_RATE = 1.0  # above this Adam diverges on any of our models
 LIMITS = {  # (lowest, highest) of each whole-number setting, checked by the config dataclasses
     "embedding_dim": (1, 4096), "lstm_units": (1, 4096), "lstm_layers": (1, 16), "dense_units": (0, 4096),
     "window": (1, 10_000), "max_len": (1, 10_000), "vocab_size": (1, 1_000_000), "min_count": (1, 1_000_000),
-    "epochs": (1, 10_000), "batch_size": (1, 65_536), "patience": (0, 10_000), "seed": (0, 2**32 - 1),
+    "epochs": (1, 10_000), "batch_size": (1, 65_536), "patience": (0, 10_000), "rng_seed": (0, 2**32 - 1),
     "pretrain_epochs": (0, 1000), "batch_widths": (1, 64),
     "threads": (0, 4096), "documents": (1, 1_000_000),  # command-line options only (train, fit_critic)
 }
@@ -168,7 +169,7 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 3e-3
     patience: int = 3  # epochs without validation-loss improvement before stopping
-    seed: int = 42  # split, shuffling and initialisation
+    rng_seed: int = 42  # split, shuffling and initialisation (bundles written before call it seed)
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     max_minutes: float = 0.0  # stop after this much training time, pre-training included (0: no limit)
@@ -265,29 +266,21 @@ def to_dict(obj) -> dict:
     return asdict(obj)
 
 
+OLD_FIELD_NAMES = {"seed": "rng_seed"}  # TrainConfig's fields as bundles written before their renaming call them
+
+
 def from_dict(cls, data: dict):
     """Build a config dataclass from a dict, ignoring keys it does not know (older bundles)."""
     known = {f.name for f in fields(cls)}
+    data = {OLD_FIELD_NAMES.get(k, k): v for k, v in data.items()}
     values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
     return cls(**values)
 
 
-# "Human or Machine?" quiz
-QUIZ_PROMPT_WORDS = 30  # words of the real abstract shown as the opening
+# Shared by the games
 QUIZ_OPTIONS = 3  # continuations a round shows: the inventors' and QUIZ_OPTIONS - 1 the machine wrote
 OPTION_LABELS = "ABC"  # how the options are named on every page, one letter each
-QUIZ_CONTINUATION_WORDS = 30  # words in each of the three continuations at most (a rung may use fewer)
-QUIZ_REPETITION_GUARD = 3
-QUIZ_BANK_STOCK = 8  # rounds kept ready per model and rung (engine.games.bank): a crowd clicking fast empties 4
-QUIZ_BANK_WORKERS = 2  # threads making rounds in the background (NumPy releases the GIL in its products)
-QUIZ_BANK_BATCH = 4  # rounds a worker writes together in one batch when the stock runs low
-QUIZ_LIBRARY_STOCK = 300  # stored rounds per model and rung (engine.games.round_library): one per abstract, at most
-QUIZ_LIBRARY_BATCH = 4  # rounds a library worker claims and writes together
-QUIZ_LIBRARY_REFRESH_S = 2.0  # how often a server reads which stored rounds are ready (new ones from other workers)
-QUIZ_LIBRARY_CLAIM_MINUTES = 10  # a claim older than this is a worker that died: another may take the abstract
-QUIZ_ROUND_RATING_K = 32.0  # Elo step of a stored round's rating per answer (400 points: 10x the odds of fooling)
-QUIZ_ROUND_RECORD_MIN = 5  # answers a stored round needs before the quiz shows its own record
-QUIZ_REWRITES = 3  # times a round whose candidates all copy from training abstracts is written again
+NICKNAME_MAX = 30
 CRITIC_DOCUMENTS = 5000  # abstracts a quiz critic learns from at most (all 4,863 of the pre-training corpus)
 CRITIC_MIN_OPENINGS = 10  # openings (of abstracts) a critic needs to learn from, else the bundle gets none
 NOVELTY_RUN = 8  # a text copying this many words in a row from a training abstract is a copy (engine.games.novelty)
@@ -295,33 +288,69 @@ NOVELTY_RUN = 8  # a text copying this many words in a row from a training abstr
 
 @dataclass(frozen=True)
 class QuizLevel:
-    """A rung of the quiz's difficulty scale: how the machine's continuations are written and chosen."""
+    """A level of the quiz's difficulty scale: how the machine's continuations are written and chosen."""
 
     diversity: tuple[float, float]  # each round's diversity is drawn from this range
     top_p: float
     candidates: int  # continuations written per round; the critic keeps the two closest to the real one
-    length: int  # words in each option (at most QUIZ_CONTINUATION_WORDS): less text, fewer clues
+    length: int  # words in each option (at most QuizConfig.continuation_words): less text, fewer clues
     meaning: str  # what it means, in plain words
 
 
-# Easiest first; set by measurement (bench/quiz_judges.py): judges find the human less often at each rung.
-QUIZ_LEVELS = (
-    QuizLevel((1.5, 1.8), 1.0, 2, 30, "30 words each; the machine writes wildly, and slips in grammar and sense give it away."),
-    QuizLevel((1.2, 1.6), 1.0, 4, 25, "25 words each; the machine writes loosely; the 2 of 4 tries that read most like the real text are shown."),
-    QuizLevel((0.8, 1.4), 1.0, 24, 18, "18 words each; the machine writes with care; the 2 of 24 tries that read most like the real text are shown."),
-    QuizLevel((0.7, 1.4), 1.0, 32, 16, "16 words each; the machine writes with care; the 2 of 32 tries that read most like the real text are shown."),
-    QuizLevel((0.7, 1.4), 1.0, 64, 10, "10 words each, so fewer clues; the 2 of 64 machine tries that read most like the real text are shown."),
+# Easiest first; set by measurement (bench/quiz_judges.py): judges find the human less often at each level.
+_SHOWN = "the 2 of {} tries that read most like the real text are shown"
+_QUIZ_LEVELS = (
+    QuizLevel(diversity=(1.5, 1.8), top_p=1.0, candidates=2, length=30,
+              meaning="30 words each; the machine writes wildly, and slips in grammar and sense give it away."),
+    QuizLevel(diversity=(1.2, 1.6), top_p=1.0, candidates=4, length=25,
+              meaning=f"25 words each; the machine writes loosely; {_SHOWN.format(4)}."),
+    QuizLevel(diversity=(0.8, 1.4), top_p=1.0, candidates=24, length=18,
+              meaning=f"18 words each; the machine writes with care; {_SHOWN.format(24)}."),
+    QuizLevel(diversity=(0.7, 1.4), top_p=1.0, candidates=32, length=16,
+              meaning=f"16 words each; the machine writes with care; {_SHOWN.format(32)}."),
+    QuizLevel(diversity=(0.7, 1.4), top_p=1.0, candidates=64, length=10,
+              meaning="10 words each, so fewer clues; the 2 of 64 machine tries that read most like the real "
+                      "text are shown."),
 )
-QUIZ_DIFFICULTIES = {"easy": 0, "medium": 2, "hard": 4}  # name -> rung of QUIZ_LEVELS
-QUIZ_ADAPTIVE_STEP = 0.5  # rungs an adaptive player moves per answer: harder when right, easier when wrong
-QUIZ_REASONS = ("grammar", "repetition", "off-topic", "contradiction", "generic", "other")
-NICKNAME_MAX = 30
-BOUNDARY_MAX_SENTENCES = 6  # "Where does the machine take over?": abstracts are cut to their first 6 sentences
-BOUNDARY_NEVER = 0.15  # share of rounds the inventors wrote whole (the machine never takes over)
-BOUNDARY_DIVERSITY = (0.6, 1.3)  # the machine writes at a diversity drawn uniformly from this range
-BOUNDARY_REPETITION_GUARD = 3
-BOUNDARY_MAX_WORDS = 250  # the machine's words in a round at most (an unfinished last sentence is dropped)
-BOUNDARY_POINTS = 5  # for the exact sentence; one less per sentence late
+
+
+@dataclass(frozen=True)
+class QuizConfig:
+    """The "Human or Machine?" quiz: its rounds, its difficulty scale, the bank of rounds kept ready and the
+    round library (rounds stored in the database)."""
+
+    prompt_words: int = 30  # words of the real abstract shown as the opening
+    continuation_words: int = 30  # words in each of the three continuations at most (a level may use fewer)
+    repetition_guard: int = 3
+    rewrites: int = 3  # times a round whose candidates all copy from training abstracts is written again
+    levels: tuple[QuizLevel, ...] = _QUIZ_LEVELS
+    difficulties: dict = field(default_factory=lambda: {"easy": 0, "medium": 2, "hard": 4})  # name -> level
+    adaptive_step: float = 0.5  # levels an adaptive player moves per answer: harder when right, easier when wrong
+    bank_stock: int = 8  # rounds kept ready per model and level (engine.games.bank): a crowd clicking fast empties 4
+    bank_workers: int = 2  # threads making rounds in the background (NumPy releases the GIL in its products)
+    bank_batch: int = 4  # rounds a worker writes together in one batch when the stock runs low
+    library_stock: int = 300  # stored rounds per model and level (engine.games.round_library): one per abstract
+    library_batch: int = 4  # rounds a library worker claims and writes together
+    library_refresh_s: float = 2.0  # how often a server reads which stored rounds are ready (others add some)
+    library_claim_minutes: int = 10  # a claim older than this is a worker that died: another may take the abstract
+    round_rating_k: float = 32.0  # Elo step of a stored round's rating per answer (400 points: 10x the odds)
+    round_record_min: int = 5  # answers a stored round needs before the quiz shows its own record
+
+
+@dataclass(frozen=True)
+class BoundaryConfig:
+    """"Where does the machine take over?": how a round is cut, written and scored."""
+
+    max_sentences: int = 6  # abstracts are cut to their first 6 sentences
+    never: float = 0.15  # share of rounds the inventors wrote whole (the machine never takes over)
+    diversity: tuple[float, float] = (0.6, 1.3)  # the machine writes at a diversity drawn uniformly from this range
+    repetition_guard: int = 3
+    max_words: int = 250  # the machine's words in a round at most (an unfinished last sentence is dropped)
+    points: int = 5  # for the exact sentence; one less per sentence late
+
+
+QUIZ = QuizConfig()
+BOUNDARY = BoundaryConfig()
 
 # Training jobs started from the dashboard
 JOBS_DIR = DATA_DIR / "jobs"
@@ -329,22 +358,12 @@ TOKEN_DELAY_S = (2.0, 60.0)  # after a wrong token every attempt waits 2 s, doub
 MAX_UPLOAD_MB = 20  # .streamlit/config.toml's server.maxUploadSize must agree (a test checks)
 MIN_UPLOAD_DOCUMENTS = 20
 TOY_ABSTRACTS, TOY_WORDS = MIN_UPLOAD_DOCUMENTS, 20  # a model trained on fewer, or knowing fewer, is flagged
-RETRAIN_RANGES = {"embedding_dim": (8, 512), "lstm_units": (8, 1024), "lstm_layers": (1, 4),
-                  "dropout": (0.0, 0.8), "epochs": (1, 200), "batch_size": (1, 4096)}  # the form's limits
-
-# Live rooms: a presenter's screen and an audience voting from their phones
-LIVE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread from the back of a room
-LIVE_CODE_LENGTH = 5
-LIVE_MAX_ROUNDS = 20
-LIVE_POLL_SECONDS = 1.0  # how often the presenter's tally reads the votes
-LIVE_AUDIENCE_POLL_SECONDS = 1.5  # how often a phone looks for the next round or the reveal
 
 
-def env_int(name: str, default: int, low: int, high: int) -> int:
-    """A whole number from the environment variable ``name`` (read by Environment.read); ``default`` (and a
-    logged warning) when it is missing, malformed or outside [low, high], so a bad setting never stops the app."""
-    field = next(field for field, variable in ENVIRONMENT.items() if variable == name)
-    raw = (getattr(Environment.read(), field) or "").strip()
+def whole_number(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    """``raw``, the value of the environment variable ``name``, as a whole number; ``default`` (and a logged
+    warning) when it is missing, malformed or outside [low, high], so a bad setting never stops the app."""
+    raw = (raw or "").strip()
     if not raw:
         return default
     try:
@@ -357,8 +376,28 @@ def env_int(name: str, default: int, low: int, high: int) -> int:
         return default
 
 
-# Room creation: each room starts a background deal of rounds, so rooms are limited
-LIVE_MAX_OPEN_ROOMS = env_int("LIVE_MAX_OPEN_ROOMS", 50, 1, 100_000)  # rooms not finished, across the app
-LIVE_ROOMS_PER_VISITOR = env_int("LIVE_ROOMS_PER_VISITOR", 3, 1, 1000)  # rooms one visitor may create ...
-LIVE_ROOMS_WINDOW_MINUTES = env_int("LIVE_ROOMS_WINDOW_MINUTES", 10, 1, 1440)  # ... in this many minutes
-LIVE_IDLE_MINUTES = env_int("LIVE_IDLE_MINUTES", 120, 1, 10_080)  # a room with no new round this long is finished
+@dataclass(frozen=True)
+class LiveConfig:
+    """Live rooms: a presenter's screen and an audience voting from their phones. Each room starts a
+    background deal of rounds, so rooms are limited (the limits may be set in the environment)."""
+
+    code_alphabet: str = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread from the back of a room
+    code_length: int = 5
+    max_rounds: int = 20
+    max_open_rooms: int = 50  # rooms not finished, across the app (LIVE_MAX_OPEN_ROOMS)
+    rooms_per_visitor: int = 3  # rooms one visitor may create ... (LIVE_ROOMS_PER_VISITOR)
+    rooms_window_minutes: int = 10  # ... in this many minutes (LIVE_ROOMS_WINDOW_MINUTES)
+    idle_minutes: int = 120  # a room with no new round this long is finished (LIVE_IDLE_MINUTES)
+
+    @classmethod
+    def from_environment(cls, env: Environment) -> "LiveConfig":
+        """The defaults with the limits ``env`` sets (a bad value is logged and left at its default)."""
+        default = cls()
+        return cls(**{name: whole_number(ENVIRONMENT[f"live_{name}"], getattr(env, f"live_{name}"),
+                                          getattr(default, name), 1, high)
+                      for name, high in LIVE_LIMITS.items()})
+
+
+LIVE_LIMITS = {"max_open_rooms": 100_000, "rooms_per_visitor": 1000, "rooms_window_minutes": 1440,
+               "idle_minutes": 10_080}  # the highest each may be set to (the lowest is 1)
+LIVE = LiveConfig.from_environment(STARTUP)

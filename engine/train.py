@@ -22,7 +22,7 @@ def train_bundle(corpus: Corpus, model_config, train_config, out: Path, progress
     """``engine.training.train.train``, then the critic step; the same arguments."""
     out = train(corpus, model_config, train_config, out, progress_path, log, extra_callbacks)
     pretrain = load_corpus(train_config.pretrain_data) if train_config.pretrain_data else None
-    fit_after_training(out, corpus, pretrain, train_config.seed, log or (lambda line: None))
+    fit_after_training(out, corpus, pretrain, train_config.rng_seed, log or (lambda line: None))
     return out
 
 

@@ -16,7 +16,7 @@ def boundary(app_setup):
 
 def play_to_the_end(at, machine_at=None):
     """Say "still human" until sentence ``machine_at`` (None: to the end), then read the reveal."""
-    game = at.session_state["boundary_game"]
+    game = at.session_state["boundary"].game
     while game.last is None:
         at.button(key="boundary_machine" if game.shown - 1 == machine_at else "boundary_human").click().run()
         assert not errors(at)
@@ -29,7 +29,7 @@ def test_a_whole_abstract_reveal_points_and_next(boundary):
 
     at = boundary
     at.text_input(key="boundary_nickname").input("<b>Ada</b>").run()
-    game = at.session_state["boundary_game"]
+    game = at.session_state["boundary"].game
     r = game.current
     assert at.caption[1].value.startswith("Sentence 1:") and html_bodies(at).count('id="current-sentence"') == 1
     assert r.sentences[0].text.split()[0] in html_bodies(at) and 'class="tok' not in html_bodies(at)  # no colours yet
@@ -51,7 +51,7 @@ def test_too_early_scores_nothing_and_a_double_click_counts_once(boundary):
 
     at = boundary
     assert "No answers yet" in at.main.caption[-1].value and not at.get("plotly_chart")
-    game = at.session_state["boundary_game"]
+    game = at.session_state["boundary"].game
     r = game.current
     at.button(key="boundary_machine").click().run()  # the first sentence is always the inventors'
     assert game.last.points == 0 and at.error[0].value.startswith("Too early")
@@ -63,7 +63,7 @@ def test_too_early_scores_nothing_and_a_double_click_counts_once(boundary):
 
 def test_before_anyone_notices_the_machine_the_page_says_so_instead_of_empty_axes(boundary):
     at = boundary
-    while at.session_state["boundary_game"].current.never:  # an abstract the machine took over
+    while at.session_state["boundary"].game.current.never:  # an abstract the machine took over
         play_to_the_end(at)
         at.button(key="boundary_next").click().run()
     at.button(key="boundary_machine").click().run()  # too early: the first sentence is the inventors'
@@ -75,7 +75,7 @@ def test_before_anyone_notices_the_machine_the_page_says_so_instead_of_empty_axe
 def test_the_chart_counts_players_who_noticed(boundary):
     at = boundary
     for _ in range(6):
-        game = play_to_the_end(at, machine_at=at.session_state["boundary_game"].current.boundary)
+        game = play_to_the_end(at, machine_at=at.session_state["boundary"].game.current.boundary)
         at.button(key="boundary_next").click().run()
     assert game.rounds == 6 and at.get("plotly_chart")
     assert at.get("download_button")

@@ -58,9 +58,11 @@ def test_a_wrong_code_is_explained():
 
 def test_a_presenter_creating_too_many_rooms_is_told_to_use_one(monkeypatch):
     """Anyone could create rooms without limit (15 in 2 s), each starting a background deal of rounds."""
+    from dataclasses import replace
+
     from engine import config
 
-    monkeypatch.setattr(config, "LIVE_ROOMS_PER_VISITOR", 1)
+    monkeypatch.setattr(config, "LIVE", replace(config.LIVE, rooms_per_visitor=1))
     presenter = click(page("app_pages/live.py"), "Create a room")
     first = presenter.session_state["live_room"]
     click(presenter, "Leave this room")

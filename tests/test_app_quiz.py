@@ -16,7 +16,7 @@ def quiz(app_setup):
 def stored_rounds(at, timeout=60) -> set[str]:
     """The ids of the library's rounds for the current level from abstracts other than the current one,
     once the server's thread has stored some and the server has read them."""
-    from engine.config import QUIZ_LIBRARY_REFRESH_S
+    from engine.config import QUIZ
     from ui.common import store
 
     current = at.session_state["quiz_game"].current
@@ -24,7 +24,7 @@ def stored_rounds(at, timeout=60) -> set[str]:
     while time.time() < deadline:
         ready = {i for i, doc in store().ready(current.bundle, current.level).items() if doc != current.doc_id}
         if ready:
-            time.sleep(QUIZ_LIBRARY_REFRESH_S)
+            time.sleep(QUIZ.library_refresh_s)
             return ready
         time.sleep(0.1)
     return set()
@@ -78,7 +78,7 @@ def test_the_reveal_gives_a_stored_rounds_own_record_once_it_has_enough_answers(
     import uuid
     from dataclasses import replace
 
-    from engine.config import QUIZ_ROUND_RECORD_MIN
+    from engine.config import QUIZ
     from engine.games.quiz import Answer
     from engine.games.round_library import fooled_share
     from ui.common import store
@@ -89,12 +89,12 @@ def test_the_reveal_gives_a_stored_rounds_own_record_once_it_has_enough_answers(
     at.button(key="quiz_next").click().run()
     current = at.session_state["quiz_game"].current
     assert current.stored_id  # dealt from the library
-    for n in range(QUIZ_ROUND_RECORD_MIN - 1):  # others were dealt the same stored round, and fooled
+    for n in range(QUIZ.round_record_min - 1):  # others were dealt the same stored round, and fooled
         other = replace(current, round_id=uuid.uuid4().hex)
         store().record(Answer(other, (other.human_index + 1) % 3, False, 0, 900, ()), f"player-{n}")
     at.button(key=f"quiz_pick_{human_label(at)}").click().run()
     captions = [c.value for c in at.caption]
-    assert (f"This very round: 1 of {QUIZ_ROUND_RECORD_MIN} players found the human; by its rating it fools "
+    assert (f"This very round: 1 of {QUIZ.round_record_min} players found the human; by its rating it fools "
             f"{fooled_share(store().round_record(current.stored_id)[2]):.0%} of players.") in captions
 
 
@@ -132,15 +132,15 @@ def test_a_repeated_or_late_answer_counts_once(quiz):
 
 
 def test_difficulty_sets_the_rung_and_says_what_it_means(quiz):
-    from engine.config import QUIZ_DIFFICULTIES, QUIZ_LEVELS
+    from engine.config import QUIZ
 
     at = quiz
     at.selectbox(key="quiz_difficulty").select("hard").run()
     game = at.session_state["quiz_game"]
-    rung = QUIZ_LEVELS[QUIZ_DIFFICULTIES["hard"]]
-    assert game.difficulty == "hard" and game.current.level == QUIZ_DIFFICULTIES["hard"]
-    assert rung.diversity[0] <= game.current.diversity <= rung.diversity[1]
-    assert rung.meaning in [c.value for c in at.caption]
+    spec = QUIZ.levels[QUIZ.difficulties["hard"]]
+    assert game.difficulty == "hard" and game.current.level == QUIZ.difficulties["hard"]
+    assert spec.diversity[0] <= game.current.diversity <= spec.diversity[1]
+    assert spec.meaning in [c.value for c in at.caption]
     at.selectbox(key="quiz_difficulty").select("adaptive").run()
     assert any(c.value.startswith("Adapts to you") for c in at.caption)
     at.button(key="quiz_pick_A").click().run()

@@ -144,7 +144,7 @@ def test_the_retrain_form_starts_from_the_active_models_preset(dashboard, tiny_b
 
 
 def test_retrain_form_limits_come_from_the_config(dashboard):
-    from engine.config import RETRAIN_RANGES
+    from ui.constants import RETRAIN_RANGES
 
     at = dashboard
     for field, key in (("embedding_dim", "embedding"), ("lstm_units", "units"), ("lstm_layers", "layers"),

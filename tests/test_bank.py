@@ -20,7 +20,7 @@ def test_rounds_are_prepared_ahead_and_handed_out_once(tiny_bundle, tiny_pool):
     ready = {r.round_id for r in bank.prepared()}
     assert len(ready) == 3 and first.round_id not in ready
     assert bank.take(tiny_bundle, tiny_pool, 2, everything).round_id in ready  # a read, no waiting
-    assert bank.take(tiny_bundle, tiny_pool, 0, everything).level == 0  # another rung: its own stock
+    assert bank.take(tiny_bundle, tiny_pool, 0, everything).level == 0  # another level: its own stock
 
 
 def test_a_player_only_gets_abstracts_from_their_deck(tiny_bundle, tiny_pool):

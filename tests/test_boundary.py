@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from engine.games.boundary import (BoundaryAnswer, BoundaryGame, BoundaryRound, Sentence, draw_boundary,
                                    make_boundary_round, points, sentence_spans, split_sentences, verdict,
                                    writable_prefix, write_sentences)
-from engine.config import BOUNDARY_NEVER, BOUNDARY_POINTS
+from engine.config import BOUNDARY
 from engine.corpus import Document, load_corpus
 from engine.games.boundary_store import boundary_answers
 from engine.games.store import Store
@@ -133,7 +133,7 @@ def test_the_boundary_is_drawn_before_the_abstract_so_short_ones_do_not_make_it_
     rng = np.random.default_rng(5)
     rounds = [make_boundary_round(tiny_bundle, short + long, rng, max_sentences=5) for _ in range(300)]
     drawn = Counter(r.boundary if not r.never else "never" for r in rounds)
-    assert all(drawn[k] / 300 == pytest.approx((1 - BOUNDARY_NEVER) / 4, abs=0.06) for k in range(1, 5))  # not mostly 1
+    assert all(drawn[k] / 300 == pytest.approx((1 - BOUNDARY.never) / 4, abs=0.06) for k in range(1, 5))  # not mostly 1
     assert all(r.doc_id == "long" for r in rounds if not r.never and r.boundary > 1)
 
 
@@ -196,7 +196,7 @@ def test_late_early_missed_and_never_rounds():
     missed = play(game, invented_round(2, 4), None)
     assert (missed.guess, missed.points) == (None, 0) and verdict(missed).startswith("Missed")
     never = play(game, invented_round(4, 4), None)
-    assert never.points == BOUNDARY_POINTS and verdict(never).startswith("Right: the inventors wrote every")
+    assert never.points == BOUNDARY.points and verdict(never).startswith("Right: the inventors wrote every")
     assert (game.score, game.rounds, game.exact) == (8, 4, 1)
 
 

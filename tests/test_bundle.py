@@ -107,6 +107,12 @@ def test_weights_that_do_not_fit_the_config_mark_the_bundle_damaged(tiny_bundle,
         _ = bundle.net
 
 
+def test_a_bundle_written_when_the_random_seed_was_called_seed_keeps_it(tiny_bundle, tmp_path):
+    old = _copy(tiny_bundle, tmp_path, "old")
+    _edit_json(old / "config.json", lambda c: c["train"].update(seed=c["train"].pop("rng_seed") + 5))
+    assert load_bundle(old).train_config.rng_seed == load_bundle(tiny_bundle.path).train_config.rng_seed + 5
+
+
 def test_the_expected_shapes_are_those_of_every_shipped_and_trained_bundle(tiny_bundle):
     for bundle in [tiny_bundle] + [load_bundle(p) for p in list_bundles(config.MODELS_DIR)]:
         with np.load(bundle.path / "weights.npz") as npz:

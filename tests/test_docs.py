@@ -1,5 +1,5 @@
 """The README and docs/: every relative link resolves; the figures of the shipped model and its data
-are its bundle's (metrics.json, provenance.json, critic.json) and the rungs are engine.config's; the
+are its bundle's (metrics.json, provenance.json, critic.json) and the levels are engine.config's; the
 README stays short, leads with the two commands and names every console script and variable."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.lm.bundle import list_bundles, load_bundle
-from engine.config import DEFAULT_BUNDLE, QUIZ_DIFFICULTIES, QUIZ_LEVELS, ROOT
+from engine.config import DEFAULT_BUNDLE, QUIZ, ROOT
 from engine.training.results import markdown, results_table
 
 README = ROOT / "README.md"
@@ -180,10 +180,10 @@ def test_the_critics_figures_are_its_critic_json(shipped):
 def test_the_games_rung_table_is_the_quiz_levels():
     rows = re.findall(r"^\| (\d) \|([^|]*)\| (\d+) \| ([\d.]+)–([\d.]+) \| (\d+) \|$",
                       (DOCS / "game.md").read_text(), re.M)
-    names = {rung: name for name, rung in QUIZ_DIFFICULTIES.items()}
+    names = {level: name for name, level in QUIZ.difficulties.items()}
     assert [(int(k), name.split("**")[1] if "**" in name else None, int(words), (float(low), float(high)),
              int(candidates)) for k, name, words, low, high, candidates in rows] == [
-        (k, names.get(k), level.length, level.diversity, level.candidates) for k, level in enumerate(QUIZ_LEVELS)]
+        (k, names.get(k), level.length, level.diversity, level.candidates) for k, level in enumerate(QUIZ.levels)]
 
 
 def test_the_readme_is_short_and_leads_with_the_two_commands():
@@ -205,3 +205,24 @@ def test_the_readme_configuration_names_every_environment_variable_the_code_read
     section = README.read_text().partition("## Configuration")[2].partition("\n## ")[0]
     named = set(re.findall(r"^\| `([A-Z_]+)`", section, re.M))
     assert len(read) >= 7 and read <= named
+
+
+def test_the_architecture_lists_every_module_in_its_folder():
+    """docs/architecture.md's layout names each module of app_pages/, ui/ and engine/ once, under its folder."""
+    listed, folders = [], {}
+    for line in CODE_BLOCK.findall((DOCS / "architecture.md").read_text())[0].splitlines():
+        entry = re.match(r"^( *)(\S+)", line)
+        if not entry:
+            continue
+        depth, name = len(entry[1]) // 2, entry[2]
+        if name.endswith("/"):
+            folders = {**{d: f for d, f in folders.items() if d < depth}, depth: name}
+        elif name.endswith(".py") and depth:
+            listed.append("".join(folders[d] for d in range(depth)) + name)
+    modules = sorted(path.relative_to(ROOT).as_posix() for folder in ("app_pages", "ui", "engine")
+                     for path in (ROOT / folder).rglob("*.py") if path.name != "__init__.py")
+    assert sorted(listed) == modules
+
+
+def test_the_readme_links_the_architecture_on_its_first_screen():
+    assert "(docs/architecture.md)" in "\n".join(README.read_text().splitlines()[:25])

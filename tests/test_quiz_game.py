@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.games.bank import RoundBank
-from engine.config import NOVELTY_RUN, QUIZ_ADAPTIVE_STEP, QUIZ_DIFFICULTIES
+from engine.config import NOVELTY_RUN, QUIZ
 from engine.corpus import load_corpus
 from engine.games.critic import FEATURES, Critic, load_critic
 from engine.games import fit_critic, quiz
@@ -32,10 +32,10 @@ def test_the_deck_deals_every_abstract_once_before_any_repeats(tiny_bundle, tiny
 
 def test_scoring_streaks_and_points_by_rung():
     game = Game(difficulty="hard")
-    hard = fake_round(QUIZ_DIFFICULTIES["hard"])
+    hard = fake_round(QUIZ.difficulties["hard"])
     game.start(hard)
     assert game.answer(hard.round_id, hard.human_index).correct
-    assert (game.score, game.streak) == (3, 1)  # the hardest rung is worth 3
+    assert (game.score, game.streak) == (3, 1)  # the hardest level is worth 3
     assert game.answer(hard.round_id, 0) is None  # already answered
     easy = fake_round(0)
     game.start(easy)
@@ -59,13 +59,13 @@ def test_fixed_difficulty_rounds_leave_the_adaptive_staircase_alone():
     game.start(r)
     game.difficulty = "easy"  # changed while the adaptive round was showing: it still counts as adaptive
     game.answer(r.round_id, r.human_index)
-    assert game.adaptive_position == before + QUIZ_ADAPTIVE_STEP
+    assert game.adaptive_position == before + QUIZ.adaptive_step
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_adaptive_play_stays_within_a_rung_of_where_the_player_is_right_half_the_time(seed):
-    """A simulated player is right with a probability that falls with the rung; after a few rounds
-    the staircase stays within one rung of rung 3, where that probability is nearest 50%."""
+    """A simulated player is right with a probability that falls with the level; after a few rounds
+    the staircase stays within one level of level 3, where that probability is nearest 50%."""
     right = [0.95, 0.85, 0.65, 0.45, 0.3]
     target = {2, 3, 4}
     rng, game, visited = np.random.default_rng(seed), Game(difficulty="adaptive"), []

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from engine.config import QUIZ_DIFFICULTIES
+from engine.config import QUIZ
 from engine.corpus import load_corpus
 from engine.games.quiz import Game, make_rounds, opening_end
 from engine.games.store import Store
@@ -20,7 +20,7 @@ from engine.lm.tokenizer import is_word, split_words
 
 @pytest.fixture(scope="module")
 def rounds(tiny_bundle, tiny_pool):
-    rounds = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents), QUIZ_DIFFICULTIES["medium"],
+    rounds = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents), QUIZ.difficulties["medium"],
                          np.random.default_rng(0))
     return (rounds * 2)[:12]
 

@@ -120,10 +120,11 @@ def test_codes_are_read_leniently():
 
 def test_room_creation_is_limited_per_visitor_and_in_total(rooms, monkeypatch):
     """Anyone could create rooms without limit (15 in 2 s), each starting a background deal of rounds."""
+    from dataclasses import replace
+
     from engine import config
 
-    monkeypatch.setattr(config, "LIVE_ROOMS_PER_VISITOR", 2)
-    monkeypatch.setattr(config, "LIVE_MAX_OPEN_ROOMS", 4)
+    monkeypatch.setattr(config, "LIVE", replace(config.LIVE, rooms_per_visitor=2, max_open_rooms=4))
     rooms.create(3, creator="10.0.0.1")
     rooms.create(3, creator="10.0.0.1")
     with pytest.raises(RoomError, match="You have created 2 rooms in the last 10 minutes"):
@@ -147,7 +148,7 @@ def test_idle_rooms_are_closed(rooms, monkeypatch):
 
     idle, _ = rooms.create(3)
     playing, key = rooms.create(3)
-    long_ago = datetime.now(timezone.utc) - timedelta(minutes=config.LIVE_IDLE_MINUTES + 1)
+    long_ago = datetime.now(timezone.utc) - timedelta(minutes=config.LIVE.idle_minutes + 1)
     with rooms.engine.begin() as conn:
         conn.execute(update(rooms_table).values(created_at=long_ago))
     rooms.open_round(playing, key, invented_round(0))
@@ -157,9 +158,9 @@ def test_idle_rooms_are_closed(rooms, monkeypatch):
     assert rooms.room(idle).phase == "finished" and rooms.room(playing).phase == "voting"
 
 
-@pytest.mark.parametrize("raw, expected", [("7", 7), ("abc", 50), ("0", 50), ("", 50)])
-def test_a_malformed_room_setting_falls_back_to_its_default(monkeypatch, raw, expected):
-    from engine.config import env_int
+@pytest.mark.parametrize("raw, expected", [("7", 7), (" 7 ", 7), ("abc", 50), ("0", 50), ("100001", 50), ("", 50)])
+def test_a_malformed_room_setting_falls_back_to_its_default(raw, expected):
+    from engine.config import Environment, LiveConfig
 
-    monkeypatch.setenv("LIVE_MAX_OPEN_ROOMS", raw)
-    assert env_int("LIVE_MAX_OPEN_ROOMS", 50, 1, 100) == expected
+    live = LiveConfig.from_environment(Environment.read({"LIVE_MAX_OPEN_ROOMS": raw, "LIVE_IDLE_MINUTES": "30"}))
+    assert (live.max_open_rooms, live.idle_minutes, live.rooms_per_visitor) == (expected, 30, 3)

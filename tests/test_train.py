@@ -112,7 +112,7 @@ def test_training_with_glove_embeddings(invented_csv, tmp_path):
     ("--learning-rate", "nan", "learning rate"), ("--learning-rate", "-0.1", "learning rate"),
     ("--learning-rate", "1e9", "learning rate"), ("--epochs", "0", "epochs"), ("--batch-size", "0", "batch size"),
     ("--threads", "-2", "threads must be a whole number from 0"), ("--embedding-dim", "1000000", "embedding dim must be a whole number from 1 to"),
-    ("--seed", str(2**40), "seed must be"), ("--pretrain-epochs", "-1", "pretrain epochs must be"),
+    ("--seed", str(2**40), "rng seed must be"), ("--rng-seed", "-1", "rng seed must be"), ("--pretrain-epochs", "-1", "pretrain epochs must be"),
 ])
 def test_settings_are_refused_before_the_corpus_is_read(option, value, message, capsys, tmp_path):
     """Nonsense settings fail at once with a message, before any data is loaded or trained on."""
@@ -212,7 +212,7 @@ def test_run_state_restores_best_value_patience_and_time(tmp_path):
 def test_the_eta_follows_the_pace_after_the_first_batch_across_both_phases(tmp_path, monkeypatch):
     """The first batch took 60 s (tracing, compiling), each later one 1 s: 2 pre-training epochs of
     10 batches, then at most 3 training epochs of 20."""
-    from engine import callbacks
+    from engine.training import callbacks
     from engine.jsonio import read_json
 
     clock = [0.0]

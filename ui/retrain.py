@@ -10,12 +10,13 @@ from engine import config
 from engine.training import jobs
 from engine.auth import NotAllowed, authorise
 from engine.lm.bundle import BundleError, set_active_bundle
-from engine.config import MAX_UPLOAD_MB, PRESETS, RETRAIN_RANGES, Environment, ModelConfig, preset_of
+from engine.config import MAX_UPLOAD_MB, PRESETS, Environment, ModelConfig, preset_of
 from engine.corpus import CorpusError, locate_pretrain_corpus
 from engine.jsonio import read_json
 from engine.training.results import not_better_than_baselines
 from engine.sanitise import for_visitors, hide_paths
 from ui.charts import history_figure
+from ui.constants import RETRAIN_RANGES
 
 
 _CONFIRMING = "training_confirming"  # the model a visitor asked to activate, until they confirm or cancel

@@ -1,6 +1,6 @@
 """A bank of prepared quiz rounds: "Next round" takes one that is ready; background threads refill it.
 
-Rounds are kept per model and rung of the difficulty scale, QUIZ_BANK_STOCK of each, made from
+Rounds are kept per model and level of the difficulty scale, QUIZ.bank_stock of each, made from
 the pool's abstracts in a shuffled cycle, and each round is handed out once. A player takes a round
 only from an abstract still in their deck; when none of the stock is, one is written for them. When
 a crowd empties the stock, players wait in turn (first come, first served) for the rounds being made
@@ -18,14 +18,14 @@ from typing import Callable
 
 import numpy as np
 
-from ..config import QUIZ_BANK_BATCH, QUIZ_BANK_STOCK, QUIZ_BANK_WORKERS
+from ..config import QUIZ
 from .quiz import Pool, Round, make_rounds
 
 log = logging.getLogger(__name__)
 
 
 class RoundBank:
-    def __init__(self, stock: int = QUIZ_BANK_STOCK, workers: int = QUIZ_BANK_WORKERS):
+    def __init__(self, stock: int = QUIZ.bank_stock, workers: int = QUIZ.bank_workers):
         self.stock = stock
         self._rounds: dict[tuple, deque[Round]] = {}
         self._makers: dict[tuple, Callable[[list], list[Round]]] = {}
@@ -38,7 +38,7 @@ class RoundBank:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="round-bank")
 
     def take(self, bundle, pool: Pool, level: int, deck: frozenset[str]) -> Round:
-        """A round of ``bundle`` at rung ``level`` of QUIZ_LEVELS from an abstract in ``deck`` (the
+        """A round of ``bundle`` at level ``level`` of QUIZ.levels from an abstract in ``deck`` (the
         player's unseen ones): a prepared one when there is one, else one made for this player;
         either way the stock is topped up in the background."""
         if not deck & pool.ids:
@@ -81,14 +81,14 @@ class RoundBank:
         raise ValueError("no abstract gives a round at this difficulty: every try copied a training abstract")
 
     def prepared(self) -> list[Round]:
-        """The rounds ready to be taken, of every model and rung."""
+        """The rounds ready to be taken, of every model and level."""
         with self._changed:
             return [r for ready in self._rounds.values() for r in ready]
 
     def _refill(self, key) -> None:
         missing = self.stock - len(self._rounds[key]) - self._pending[key]
         while missing > 0:  # in batches: several rounds written together cost little more than one
-            n = min(missing, QUIZ_BANK_BATCH)
+            n = min(missing, QUIZ.bank_batch)
             self._submit(key, self._next_documents[key](n))
             missing -= n
 

@@ -2,18 +2,18 @@
 sentence at a time; from a random sentence on (sometimes never) the model writes the rest.
 
 Abstracts come from the validation and test splits (never trained on), cut to their first
-BOUNDARY_MAX_SENTENCES sentences, and cut before the first later sentence holding a word the model
+BOUNDARY.max_sentences sentences, and cut before the first later sentence holding a word the model
 could not write there (outside its vocabulary, and not in the text so far for its cache to copy):
 such a word would mark the sentence as the inventors'. The first sentence is always the
 inventors'. The boundary (the first sentence the machine writes) is drawn first, uniformly from
-the second sentence to the last possible one, or "never" in BOUNDARY_NEVER of the rounds; an
+the second sentence to the last possible one, or "never" in BOUNDARY.never of the rounds; an
 abstract long enough for it is chosen after, so that short abstracts do not make early boundaries
 likely (the page does not say how many sentences a round has). The model reads the human
 sentences once and writes as many sentences as the cut abstract has after them. Human and machine
 sentences go through the same tokenizer and detokenizer, so formatting gives nothing away.
 
 After each sentence the player says "still human" or "the machine wrote this one". Points:
-- BOUNDARY_POINTS (5) for saying "machine" at the first sentence the machine wrote;
+- BOUNDARY.points (5) for saying "machine" at the first sentence the machine wrote;
 - max(5 - n, 0) for saying it n sentences late;
 - 0 for saying it on a sentence the inventors wrote (too early);
 - 0 for reading to the end without saying it when the machine did write (missed);
@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import (BOUNDARY_DIVERSITY, BOUNDARY_MAX_SENTENCES, BOUNDARY_MAX_WORDS, BOUNDARY_NEVER,
-                     BOUNDARY_POINTS, BOUNDARY_REPETITION_GUARD)
+from ..config import BOUNDARY
 from ..lm.generate import Word, prepare_opening, stream
 from ..lm.settings import Sampling
 from ..lm.tokenizer import detokenize, is_word, split_words
@@ -95,13 +94,13 @@ def points(boundary: int, n_sentences: int, guess: int | None) -> int:
     """Points for saying "machine" at sentence ``guess`` (None: never said it) when the machine took
     over at sentence ``boundary`` (``n_sentences``: never); see the module docstring."""
     if guess is None:
-        return BOUNDARY_POINTS if boundary >= n_sentences else 0
+        return BOUNDARY.points if boundary >= n_sentences else 0
     if guess < boundary:
         return 0
-    return max(BOUNDARY_POINTS - (guess - boundary), 0)
+    return max(BOUNDARY.points - (guess - boundary), 0)
 
 
-def draw_boundary(n_sentences: int, rng: np.random.Generator, never: float = BOUNDARY_NEVER) -> int:
+def draw_boundary(n_sentences: int, rng: np.random.Generator, never: float = BOUNDARY.never) -> int:
     """The first sentence the machine writes: ``n_sentences`` ("never") with probability ``never``,
     else uniformly one of sentences 1 to n - 1 (the first is always the inventors')."""
     if n_sentences < 2 or rng.random() < never:
@@ -132,13 +131,13 @@ class BoundaryRound:
         return self.boundary >= len(self.sentences)
 
 
-def sampling_for(diversity: float, rng_seed: int | None, max_words: int = BOUNDARY_MAX_WORDS) -> Sampling:
+def sampling_for(diversity: float, rng_seed: int | None, max_words: int = BOUNDARY.max_words) -> Sampling:
     """How the machine writes its sentences in a round."""
-    return Sampling(diversity, repetition_guard=BOUNDARY_REPETITION_GUARD, rng_seed=rng_seed, words=max_words)
+    return Sampling(diversity, repetition_guard=BOUNDARY.repetition_guard, rng_seed=rng_seed, words=max_words)
 
 
 def write_sentences(bundle, opening_text: str, n: int, diversity: float, rng_seed: int,
-                    max_words: int = BOUNDARY_MAX_WORDS) -> list[list[Word]]:
+                    max_words: int = BOUNDARY.max_words) -> list[list[Word]]:
     """``n`` sentences the model writes after ``opening_text`` (fewer when it reaches ``max_words``:
     an unfinished last sentence is dropped unless it is the only one)."""
     generation = prepare_opening(bundle, opening_text)
@@ -153,8 +152,8 @@ def write_sentences(bundle, opening_text: str, n: int, diversity: float, rng_see
     return [generation.words[a:b] for a, b in spans]
 
 
-def make_boundary_round(bundle, documents, rng: np.random.Generator, diversity_range=BOUNDARY_DIVERSITY,
-                        played=(), max_sentences: int = BOUNDARY_MAX_SENTENCES) -> BoundaryRound:
+def make_boundary_round(bundle, documents, rng: np.random.Generator, diversity_range=BOUNDARY.diversity,
+                        played=(), max_sentences: int = BOUNDARY.max_sentences) -> BoundaryRound:
     """A round: the boundary is drawn first (see ``draw_boundary``, over ``max_sentences``), so every
     sentence is as likely as any other whatever the abstracts' lengths; then a random document of
     ``documents`` with sentences enough before and after it (see ``writable_prefix``; one the player
@@ -171,7 +170,7 @@ def make_boundary_round(bundle, documents, rng: np.random.Generator, diversity_r
         opening = detokenize([t for tokens in human[:boundary] for t in tokens])
         written = write_sentences(bundle, opening, len(human) - boundary, diversity, rng_seed)
         sentences += [Sentence(detokenize([w.token for w in words]), False, tuple(words)) for words in written]
-    settings = {**sampling_for(diversity, rng_seed).to_dict(), "max_sentences": max_sentences, "never": BOUNDARY_NEVER,
+    settings = {**sampling_for(diversity, rng_seed).to_dict(), "max_sentences": max_sentences, "never": BOUNDARY.never,
                 "real_sentences": len(human)}
     return BoundaryRound(uuid.uuid4().hex, doc.doc_id, doc.title, tuple(sentences), boundary, diversity,
                          getattr(bundle, "name", ""), settings)
@@ -240,7 +239,7 @@ class BoundaryGame:
         earned = points(r.boundary, len(r.sentences), guess)
         self.rounds += 1
         self.score += earned
-        self.exact += earned == BOUNDARY_POINTS
+        self.exact += earned == BOUNDARY.points
         self.last = BoundaryAnswer(r, guess, earned, int((time.time() - self.started_at) * 1000))
         return self.last
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..lm.bundle import CRITIC, BundleError, active_bundle_path, load_bundle
-from ..config import CRITIC_DOCUMENTS, CRITIC_MIN_OPENINGS, QUIZ_LEVELS, QUIZ_OPTIONS, check_limit
+from ..config import CRITIC_DOCUMENTS, CRITIC_MIN_OPENINGS, QUIZ, QUIZ_OPTIONS, check_limit
 from ..corpus import CorpusError, load_corpus, locate_pretrain_corpus
 from .critic import FEATURES, Critic, common_words, features, fit, lexicon
 from .quiz import opening_of, write_continuations
@@ -43,15 +43,15 @@ class Example:
 
 def examples(bundle, documents, rng: np.random.Generator) -> list[Example]:
     """Per document its real continuation and MACHINE_PER_OPENING of the model's, each batch of
-    documents at a random rung of the quiz's scale."""
+    documents at a random level of the quiz's scale."""
     documents = [d for d in documents if opening_of(bundle, d) is not None]
     out = []
     for start in range(0, len(documents), BATCH):
-        rung = QUIZ_LEVELS[int(rng.integers(len(QUIZ_LEVELS)))]
-        batch = [opening_of(bundle, d, length=rung.length) for d in documents[start:start + BATCH]]
-        diversities = rng.uniform(*rung.diversity, (len(batch), MACHINE_PER_OPENING))
+        spec = QUIZ.levels[int(rng.integers(len(QUIZ.levels)))]
+        batch = [opening_of(bundle, d, length=spec.length) for d in documents[start:start + BATCH]]
+        diversities = rng.uniform(*spec.diversity, (len(batch), MACHINE_PER_OPENING))
         for k, ((opening, _), (human, machine)) in enumerate(zip(batch, write_continuations(
-                bundle, batch, diversities, rung.top_p, rung.length, rng))):
+                bundle, batch, diversities, spec.top_p, spec.length, rng))):
             out += [Example(opening, human, True, start + k)] + [Example(opening, m, False, start + k) for m in machine]
     return out
 
@@ -156,18 +156,18 @@ def main(argv=None) -> int:
     parser.add_argument("--critic-data", default=None,
                         help="abstracts to learn from (default: the pre-training corpus, if found)")
     parser.add_argument("--documents", type=int, default=CRITIC_DOCUMENTS, help="abstracts to learn from (at most)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rng-seed", "--seed", dest="rng_seed", type=int, default=0, help="--seed is its older name")
     args = parser.parse_args(argv)
     try:
         check_limit("documents", args.documents)
-        check_limit("seed", args.seed)
+        check_limit("rng_seed", args.rng_seed)
         bundle = load_bundle(args.model or active_bundle_path())
         corpus = load_corpus(args.data)
         found = args.critic_data or locate_pretrain_corpus()
         extra = load_corpus(found) if found else None
         if not bundle.held_out_documents(corpus):
             raise ValueError(f"{corpus.source} is not the corpus {bundle.name} was trained on")
-        critic = fit_bundle_critic(bundle, corpus, args.documents, np.random.default_rng(args.seed), extra)
+        critic = fit_bundle_critic(bundle, corpus, args.documents, np.random.default_rng(args.rng_seed), extra)
     except (BundleError, CorpusError, ValueError) as exc:
         parser.exit(2, f"error: {exc}\n")
     critic.save(bundle.path / CRITIC)

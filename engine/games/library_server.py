@@ -1,8 +1,8 @@
 """One app server's side of the round library (engine.games.round_library): "Next round" deals a
 stored round from an abstract in the player's deck, and a background thread keeps the library
-stocked for every model and rung played here.
+stocked for every model and level played here.
 
-Which rounds are stored is read again every QUIZ_LIBRARY_REFRESH_S (other servers and workers add
+Which rounds are stored is read again every QUIZ.library_refresh_s (other servers and workers add
 some); each is read from the database and rebuilt from the corpus once per process, then dealt to
 any number of players, each under a round id of their own (an answer is kept once per id). When no
 stored round fits the player's deck, or the database is away, the bank (engine.games.bank) writes
@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..config import QUIZ_LIBRARY_BATCH, QUIZ_LIBRARY_REFRESH_S, QUIZ_LIBRARY_STOCK
+from ..config import QUIZ
 from ..storage.connection import StoreError
 from .bank import RoundBank
 from .quiz import Pool, Round
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 class RoundLibrary:
-    def __init__(self, open_store: Callable[[], RoundStore], bank: RoundBank, stock: int = QUIZ_LIBRARY_STOCK,
+    def __init__(self, open_store: Callable[[], RoundStore], bank: RoundBank, stock: int = QUIZ.library_stock,
                  background: bool = True):
         """``open_store()`` gives the database (it may fail now and work later); ``background``: keep the
         library stocked from a thread of this process."""
@@ -45,7 +45,7 @@ class RoundLibrary:
         self._background = background
 
     def take(self, bundle, pool: Pool, level: int, deck: frozenset[str]) -> Round:
-        """A round of ``bundle`` at rung ``level`` from an abstract in ``deck`` (the player's unseen ones):
+        """A round of ``bundle`` at level ``level`` from an abstract in ``deck`` (the player's unseen ones):
         a stored one when one fits, else one the bank writes (and the library keeps)."""
         key = (bundle.name, level)
         with self._lock:
@@ -69,9 +69,9 @@ class RoundLibrary:
             return written
 
     def _stored(self, key) -> dict[str, Round]:
-        """The stored rounds of ``key``, read again when older than QUIZ_LIBRARY_REFRESH_S (one thread reads)."""
+        """The stored rounds of ``key``, read again when older than QUIZ.library_refresh_s (one thread reads)."""
         with self._locks[key]:
-            if time.monotonic() - self._read_at.get(key, -np.inf) >= QUIZ_LIBRARY_REFRESH_S:
+            if time.monotonic() - self._read_at.get(key, -np.inf) >= QUIZ.library_refresh_s:
                 bundle, pool, level = self._played[key]
                 store, known = self.open_store(), self._rounds.get(key, {})
                 ready = store.ready(bundle.name, level)
@@ -85,7 +85,7 @@ class RoundLibrary:
             return self._rounds[key]
 
     def _fill_forever(self) -> None:
-        """Top the library up for every model and rung played here; when all are stocked, look again later."""
+        """Top the library up for every model and level played here; when all are stocked, look again later."""
         worker = worker_name()
         while True:
             with self._lock:
@@ -93,8 +93,8 @@ class RoundLibrary:
             claimed = 0
             for bundle, pool, level in played:
                 try:
-                    claimed += fill(self.open_store(), bundle, pool, level, QUIZ_LIBRARY_BATCH, worker, self.stock)[0]
+                    claimed += fill(self.open_store(), bundle, pool, level, QUIZ.library_batch, worker, self.stock)[0]
                 except Exception:  # logged; the thread lives on and tries again later
                     log.exception("filling the round library failed")
             if not claimed:
-                time.sleep(5 * QUIZ_LIBRARY_REFRESH_S)
+                time.sleep(5 * QUIZ.library_refresh_s)

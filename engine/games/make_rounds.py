@@ -3,8 +3,8 @@ library (engine.games.round_library) ahead of demand, on this machine or any oth
 DATABASE_URL and corpus.
 
     patent-make-rounds --model models/patent-awd --levels 2 --until-stocked
-    patent-make-rounds --rounds 200           # every rung of the active model, 200 rounds, then stop
-    patent-make-rounds                        # keep every rung stocked until Ctrl-C or SIGTERM
+    patent-make-rounds --rounds 200           # every level of the active model, 200 rounds, then stop
+    patent-make-rounds                        # keep every level stocked until Ctrl-C or SIGTERM
 
 Several workers may run at once: each claims the abstracts it writes, so no round is written twice.
 Ctrl-C or SIGTERM lets the batch being written finish and be stored, then stops.
@@ -15,7 +15,7 @@ import argparse
 import signal
 import threading
 
-from ..config import QUIZ_LEVELS, QUIZ_LIBRARY_BATCH, QUIZ_LIBRARY_REFRESH_S, QUIZ_LIBRARY_STOCK
+from ..config import QUIZ
 from ..corpus import load_corpus
 from ..lm.bundle import active_bundle_path, load_bundle
 from .quiz import quiz_pool
@@ -24,9 +24,9 @@ from .store import Store
 
 
 def make(store: Store, bundle, pool, levels: list[int], rounds: int | None, until_stocked: bool,
-         stop: threading.Event, stock: int = QUIZ_LIBRARY_STOCK, batch: int = QUIZ_LIBRARY_BATCH) -> int:
-    """Write rounds of ``bundle`` at ``levels``, a batch per rung in turn, until ``rounds`` are stored,
-    every rung holds ``stock`` (with ``until_stocked`` or ``rounds``; else wait for players to need more)
+         stop: threading.Event, stock: int = QUIZ.library_stock, batch: int = QUIZ.library_batch) -> int:
+    """Write rounds of ``bundle`` at ``levels``, a batch per level in turn, until ``rounds`` are stored,
+    every level holds ``stock`` (with ``until_stocked`` or ``rounds``; else wait for players to need more)
     or ``stop`` is set; how many were stored."""
     worker, made = worker_name(), 0
     while not stop.is_set() and (rounds is None or made < rounds):
@@ -37,10 +37,10 @@ def make(store: Store, bundle, pool, levels: list[int], rounds: int | None, unti
             n = batch if rounds is None else min(batch, rounds - made)
             tried, stored = fill(store, bundle, pool, level, n, worker, stock)
             claimed, made = claimed + tried, made + stored
-        if not claimed:  # every rung is stocked (or has no abstract left)
+        if not claimed:  # every level is stocked (or has no abstract left)
             if until_stocked or rounds is not None:
                 break
-            stop.wait(5 * QUIZ_LIBRARY_REFRESH_S)
+            stop.wait(5 * QUIZ.library_refresh_s)
     return made
 
 
@@ -48,11 +48,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="bundle directory (default: the active bundle)")
     parser.add_argument("--data", help="the corpus CSV (default: $PATENT_CORPUS or data/)")
-    parser.add_argument("--levels", type=int, nargs="+", choices=range(len(QUIZ_LEVELS)),
-                        default=list(range(len(QUIZ_LEVELS))), help="rungs of QUIZ_LEVELS (default: all)")
+    parser.add_argument("--levels", type=int, nargs="+", choices=range(len(QUIZ.levels)),
+                        default=list(range(len(QUIZ.levels))), help="levels of QUIZ.levels (default: all)")
     parser.add_argument("--rounds", type=int, help="stop after storing this many rounds")
-    parser.add_argument("--until-stocked", action="store_true", help="stop once every rung holds --stock rounds")
-    parser.add_argument("--stock", type=int, default=QUIZ_LIBRARY_STOCK, help="rounds per rung to keep")
+    parser.add_argument("--until-stocked", action="store_true", help="stop once every level holds --stock rounds")
+    parser.add_argument("--stock", type=int, default=QUIZ.library_stock, help="rounds per level to keep")
     parser.add_argument("--database", help="SQLAlchemy URL (default: $DATABASE_URL, else data/quiz.sqlite)")
     args = parser.parse_args(argv)
     bundle = load_bundle(args.model or active_bundle_path())

@@ -1,12 +1,12 @@
 """The "Human or Machine?" game: rounds built from abstracts no model trained on, and a player's session.
 
 A round shows the opening of a real abstract and three continuations of the same number of words
-(the rung's length; the pool holds abstracts with QUIZ_CONTINUATION_WORDS known words to spare):
+(the level's length; the pool holds abstracts with QUIZ.continuation_words known words to spare):
 the real one and two the model wrote from the same opening. All three go through the same
 tokenizer, detokenizer and cut, then are shuffled.
 
-How hard a round is, is a rung of QUIZ_LEVELS (set by measurement): the model reads the opening once
-and writes the rung's number of candidates together (one batch through the network), at a diversity
+How hard a round is, is a level of QUIZ.levels (set by measurement): the model reads the opening once
+and writes the level's number of candidates together (one batch through the network), at a diversity
 drawn from its range. Candidates that copy NOVELTY_RUN words in a row from a training abstract are
 dropped; of the rest, those whose length in characters is close to the real continuation's are
 scored by the bundle's human-likeness critic (``engine.games.critic``), and the two whose score is closest
@@ -24,8 +24,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..config import (NOVELTY_RUN, QUIZ_OPTIONS, QUIZ_ADAPTIVE_STEP, QUIZ_CONTINUATION_WORDS, QUIZ_DIFFICULTIES, QUIZ_LEVELS, QUIZ_PROMPT_WORDS,
-                     QUIZ_REPETITION_GUARD, QUIZ_REWRITES, QuizLevel)
+from ..config import NOVELTY_RUN, QUIZ_OPTIONS, QUIZ, QuizLevel
 from ..corpus import Document
 from .critic import common_words, load_critic
 from ..lm.generate import Word, advance, fork, prepare_opening
@@ -116,8 +115,8 @@ def quiz_pool(bundle, corpus) -> Pool:
     return Pool(usable, TrainingRuns.of(d.text for d in training))
 
 
-def opening_of(bundle, doc: Document, prompt_words: int = QUIZ_PROMPT_WORDS,
-             length: int = QUIZ_CONTINUATION_WORDS) -> tuple[list[str], list[str]] | None:
+def opening_of(bundle, doc: Document, prompt_words: int = QUIZ.prompt_words,
+             length: int = QUIZ.continuation_words) -> tuple[list[str], list[str]] | None:
     """(opening tokens, real continuation tokens) of ``doc``; None when it has no usable opening."""
     tokens = split_words(doc.text)
     end = opening_end(tokens, bundle.tokenizer.index, prompt_words, length)
@@ -125,20 +124,20 @@ def opening_of(bundle, doc: Document, prompt_words: int = QUIZ_PROMPT_WORDS,
 
 
 def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: np.random.Generator,
-                critic: bool = True, levels: tuple[QuizLevel, ...] = QUIZ_LEVELS) -> list[Round]:
-    """One round per document (each from the pool) at rung ``level`` of ``levels``, all their
+                critic: bool = True, levels: tuple[QuizLevel, ...] = QUIZ.levels) -> list[Round]:
+    """One round per document (each from the pool) at level ``level`` of ``levels``, all their
     candidates written in one batch (a batch of 70 rows costs little more than one of 17: the
     weights are read once). ``critic=False`` ranks by surprise even when the bundle has a critic.
-    A document whose candidates all copy from training abstracts, QUIZ_REWRITES times over, gets no round."""
-    rung = levels[level]
-    picks = [(doc, *opening_of(bundle, doc, length=rung.length)) for doc in documents]
+    A document whose candidates all copy from training abstracts, QUIZ.rewrites times over, gets no round."""
+    spec = levels[level]
+    picks = [(doc, *opening_of(bundle, doc, length=spec.length)) for doc in documents]
     judge = load_critic(bundle) if critic else None
     common = common_words(bundle.tokenizer)
     rounds = {}
-    for _ in range(QUIZ_REWRITES):
+    for _ in range(QUIZ.rewrites):
         todo = [k for k in range(len(picks)) if k not in rounds]
-        diversities = rng.uniform(*rung.diversity, (len(todo), rung.candidates)).round(2)
-        written = write_continuations(bundle, [picks[k][1:] for k in todo], diversities, rung.top_p, rung.length, rng)
+        diversities = rng.uniform(*spec.diversity, (len(todo), spec.candidates)).round(2)
+        written = write_continuations(bundle, [picks[k][1:] for k in todo], diversities, spec.top_p, spec.length, rng)
         for k, (human, machine), tried in zip(todo, written, diversities):
             doc, opening, _ = picks[k]
             novel = [i for i, m in enumerate(machine)
@@ -146,7 +145,7 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
             if len(novel) >= QUIZ_OPTIONS - 1:
                 chosen = [novel[i] for i in _like_the_human(opening, human, [machine[i] for i in novel], judge, common)]
                 rounds[k] = _round(bundle, doc, opening, human, [machine[i] for i in chosen],
-                                   float(tried[chosen].mean()), level, rung, judge, rng)
+                                   float(tried[chosen].mean()), level, spec, judge, rng)
         if len(rounds) == len(picks):
             break
     return [rounds[k] for k in sorted(rounds)]
@@ -163,7 +162,7 @@ def write_continuations(bundle, openings, diversities: np.ndarray, top_p: float,
         forced[len(rows) + n - 1] = real  # the last row of each opening reads the real text
         rows += fork(prepare_opening(bundle, detokenize(opening)), n)
     row_diversities = np.concatenate([diversities, np.ones((len(openings), 1))], axis=1).ravel()
-    sampling = Sampling(top_p=top_p, repetition_guard=QUIZ_REPETITION_GUARD, words=length)
+    sampling = Sampling(top_p=top_p, repetition_guard=QUIZ.repetition_guard, words=length)
     for _ in advance(bundle, rows, sampling, row_diversities, [int(s) for s in rng.integers(2**31, size=len(rows))],
                      stop_at_eos=False, forced=forced):
         pass
@@ -188,12 +187,12 @@ def _like_the_human(opening, human, machine, critic, common: frozenset[str]) -> 
     return [close[i] for i in np.argsort(np.abs(scores[1:] - scores[0]), kind="stable")[:QUIZ_OPTIONS - 1]]
 
 
-def _round(bundle, doc, opening, human, fakes, diversity, level, rung, critic, rng) -> Round:
+def _round(bundle, doc, opening, human, fakes, diversity, level, spec, critic, rng) -> Round:
     starts_sentence = opening[-1] in ".!?"
     options = [Option(detokenize([w.token for w in human], starts_sentence), True, tuple(human))]
     options += [Option(detokenize([w.token for w in f], starts_sentence), False, tuple(f)) for f in fakes]
-    settings = {"level": level, "words": rung.length, "repetition_guard": QUIZ_REPETITION_GUARD,
-                "top_k": 0, "top_p": rung.top_p, "candidates": rung.candidates,
+    settings = {"level": level, "words": spec.length, "repetition_guard": QUIZ.repetition_guard,
+                "top_k": 0, "top_p": spec.top_p, "candidates": spec.candidates,
                 "chosen_by": "critic" if critic is not None else "surprise"}
     order = rng.permutation(QUIZ_OPTIONS)
     return Round(uuid.uuid4().hex, doc.doc_id, doc.title, doc.date, detokenize(opening),
@@ -215,13 +214,13 @@ class Answer:
 class Game:
     """One player's session: difficulty, the deck of abstracts, score, streak and the current round.
 
-    Adaptive play is a staircase on QUIZ_LEVELS: QUIZ_ADAPTIVE_STEP of a rung harder after a right
+    Adaptive play is a staircase on QUIZ.levels: QUIZ.adaptive_step of a level harder after a right
     answer, as much easier after a wrong one, so it settles where the player is right about half
-    the time (a step under a rung keeps it from wandering far). Only adaptive rounds move it.
+    the time (a step under a level keeps it from wandering far). Only adaptive rounds move it.
     """
 
-    difficulty: str = "medium"  # a key of QUIZ_DIFFICULTIES, or "adaptive"
-    adaptive_position: float = QUIZ_DIFFICULTIES["medium"]  # on the scale of rungs; played at the nearest
+    difficulty: str = "medium"  # a key of QUIZ.difficulties, or "adaptive"
+    adaptive_position: float = QUIZ.difficulties["medium"]  # on the scale of levels; played at the nearest
     score: int = 0
     streak: int = 0
     best_streak: int = 0
@@ -234,13 +233,14 @@ class Game:
     last: Answer | None = None  # the answer to the current round, once given
 
     def level(self) -> int:
-        """The rung of QUIZ_LEVELS the next round is written at."""
+        """The level of QUIZ.levels the next round is written at."""
         if self.difficulty == "adaptive":
             return int(round(self.adaptive_position))
-        return QUIZ_DIFFICULTIES[self.difficulty]
+        return QUIZ.difficulties[self.difficulty]
 
     def deal(self, bank, bundle, pool: Pool) -> Round:
-        """The next round from ``bank`` (engine.games.library_server or .bank) at this player's rung, from an abstract of the
+        """The next round from ``bank`` (engine.games.library_server or engine.games.bank) at this player's
+        level, from an abstract of the
         deck: one not yet seen, or any once every one was (the deck is then reshuffled)."""
         if not pool.ids - self.seen:
             self.seen.clear()
@@ -249,8 +249,8 @@ class Game:
         return round_
 
     def points(self) -> int:
-        """Harder rounds are worth more: 1 on the easiest rung, 3 on the hardest."""
-        return 1 + round(2 * self.current.level / (len(QUIZ_LEVELS) - 1))
+        """Harder rounds are worth more: 1 on the easiest level, 3 on the hardest."""
+        return 1 + round(2 * self.current.level / (len(QUIZ.levels) - 1))
 
     def start(self, round_: Round) -> None:
         self.current, self.last, self.shown_at = round_, None, time.time()
@@ -270,8 +270,8 @@ class Game:
         self.streak = self.streak + 1 if correct else 0
         self.best_streak = max(self.best_streak, self.streak)
         if self.current_adaptive:
-            step = QUIZ_ADAPTIVE_STEP if correct else -QUIZ_ADAPTIVE_STEP
-            self.adaptive_position = min(len(QUIZ_LEVELS) - 1, max(0, self.adaptive_position + step))
+            step = QUIZ.adaptive_step if correct else -QUIZ.adaptive_step
+            self.adaptive_position = min(len(QUIZ.levels) - 1, max(0, self.adaptive_position + step))
         self.last = Answer(self.current, choice, correct, points, int((time.time() - self.shown_at) * 1000),
                            tuple(reasons))
         return self.last

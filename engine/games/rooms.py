@@ -19,7 +19,7 @@ from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Integer, String,
 from sqlalchemy.exc import IntegrityError
 
 from .. import config
-from ..config import LIVE_CODE_ALPHABET, LIVE_CODE_LENGTH, LIVE_MAX_ROUNDS, NICKNAME_MAX, OPTION_LABELS, QUIZ_OPTIONS
+from ..config import NICKNAME_MAX, OPTION_LABELS, QUIZ_OPTIONS
 from ..lm.generate import Word
 from .quiz import Round
 from ..sanitise import clean_nickname, nickname_key
@@ -133,7 +133,7 @@ def _taken(name: str) -> RoomError:
 
 def normalise_code(code: str | None) -> str:
     """What a person typed, as a room code: upper case, spaces and dashes dropped."""
-    return "".join(ch for ch in (code or "").upper() if ch.isalnum())[:LIVE_CODE_LENGTH * 2]
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())[:config.LIVE.code_length * 2]
 
 
 class Rooms:
@@ -145,26 +145,26 @@ class Rooms:
         """A new room: (its code, the presenter key). The key is shown once and stored only as a hash.
 
         Each room costs a background deal of rounds, so idle rooms are closed first, then a room is
-        refused beyond config.LIVE_MAX_OPEN_ROOMS open ones, or beyond LIVE_ROOMS_PER_VISITOR created by
-        ``creator`` (who asks, e.g. their address) in the last LIVE_ROOMS_WINDOW_MINUTES.
+        refused beyond config.LIVE.max_open_rooms open ones, or beyond its rooms_per_visitor created by
+        ``creator`` (who asks, e.g. their address) in the last rooms_window_minutes.
         """
-        if not 1 <= rounds_total <= LIVE_MAX_ROUNDS:
-            raise RoomError(f"A room plays 1 to {LIVE_MAX_ROUNDS} rounds.")
+        if not 1 <= rounds_total <= config.LIVE.max_rounds:
+            raise RoomError(f"A room plays 1 to {config.LIVE.max_rounds} rounds.")
         self.close_idle()
         creator = _hash(creator)[:32] if creator else None
-        window = config.LIVE_ROOMS_WINDOW_MINUTES
+        window = config.LIVE.rooms_window_minutes
         with self.engine.connect() as conn:
             open_rooms = conn.execute(select(func.count()).where(rooms.c.phase != "finished")).scalar_one()
             theirs = conn.execute(select(func.count()).where(
                 rooms.c.creator == creator, rooms.c.created_at >= _now() - timedelta(minutes=window))).scalar_one()
-        if open_rooms >= config.LIVE_MAX_OPEN_ROOMS:
+        if open_rooms >= config.LIVE.max_open_rooms:
             raise RoomError("The app has as many live rooms open as it can run; try again when one has finished.")
-        if creator and theirs >= config.LIVE_ROOMS_PER_VISITOR:
+        if creator and theirs >= config.LIVE.rooms_per_visitor:
             raise RoomError(f"You have created {theirs} rooms in the last {window} minutes, the most allowed: "
                             "use one of them, or try again in a few minutes.")
         key = secrets.token_urlsafe(16)
         for _ in range(20):
-            code = "".join(secrets.choice(LIVE_CODE_ALPHABET) for _ in range(LIVE_CODE_LENGTH))
+            code = "".join(secrets.choice(config.LIVE.code_alphabet) for _ in range(config.LIVE.code_length))
             try:
                 with self.engine.begin() as conn:
                     conn.execute(rooms.insert().values(
@@ -177,8 +177,8 @@ class Rooms:
         raise RoomError("Could not find a free room code; try again.")
 
     def close_idle(self) -> int:
-        """Finish every room that has not opened a round for config.LIVE_IDLE_MINUTES; how many."""
-        cutoff = _now() - timedelta(minutes=config.LIVE_IDLE_MINUTES)
+        """Finish every room that has not opened a round for config.LIVE.idle_minutes; how many."""
+        cutoff = _now() - timedelta(minutes=config.LIVE.idle_minutes)
         recent = exists().where(room_rounds.c.room_code == rooms.c.code, room_rounds.c.opened_at >= cutoff)
         with self.engine.begin() as conn:
             return conn.execute(update(rooms).where(rooms.c.phase != "finished", rooms.c.created_at < cutoff, ~recent)

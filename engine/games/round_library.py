@@ -4,10 +4,10 @@ served to many players.
 A stored round keeps what the model wrote (the machine options and their token scores), the
 model's scores of the human option's words, the order shown, the settings and the abstract's id;
 never the abstract's text: the opening, the human option, the title and the date are read from
-the corpus when the round is served. There is one round per model, rung and abstract (a unique
+the corpus when the round is served. There is one round per model, level and abstract (a unique
 constraint), which is also how workers claim work: a worker inserts the row ("claimed") before
 writing the round, and another worker's insert of the same abstract fails, on SQLite and
-PostgreSQL alike. A claim older than QUIZ_LIBRARY_CLAIM_MINUTES (its worker died) may be taken
+PostgreSQL alike. A claim older than QUIZ.library_claim_minutes (its worker died) may be taken
 over. The workers: the app's background thread (engine.games.library_server) and
 ``patent-make-rounds`` (engine.games.make_rounds) on any machine with the same DATABASE_URL.
 
@@ -28,7 +28,7 @@ from sqlalchemy import (JSON, Column, DateTime, Float, Integer, String, Table, U
                         literal, or_, select, update)
 from sqlalchemy.exc import IntegrityError
 
-from ..config import QUIZ_LIBRARY_CLAIM_MINUTES, QUIZ_LIBRARY_STOCK, QUIZ_ROUND_RATING_K
+from ..config import QUIZ
 from ..corpus import Document
 from ..lm.generate import Word
 from ..lm.tokenizer import detokenize
@@ -52,7 +52,7 @@ stored_rounds = Table(
     Column("answers", Integer, nullable=False, default=0),
     Column("fooled", Integer, nullable=False, default=0),  # answers that picked a machine option
     Column("rating", Float, nullable=False, default=0.0),
-    UniqueConstraint("bundle", "level", "doc_id"),  # one round per model, rung and abstract: the claim
+    UniqueConstraint("bundle", "level", "doc_id"),  # one round per model, level and abstract: the claim
 )
 
 CORPUS_FIELDS = ("title", "date", "opening")  # read from the corpus when the round is served
@@ -112,7 +112,7 @@ def rate(conn, stored_id: str, correct: bool) -> None:
     fooled = not correct
     conn.execute(update(stored_rounds).where(c.round_id == stored_id).values(
         answers=c.answers + 1, fooled=c.fooled + int(fooled),
-        rating=rating + QUIZ_ROUND_RATING_K * (fooled - fooled_share(rating))))
+        rating=rating + QUIZ.round_rating_k * (fooled - fooled_share(rating))))
 
 
 def worker_name() -> str:
@@ -124,11 +124,11 @@ class RoundStore(Database):
     """The library's rows: claims, stored rounds, their records."""
 
     def claim(self, bundle: str, level: int, pool: Pool, n: int, worker: str,
-              stock: int = QUIZ_LIBRARY_STOCK) -> list[Document]:
+              stock: int = QUIZ.library_stock) -> list[Document]:
         """Up to ``n`` abstracts of ``pool`` that have no round of ``bundle`` at ``level`` yet, now claimed by
         ``worker``; fewer once the library holds ``stock`` rounds there (ready or being written)."""
         c, now = stored_rounds.c, datetime.now(timezone.utc)
-        stale = now - timedelta(minutes=QUIZ_LIBRARY_CLAIM_MINUTES)
+        stale = now - timedelta(minutes=QUIZ.library_claim_minutes)
         live = or_(c.status == READY, (c.status == CLAIMED) & (c.claimed_at >= stale))
         held = select(func.count()).where(c.bundle == bundle, c.level == level, live).scalar_subquery()
         with unavailable("claim quiz rounds to write"):
@@ -216,9 +216,9 @@ class RoundStore(Database):
 
 
 def fill(store: RoundStore, bundle, pool: Pool, level: int, n: int, worker: str,
-         stock: int = QUIZ_LIBRARY_STOCK) -> tuple[int, int]:
-    """Claim up to ``n`` abstracts missing a round of ``bundle`` at rung ``level``, write their rounds in one
-    batch and store them; (abstracts claimed, rounds stored): none claimed when the rung is stocked or no
+         stock: int = QUIZ.library_stock) -> tuple[int, int]:
+    """Claim up to ``n`` abstracts missing a round of ``bundle`` at level ``level``, write their rounds in one
+    batch and store them; (abstracts claimed, rounds stored): none claimed when the level is stocked or no
     abstract is left, fewer stored when every try at one copied a training abstract."""
     documents = store.claim(bundle.name, level, pool, n, worker, stock)
     if not documents:

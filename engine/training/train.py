@@ -117,8 +117,8 @@ def _split_and_encode(run: _Run) -> None:
     from .evaluate import encode_docs
 
     corpus, config = run.corpus, run.train_config
-    keras.utils.set_random_seed(config.seed)
-    run.split = split = corpus.split(config.seed, config.val_fraction, config.test_fraction)
+    keras.utils.set_random_seed(config.rng_seed)
+    run.split = split = corpus.split(config.rng_seed, config.val_fraction, config.test_fraction)
     check_split(corpus, split)
     run.train_texts = [d.text for d in corpus.select(split.train)]
     run.tokenizer = Tokenizer.fit(run.train_texts, run.model_config.vocab_size, run.model_config.min_count)
@@ -150,7 +150,7 @@ def _build(run: _Run) -> None:
 
     embedding = None
     if run.model_config.glove:
-        embedding, run.glove_coverage = glove_matrix(run.tokenizer.vocab, seed=run.train_config.seed)
+        embedding, run.glove_coverage = glove_matrix(run.tokenizer.vocab, seed=run.train_config.rng_seed)
         run.log(f"GloVe covers {run.glove_coverage:.0%} of the vocabulary")
     parallel = data_parallel(run.device)  # None on a single device
     run.scope = parallel.scope if parallel else nullcontext
@@ -179,7 +179,7 @@ def _batches(run: _Run) -> None:
     else:
         run.rows = None  # the last batch may be smaller (tf.distribute splits it as it can)
     run.sequence_data = [sequence_dataset(c, batch, seed, run.widths, run.rows)
-                         for c, seed in zip(chunks, (run.train_config.seed, None))]
+                         for c, seed in zip(chunks, (run.train_config.rng_seed, None))]
     run.data = dict(x=run.sequence_data[0], validation_data=run.sequence_data[1])
     run.steps = len(run.sequence_data[0])
 
@@ -201,7 +201,7 @@ def _pretrain(run: _Run, budget) -> None:
     else:
         mixture = encode_docs(run.tokenizer, [d.text for d in run.pretrain.documents]) + run.train_docs
         mixed = sequence_dataset(sequence_chunks(mixture, run.model_config.max_len), config.batch_size,
-                                 config.seed + 1, run.widths, run.rows)
+                                 config.rng_seed + 1, run.widths, run.rows)
         run.log(f"pre-training on {len(run.pretrain.documents)} extra + {len(run.train_docs)} training abstracts")
         started = time.monotonic()
         fitted = run.model.fit(mixed, validation_data=run.data["validation_data"], epochs=config.pretrain_epochs,
@@ -272,7 +272,7 @@ def _provenance(run: _Run, clean, seconds: float, budget_hit: bool) -> dict:
 
     corpus, split, pretrain, history = run.corpus, run.split, run.pretrain, run.pretrain_history
     return {
-        "data": corpus.source, "data_sha256": corpus.sha256, "split_seed": run.train_config.seed,
+        "data": corpus.source, "data_sha256": corpus.sha256, "split_seed": run.train_config.rng_seed,
         "documents": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
         "split": "by patent family", "moved_by_family_split": split.moved,
         "pretrain_data": pretrain and {"data": pretrain.source, "sha256": pretrain.sha256,
@@ -316,7 +316,9 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=0, help="CPU cores to train on (0: all)")
     parser.add_argument("--pretrain-data", default=None,
                         help="a second corpus to pre-train on with the training split, e.g. extra_patent_abstracts.csv")
-    for name, kind in (("epochs", int), ("batch_size", int), ("seed", int), ("max_minutes", float),
+    parser.add_argument("--rng-seed", "--seed", dest="rng_seed", type=int, default=None,
+                        help="split, shuffling and initialisation; --seed is its older name")
+    for name, kind in (("epochs", int), ("batch_size", int), ("max_minutes", float),
                        ("learning_rate", float), ("batch_widths", int), ("pretrain_epochs", int),
                        ("patience", int)):
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
