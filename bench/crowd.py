@@ -160,12 +160,13 @@ def crowd(players: int, rounds: int, timeout: float, think_s: tuple[float, float
     finally:
         server.terminate()
         server.wait(30)
+    from_library = served_from_library(work / "answers.sqlite")  # before Store() adds the library's column
     stored = Store(database).count()
     served = [p for p in crowd_ if p.error is None and p.answers == rounds]
     result = {"players": players, "served": len(served), "first_round": crowd_[0].first_round,
               "next": [x for p in crowd_ for x in p.next_round], "reveal": [x for p in crowd_ for x in p.reveal],
               "answers": sum(p.answers for p in crowd_), "stored": stored, "rss": rss,
-              "library": served_from_library(work / "answers.sqlite"),
+              "library": from_library,
               "errors": sorted({p.error for p in crowd_ if p.error})}
     shutil.rmtree(work, ignore_errors=True)
     return result
