@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 import uuid
-from collections import Counter
 from dataclasses import replace
 from typing import Callable
 
@@ -35,7 +34,6 @@ class RoundLibrary:
         """``open_store()`` gives the database (it may fail now and work later); ``background``: keep the
         library stocked from a thread of this process."""
         self.open_store, self.bank, self.stock = open_store, bank, stock
-        self.dealt = Counter()  # "stored" or "written": where this server's rounds came from
         self._played: dict[tuple, tuple] = {}  # (bundle name, level) -> (bundle, pool, level)
         self._rounds: dict[tuple, dict[str, Round]] = {}  # (bundle name, level) -> stored round id -> round
         self._read_at: dict[tuple, float] = {}
@@ -46,7 +44,8 @@ class RoundLibrary:
 
     def take(self, bundle, pool: Pool, level: int, deck: frozenset[str]) -> Round:
         """A round of ``bundle`` at level ``level`` from an abstract in ``deck`` (the player's unseen ones):
-        a stored one when one fits, else one the bank writes (and the library keeps)."""
+        a stored one under a new round id when one fits, else one the bank writes (and the library keeps,
+        under the same id)."""
         key = (bundle.name, level)
         with self._lock:
             self._played[key] = (bundle, pool, level)  # the latest: a bundle reloaded under its name replaces it
@@ -59,9 +58,7 @@ class RoundLibrary:
             log.warning("dealing without the round library: %s", exc)
             fitting = []
         if fitting:
-            self.dealt["stored"] += 1
             return replace(fitting[np.random.default_rng().integers(len(fitting))], round_id=uuid.uuid4().hex)
-        self.dealt["written"] += 1
         written = self.bank.take(bundle, pool, level, deck)
         try:
             return replace(written, stored_id=written.round_id) if self.open_store().keep(written) else written
