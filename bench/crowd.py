@@ -159,7 +159,11 @@ def crowd(players: int, rounds: int, timeout: float, think_s: tuple[float, float
         rss = peak_rss_mib(server.pid)
     finally:
         server.terminate()
-        server.wait(30)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:  # hundreds of sessions still closing
+            server.kill()
+            server.wait()
     from_library = served_from_library(work / "answers.sqlite")  # before Store() adds the library's column
     stored = Store(database).count()
     served = [p for p in crowd_ if p.error is None and p.answers == rounds]
