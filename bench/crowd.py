@@ -200,7 +200,7 @@ def report(label: str, r: dict) -> None:
     print(f"  server peak RSS:       {r['rss']:.0f} MiB   (target < 500 MiB)")
     first = f"{r['first_round']:.1f} s" if r["first_round"] is not None else "never"
     print(f"  server start to first round shown: {first}   (target < 5 s)")
-    share = "no library" if r["library"] is None else f"{r['library']:.1%}"
+    share = "–" if r["library"] is None else f"{r['library']:.1%}"  # no library, or no Next round yet
     print(f"  'Next round' served a stored round: {share}   (target >= 95% once warm)")
     for error in r["errors"]:
         print(f"  error: {error}")

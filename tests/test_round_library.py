@@ -2,7 +2,6 @@
 write one round twice and stop at the stock, rounds dealt to many players within their decks,
 records and ratings from answers, and a worker process that stops on SIGTERM."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -28,21 +27,6 @@ def url(tmp_path):
     return f"sqlite:///{tmp_path / 'library.sqlite'}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_url(request, url):
-    """One database for several workers: SQLite, and PostgreSQL at $TEST_POSTGRES_URL (emptied first)."""
-    if request.param == "sqlite":
-        return url
-    postgres = os.environ.get("TEST_POSTGRES_URL")
-    if not postgres:
-        pytest.skip("no PostgreSQL to test against: set TEST_POSTGRES_URL to an empty database's URL")
-    from engine.storage.schema import metadata
-    from sqlalchemy import create_engine
-
-    metadata.drop_all(create_engine(postgres))
-    return postgres
-
-
 def answer(round_, correct: bool) -> Answer:
     choice = round_.human_index if correct else (round_.human_index + 1) % 3
     return Answer(round_, choice, correct, 1, 900, ())
@@ -59,8 +43,8 @@ def test_a_stored_round_keeps_no_abstract_text_and_is_rebuilt_equal(tiny_bundle,
         assert stored_round(content, r.round_id, tiny_bundle, doc) == replace(r, stored_id=r.round_id)
 
 
-def test_two_workers_never_write_one_round_twice_and_stop_at_the_stock(tiny_bundle, tiny_pool, shared_url):
-    url, stock, made = shared_url, 6, []
+def test_two_workers_never_write_one_round_twice_and_stop_at_the_stock(tiny_bundle, tiny_pool, url):
+    stock, made = 6, []
 
     def worker():
         stop = threading.Event()

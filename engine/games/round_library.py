@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import zlib
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta, timezone
 
@@ -146,8 +145,7 @@ class RoundStore(Database):
                 row = {"bundle": bundle, "level": level, "doc_id": doc.doc_id, "status": CLAIMED, "worker": worker,
                        "claimed_at": now}
                 try:
-                    with self.engine.begin() as conn:
-                        _claims_in_turn(conn, bundle, level)
+                    with self.engine.begin() as conn:  # one statement counts and inserts
                         added = conn.execute(stored_rounds.insert().from_select(
                             list(row), select(*(literal(v, stored_rounds.c[k].type) for k, v in row.items()))
                             .where(held < stock))).rowcount
@@ -232,13 +230,6 @@ def fill(store: RoundStore, bundle, pool: Pool, level: int, n: int, worker: str,
         raise
     store.finish(bundle.name, level, documents, rounds, worker)
     return len(documents), len(rounds)
-
-
-def _claims_in_turn(conn, bundle: str, level: int) -> None:
-    """Make claims on one model and level wait for each other until their transaction ends, so that each
-    counts the others' rows. SQLite's writers already go one at a time; PostgreSQL's take an advisory lock."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(zlib.crc32(f"{bundle}\0{level}".encode()))))
 
 
 def _aware(moment: datetime) -> datetime:
