@@ -5,12 +5,13 @@ import streamlit as st
 
 from engine.config import NICKNAME_MAX, OPTION_LABELS, QUIZ, QUIZ_OPTIONS
 from engine.games.quiz import Game
+from engine.games.round_library import fooled_share
 from engine.games.store import Store
 from engine.lm.reader import installed as reader_installed
 from engine.storage.answer_log import Outbox
 from engine.storage.connection import StoreError
 from ui.charts import accuracy_figure
-from ui.common import current_bundle, outbox_notice, quiz_pool_or_stop, round_bank, store
+from ui.common import current_bundle, outbox_notice, quiz_pool_or_stop, round_library, store
 from ui.constants import QUIZ_REASONS
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.render import legend_html, plain_html, reader_verdict, words_html
@@ -24,7 +25,7 @@ outbox: Outbox = state.setdefault("quiz_outbox", Outbox(record=Store.record))  #
 
 
 def next_round():
-    game.start(game.deal(round_bank(), bundle, pool))  # prepared ahead: a read
+    game.start(game.deal(round_library(), bundle, pool))  # stored ahead: a read
     state.quiz_reasons = []
     state.quiz_scroll = "quiz-top"  # the browser keeps the reveal's scroll, below the new round's opening
 
@@ -82,6 +83,10 @@ else:  # the verdict and the way on first, then the coloured texts
     st.button("Next round", type="primary", key="quiz_next", on_click=next_round, icon=":material/arrow_forward:")
     st.markdown(f"US patent **{r.doc_id}** · *{r.title}* · granted {r.date} · machine diversity **{r.diversity:g}**")
     try:
+        record = store().round_record(r.stored_id) if r.stored_id else None
+        if record and record[0] >= QUIZ.round_record_min:
+            st.caption(f"This very round: {record[1]} of {record[0]} players found the human; by its rating it "
+                       f"fools {fooled_share(record[2]):.0%} of players.")
         others, found = store().others_on(r.doc_id, player)
         where = "Other players on this abstract"
         if not others:  # each abstract is dealt once per level: in a small group, compare with the level

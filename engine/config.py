@@ -325,7 +325,8 @@ _QUIZ_LEVELS = (
 
 @dataclass(frozen=True)
 class QuizConfig:
-    """The "Human or Machine?" quiz: its rounds, its difficulty scale and the bank of rounds kept ready."""
+    """The "Human or Machine?" quiz: its rounds, its difficulty scale, the bank of rounds kept ready and the
+    round library (rounds stored in the database)."""
 
     prompt_words: int = 30  # words of the real abstract shown as the opening
     continuation_words: int = 30  # words in each of the three continuations at most (a level may use fewer)
@@ -337,6 +338,12 @@ class QuizConfig:
     bank_stock: int = 8  # rounds kept ready per model and level (engine.games.bank): a crowd clicking fast empties 4
     bank_workers: int = 2  # threads making rounds in the background (NumPy releases the GIL in its products)
     bank_batch: int = 4  # rounds a worker writes together in one batch when the stock runs low
+    library_stock: int = 300  # stored rounds per model and level (engine.games.round_library): one per abstract
+    library_batch: int = 4  # rounds a library worker claims and writes together
+    library_refresh_s: float = 2.0  # how often a server reads which stored rounds are ready (others add some)
+    library_claim_minutes: int = 10  # a claim older than this is a worker that died: another may take the abstract
+    round_rating_k: float = 32.0  # Elo step of a stored round's rating per answer (400 points: 10x the odds)
+    round_record_min: int = 5  # answers a stored round needs before the quiz shows its own record
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,21 @@ def quiz(app_setup):
     return at
 
 
-def prepared_rounds(timeout=60) -> set[str]:
-    """The ids of the rounds the bank holds, once its background thread has made some."""
-    from ui.common import round_bank
+def stored_rounds(at, timeout=60) -> set[str]:
+    """The ids of the library's rounds for the current level from abstracts other than the current one,
+    once the server's thread has stored some and the server has read them."""
+    from engine.config import QUIZ
+    from ui.common import store
 
+    current = at.session_state["quiz_game"].current
     deadline = time.time() + timeout
-    while not round_bank().prepared() and time.time() < deadline:
+    while time.time() < deadline:
+        ready = {i for i, doc in store().ready(current.bundle, current.level).items() if doc != current.doc_id}
+        if ready:
+            time.sleep(QUIZ.library_refresh_s)
+            return ready
         time.sleep(0.1)
-    return {r.round_id for r in round_bank().prepared()}
+    return set()
 
 
 def human_label(at) -> str:
@@ -36,14 +43,16 @@ def test_answer_reveal_score_and_next(quiz):
     assert not errors(at) and "was written by people" in at.success[0].value
     assert at.metric[0].value == str(at.session_state["quiz_game"].score) != "0"
     assert "Human" in " ".join(m.value for m in at.markdown) and 'class="tok' in html_bodies(at)
-    ready = prepared_rounds()
+    assert stored_rounds(at)
     at.button(key="quiz_next").click().run()
-    assert at.session_state["quiz_game"].current.round_id in ready  # a round the bank had ready: a read
+    dealt = at.session_state["quiz_game"].current
+    from ui.common import store
+
+    assert dealt.stored_id in store().ready(dealt.bundle, dealt.level)  # a round the library holds: a read,
+    assert dealt.round_id != dealt.stored_id  # dealt under an id of its own (a round written now keeps its id)
     wrong = next(x for x in "ABC" if x != human_label(at))
     at.button(key=f"quiz_pick_{wrong}").click().run()
     assert at.error and at.metric[1].value == "0"  # the streak is broken
-    from ui.common import store
-
     board = store().leaderboard()
     assert board == [{"nickname": "<b>Ada</b>", "score": board[0]["score"], "accuracy": 0.5, "rounds": 2}]
     assert at.dataframe  # rendered as data, never as HTML
@@ -63,6 +72,30 @@ def test_the_reveal_says_how_other_players_did_on_the_same_abstract(quiz):
                        f"player-{n}")
     at.button(key="quiz_pick_A").click().run()
     assert "Other players on this abstract: 2 of 3 found the human (67%)." in [c.value for c in at.caption]
+
+
+def test_the_reveal_gives_a_stored_rounds_own_record_once_it_has_enough_answers(quiz):
+    import uuid
+    from dataclasses import replace
+
+    from engine.config import QUIZ
+    from engine.games.quiz import Answer
+    from engine.games.round_library import fooled_share
+    from ui.common import store
+
+    at = quiz
+    at.button(key="quiz_pick_A").click().run()
+    assert stored_rounds(at)
+    at.button(key="quiz_next").click().run()
+    current = at.session_state["quiz_game"].current
+    assert current.stored_id  # dealt from the library
+    for n in range(QUIZ.round_record_min - 1):  # others were dealt the same stored round, and fooled
+        other = replace(current, round_id=uuid.uuid4().hex)
+        store().record(Answer(other, (other.human_index + 1) % 3, False, 0, 900, ()), f"player-{n}")
+    at.button(key=f"quiz_pick_{human_label(at)}").click().run()
+    captions = [c.value for c in at.caption]
+    assert (f"This very round: 1 of {QUIZ.round_record_min} players found the human; by its rating it fools "
+            f"{fooled_share(store().round_record(current.stored_id)[2]):.0%} of players.") in captions
 
 
 def test_without_others_on_the_abstract_the_reveal_says_how_others_did_at_this_level(quiz):

@@ -121,7 +121,7 @@ def test_retrain_on_jax_without_tensorflow_in_a_few_batch_shapes(invented_csv, t
 
 def test_console_scripts_point_at_the_engine_commands():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert set(scripts) == {"patent-train", "patent-evaluate", "patent-generate", "patent-fit-critic"}
+    assert set(scripts) == {"patent-train", "patent-evaluate", "patent-generate", "patent-fit-critic", "patent-make-rounds"}
     for target in scripts.values():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(module), function))

@@ -7,6 +7,7 @@ import streamlit as st
 
 from engine import config
 from engine.games.bank import RoundBank
+from engine.games.library_server import RoundLibrary
 from engine.lm.bundle import (Bundle, BundleError, active_bundle, active_bundle_path, list_bundles, load_bundle,
                               stamp)
 from engine.config import CORPUS_ENV
@@ -44,6 +45,13 @@ def _load_bundle(path: str, stamp: float) -> Bundle:
 def round_bank() -> RoundBank:
     """Quiz rounds prepared ahead, shared by every session of this server (see engine.games.bank)."""
     return RoundBank()
+
+
+@st.cache_resource(show_spinner=False)
+def round_library() -> RoundLibrary:
+    """Stored quiz rounds (engine.games.round_library), shared by every session and every server on the
+    database; the bank writes one when none fits, and this server's thread keeps the library stocked."""
+    return RoundLibrary(store, round_bank())
 
 
 @st.cache_resource(show_spinner="Loading the corpus…", ttl=600)

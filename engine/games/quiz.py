@@ -57,6 +57,7 @@ class Round:
     bundle: str
     settings: dict
     created: float
+    stored_id: str = ""  # its id in the round library (engine.games.round_library); "" when not stored
 
     @property
     def level(self) -> int:
@@ -276,7 +277,8 @@ class Game:
         return QUIZ.difficulties[self.difficulty]
 
     def deal(self, bank, bundle, pool: Pool) -> Round:
-        """The next round from ``bank`` (engine.games.bank) at this player's level, from an abstract of the
+        """The next round from ``bank`` (engine.games.library_server or engine.games.bank) at this player's
+        level, from an abstract of the
         deck: one not yet seen, or any once every one was (the deck is then reshuffled)."""
         if not pool.ids - self.seen:
             self.seen.clear()

@@ -8,6 +8,7 @@ from ..storage.answer_log import AnswerLog
 from ..storage.connection import unavailable
 from ..storage.schema import answer_columns, metadata
 from .quiz import Answer
+from .round_library import rate
 
 answers = Table(
     "answers", metadata,
@@ -22,14 +23,18 @@ answers = Table(
     Column("settings", JSON),
     Column("response_ms", Integer),
     Column("reasons", String(200)),
+    Column("library_round", String(32), index=True),  # the stored round answered (engine.games.round_library)
 )
 
 
 class QuizAnswers(AnswerLog):
     def record(self, answer: Answer, player_id: str, nickname: str | None = None) -> bool:
-        """Keep one answer; False when this round was already answered (nothing is double-counted)."""
+        """Keep one answer (and count it in its stored round's record); False when this round was already
+        answered (nothing is double-counted)."""
         r = answer.round
-        return self.insert_once(answers, player_id, nickname, round_id=r.round_id, bundle=r.bundle, doc_id=r.doc_id,
+        then = (lambda conn: rate(conn, r.stored_id, answer.correct)) if r.stored_id else None
+        return self.insert_once(answers, player_id, nickname, then, round_id=r.round_id, bundle=r.bundle,
+                                doc_id=r.doc_id, library_round=r.stored_id or None,
                                 opening=r.opening, continuations=[o.text for o in r.options],
                                 human_index=r.human_index, choice=answer.choice, correct=answer.correct,
                                 points=answer.points, diversity=r.diversity, settings=r.settings,

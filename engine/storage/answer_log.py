@@ -17,14 +17,18 @@ from .connection import Database, StoreError, unavailable
 
 
 class AnswerLog(Database):
-    def insert_once(self, table: Table, player_id: str, nickname: str | None, **row) -> bool:
+    def insert_once(self, table: Table, player_id: str, nickname: str | None, then: Callable | None = None,
+                    **row) -> bool:
         """Keep one answer in ``table``; False when its round (``row["round_id"]``) was already
-        answered (the unique round id makes a repeat a no-op: nothing is double-counted)."""
+        answered (the unique round id makes a repeat a no-op: nothing is double-counted).
+        ``then(connection)`` runs in the same transaction after the insert (and only if it was new)."""
         row.update(created_at=datetime.now(timezone.utc), player_id=player_id, nickname=clean_nickname(nickname))
         with unavailable("save the answer"):
             try:
                 with self.engine.begin() as conn:
                     conn.execute(table.insert().values(**row))
+                    if then is not None:
+                        then(conn)
             except IntegrityError:
                 return False
         return True

@@ -1,0 +1,113 @@
+"""The round library: rounds stored without the abstract's text and rebuilt equal, workers that never
+write one round twice and stop at the stock, rounds dealt to many players within their decks,
+records and ratings from answers, and a worker process that stops on SIGTERM."""
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from engine.config import ROOT
+from engine.games.bank import RoundBank
+from engine.games.library_server import RoundLibrary
+from engine.games.make_rounds import make
+from engine.games.quiz import Answer, make_rounds
+from engine.games.round_library import fill, fooled_share, round_content, stored_round
+from engine.games.store import Store
+
+
+@pytest.fixture()
+def url(tmp_path):
+    return f"sqlite:///{tmp_path / 'library.sqlite'}"
+
+
+def answer(round_, correct: bool) -> Answer:
+    choice = round_.human_index if correct else (round_.human_index + 1) % 3
+    return Answer(round_, choice, correct, 1, 900, ())
+
+
+def test_a_stored_round_keeps_no_abstract_text_and_is_rebuilt_equal(tiny_bundle, tiny_pool):
+    rounds = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:3]), 1, np.random.default_rng(0))
+    for r in rounds:
+        content = json.loads(json.dumps(round_content(r)))  # as the database keeps it
+        human = r.options[r.human_index]
+        assert human.text not in json.dumps(content) and r.title not in json.dumps(content)
+        assert not {"opening", "title", "date"} & set(content)
+        doc = next(d for d in tiny_pool.documents if d.doc_id == r.doc_id)
+        assert stored_round(content, r.round_id, tiny_bundle, doc) == replace(r, stored_id=r.round_id)
+
+
+def test_two_workers_never_write_one_round_twice_and_stop_at_the_stock(tiny_bundle, tiny_pool, url):
+    stock, made = 6, []
+
+    def worker():
+        stop = threading.Event()
+        made.append(make(Store(url), tiny_bundle, tiny_pool, [0], None, True, stop, stock=stock, batch=2))
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]  # each its own engine, as on two machines
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(300)
+    store = Store(url)
+    stored = store.ready(tiny_bundle.name, 0)
+    assert sum(made) == len(stored) == stock and all(made)  # both worked, together exactly the stock
+    assert len(set(stored.values())) == stock  # one round per abstract
+    assert fill(store, tiny_bundle, tiny_pool, 0, 2, "a third", stock) == (0, 0)  # stocked: nothing claimed
+
+
+def test_a_failed_batch_gives_its_abstracts_back(tiny_bundle, tiny_pool, url, monkeypatch):
+    store = Store(url)
+    monkeypatch.setattr("engine.games.round_library.make_rounds", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        fill(store, tiny_bundle, tiny_pool, 0, 3, "w1", stock=3)
+    monkeypatch.undo()
+    assert fill(store, tiny_bundle, tiny_pool, 0, 3, "w2", stock=3) == (3, 3)
+
+
+def test_rounds_are_dealt_to_many_players_within_their_decks(tiny_bundle, tiny_pool, url):
+    store = Store(url)
+    fill(store, tiny_bundle, tiny_pool, 2, 4, "w", stock=4)
+    stored = store.ready(tiny_bundle.name, 2)
+    library = RoundLibrary(lambda: store, RoundBank(stock=1), background=False)
+    dealt = [library.take(tiny_bundle, tiny_pool, 2, frozenset(stored.values())) for _ in range(12)]
+    assert {r.stored_id for r in dealt} <= set(stored) and len({r.round_id for r in dealt} - set(stored)) == 12
+    outside = frozenset(tiny_pool.ids - set(stored.values()))
+    written = library.take(tiny_bundle, tiny_pool, 2, outside)  # none stored fits: written, then kept
+    assert written.doc_id in outside and written.stored_id == written.round_id
+    assert store.stock(tiny_bundle.name, 2) == 5
+
+
+def test_answers_give_a_stored_round_its_record_and_rating(tiny_bundle, tiny_pool, url):
+    store = Store(url)
+    fill(store, tiny_bundle, tiny_pool, 0, 2, "w", stock=2)
+    ready = store.ready(tiny_bundle.name, 0)
+    documents = {d.doc_id: d for d in tiny_pool.documents}
+    easy, hard = [stored_round(content, i, tiny_bundle, documents[ready[i]])
+                  for i, content in store.contents(list(ready)).items()]
+    for player in range(10):
+        for r, correct in ((easy, True), (hard, player % 5 == 0)):
+            dealt = replace(r, round_id=uuid.uuid4().hex)
+            assert store.record(answer(dealt, correct), f"p{player}")
+    assert not store.record(answer(dealt, False), "p9")  # a repeat: not counted again
+    (n, found, easy_rating), (_, hard_found, hard_rating) = (store.round_record(r.stored_id)
+                                                                for r in (easy, hard))
+    assert (n, found, hard_found) == (10, 10, 2)
+    assert easy_rating < 0 < hard_rating and fooled_share(hard_rating) > 0.5 > fooled_share(easy_rating)
+    assert store.round_record("no-such-round") is None
+
+
+def test_the_worker_stops_on_sigterm(tiny_bundle, invented_csv, url):
+    worker = subprocess.Popen([sys.executable, "-m", "engine.games.make_rounds", "--model", str(tiny_bundle.path),
+                               "--data", str(invented_csv), "--database", url, "--levels", "0"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(8)  # loading, then writing or (stocked) waiting
+    worker.send_signal(signal.SIGTERM)
+    out, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 0 and "stopped" in out, out
