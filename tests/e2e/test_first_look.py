@@ -1,4 +1,4 @@
-"""A newcomer's first look and a walk through every page (issue 21), each at the size it was seen at."""
+"""A newcomer's first look and a walk through every page, each at the size it was seen at."""
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
