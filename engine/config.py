@@ -341,6 +341,7 @@ class QuizConfig:
     library_stock: int = 300  # stored rounds per model and level (engine.games.round_library): one per abstract
     library_batch: int = 4  # rounds a library worker claims and writes together
     library_refresh_s: float = 2.0  # how often a server reads which stored rounds are ready (others add some)
+    library_nice: int = 10  # how much lower the app's library thread runs than its pages (Linux)
     library_claim_minutes: int = 10  # a claim older than this is a worker that died: another may take the abstract
     round_rating_k: float = 32.0  # Elo step of a stored round's rating per answer (400 points: 10x the odds)
     round_record_min: int = 5  # answers a stored round needs before the quiz shows its own record

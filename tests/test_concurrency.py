@@ -27,7 +27,7 @@ bundle, documents = load_bundle(sys.argv[1]), load_corpus(sys.argv[2]).documents
 pool = Pool(tuple(d for d in documents if opening_of(bundle, d)), TrainingRuns.of([]))
 rounds = []
 players = [threading.Thread(target=lambda i=i: rounds.extend(make_rounds(bundle, pool, [pool.documents[i]], 2,
-                                                                         np.random.default_rng(i))))
+                                                                         np.random.default_rng(i), reader=False)))
            for i in range(int(sys.argv[3]))]
 for player in players:
     player.start()
@@ -41,7 +41,8 @@ print(json.dumps({"rounds": len(rounds),
 
 @pytest.fixture(scope="module")
 def crowd(invented_csv):
-    """20 threads each make a round with the shipped model (big enough for OpenBLAS to use threads)."""
+    """20 threads each make a round with the shipped model (big enough for OpenBLAS to use threads); the reader,
+    one model behind one lock, has its own threads test in tests/test_reader.py."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}  # the default install
     try:
         done = subprocess.run([sys.executable, "-c", SCRIPT, str(ROOT / "models" / DEFAULT_BUNDLE), str(invented_csv),

@@ -98,9 +98,9 @@ def longest_machine_copy(rounds, pool) -> int:
 def test_no_machine_option_copies_a_training_abstract(tiny_bundle, tiny_pool, invented_csv):
     """The tiny model learnt a few templates by heart: the guard must throw those copies out."""
     pool = quiz_pool(tiny_bundle, load_corpus(invented_csv))
-    unguarded = make_rounds(tiny_bundle, tiny_pool, list(pool.documents), 2, np.random.default_rng(0))
+    unguarded = make_rounds(tiny_bundle, tiny_pool, list(pool.documents), 2, np.random.default_rng(0), reader=False)
     assert longest_machine_copy(unguarded, pool) >= NOVELTY_RUN  # the model does copy
-    guarded = make_rounds(tiny_bundle, pool, list(pool.documents), 2, np.random.default_rng(0))
+    guarded = make_rounds(tiny_bundle, pool, list(pool.documents), 2, np.random.default_rng(0), reader=False)
     assert guarded and longest_machine_copy(guarded, pool) < NOVELTY_RUN
 
 

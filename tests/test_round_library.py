@@ -2,6 +2,7 @@
 write one round twice and stop at the stock, rounds dealt to many players within their decks,
 records and ratings from answers, and a worker process that stops on SIGTERM."""
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.config import ROOT
+from engine.config import QUIZ, ROOT
 from engine.games.bank import RoundBank
 from engine.games.library_server import RoundLibrary
 from engine.games.make_rounds import make
@@ -82,6 +83,19 @@ def test_rounds_are_dealt_to_many_players_within_their_decks(tiny_bundle, tiny_p
     written = library.take(tiny_bundle, tiny_pool, 2, outside)  # none stored fits: written, then kept
     assert written.doc_id in outside and written.stored_id == written.round_id
     assert store.stock(tiny_bundle.name, 2) == 5
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a priority per thread is Linux's")
+def test_the_library_thread_runs_below_the_pages_it_serves(tiny_bundle, tiny_pool, url):
+    store = Store(url)
+    library = RoundLibrary(lambda: store, RoundBank(stock=1), stock=1)
+    library.take(tiny_bundle, tiny_pool, 2, frozenset(tiny_pool.ids))  # starts the filler thread
+    pages = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    for _ in range(100):
+        if os.getpriority(os.PRIO_PROCESS, library._filler.native_id) > pages:
+            break
+        time.sleep(0.05)
+    assert os.getpriority(os.PRIO_PROCESS, library._filler.native_id) == min(pages + QUIZ.library_nice, 19)
 
 
 def test_answers_give_a_stored_round_its_record_and_rating(tiny_bundle, tiny_pool, url):

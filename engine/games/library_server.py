@@ -11,6 +11,8 @@ one, and the library keeps it for the next players.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 import uuid
@@ -83,6 +85,7 @@ class RoundLibrary:
 
     def _fill_forever(self) -> None:
         """Top the library up for every model and level played here; when all are stocked, look again later."""
+        _yield_to_players()
         worker = worker_name()
         while True:
             with self._lock:
@@ -95,3 +98,15 @@ class RoundLibrary:
                     log.exception("filling the round library failed")
             if not claimed:
                 time.sleep(5 * QUIZ.library_refresh_s)
+
+
+def _yield_to_players() -> None:
+    """Lower the calling thread's priority by QUIZ.library_nice (Linux keeps one per thread), so pages
+    served to players come before rounds written for later; elsewhere the thread keeps the process's."""
+    if not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + QUIZ.library_nice)
+    except OSError as exc:
+        log.warning("the round library's thread keeps its priority: %s", exc)

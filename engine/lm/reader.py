@@ -13,6 +13,7 @@ scores are kept, so a round's options, scored when they are chosen, are not read
 """
 from __future__ import annotations
 
+import atexit
 import importlib.metadata
 import importlib.util
 import threading
@@ -87,6 +88,7 @@ class Reader:
             raise ReaderUnavailable("the reader is not installed: pip install llama-cpp-python") from None
         self._llm = Llama(model_path=str(path or gguf_path()), n_ctx=READER_CONTEXT, n_threads=threads,
                           n_threads_batch=threads, logits_all=True, verbose=False)
+        atexit.register(self._llm.close)  # before the interpreter's teardown, which breaks llama.cpp's own
         self._start = self._llm.tokenize(DOCUMENT_START, add_bos=False, special=True)
         self._lock = threading.Lock()
         self._memory: OrderedDict[tuple[str, str], ReaderScore] = OrderedDict()  # (opening, continuation) -> score

@@ -8,7 +8,7 @@ expect.set_options(timeout=90_000)  # a page written by the model, on two shared
 # the sidebar's names; every page but the landing page and the presenter's is headed by its name
 PAGES = {"Home": None, "Human or Machine?": "Human or Machine?",
          "Where does the machine take over?": "Where does the machine take over?", "Playground": "Playground",
-         "Training": "Training", "Live (presenter)": "Live: play with a room", "Join a room": "Join a room"}
+         "Training": "Training", "Live (presenter)": "Live: play with a room"}
 
 
 def new_page(browser: Browser, width: int, height: int) -> Page:
