@@ -11,15 +11,15 @@ from engine.games.quiz import Pool
 
 
 def test_rounds_are_prepared_ahead_and_handed_out_once(tiny_bundle, tiny_pool):
-    bank, everything = RoundBank(stock=3), tiny_pool.ids
-    first = bank.take(tiny_bundle, tiny_pool, 2, everything)
-    assert first.level == 2 and first.bundle == tiny_bundle.name
+    bank, everything = RoundBank(stock=3), tiny_pool.ids  # level 1: no reader, 2 s a round
+    first = bank.take(tiny_bundle, tiny_pool, 1, everything)
+    assert first.level == 1 and first.bundle == tiny_bundle.name
     deadline = time.time() + 60
     while len(bank.prepared()) < 3 and time.time() < deadline:
         time.sleep(0.05)
     ready = {r.round_id for r in bank.prepared()}
     assert len(ready) == 3 and first.round_id not in ready
-    assert bank.take(tiny_bundle, tiny_pool, 2, everything).round_id in ready  # a read, no waiting
+    assert bank.take(tiny_bundle, tiny_pool, 1, everything).round_id in ready  # a read, no waiting
     assert bank.take(tiny_bundle, tiny_pool, 0, everything).level == 0  # another level: its own stock
 
 

@@ -21,7 +21,7 @@ from engine.lm.tokenizer import is_word, split_words
 @pytest.fixture(scope="module")
 def rounds(tiny_bundle, tiny_pool):
     rounds = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents), QUIZ.difficulties["medium"],
-                         np.random.default_rng(0))
+                         np.random.default_rng(0), reader=False)  # storing rounds: the reader's choice is not tested here
     return (rounds * 2)[:12]
 
 

@@ -74,22 +74,22 @@ def test_a_failed_batch_gives_its_abstracts_back(tiny_bundle, tiny_pool, url, mo
 
 def test_rounds_are_dealt_to_many_players_within_their_decks(tiny_bundle, tiny_pool, url):
     store = Store(url)
-    fill(store, tiny_bundle, tiny_pool, 2, 4, "w", stock=4)
-    stored = store.ready(tiny_bundle.name, 2)
+    fill(store, tiny_bundle, tiny_pool, 1, 4, "w", stock=4)
+    stored = store.ready(tiny_bundle.name, 1)
     library = RoundLibrary(lambda: store, RoundBank(stock=1), background=False)
-    dealt = [library.take(tiny_bundle, tiny_pool, 2, frozenset(stored.values())) for _ in range(12)]
+    dealt = [library.take(tiny_bundle, tiny_pool, 1, frozenset(stored.values())) for _ in range(12)]
     assert {r.stored_id for r in dealt} <= set(stored) and len({r.round_id for r in dealt} - set(stored)) == 12
     outside = frozenset(tiny_pool.ids - set(stored.values()))
-    written = library.take(tiny_bundle, tiny_pool, 2, outside)  # none stored fits: written, then kept
+    written = library.take(tiny_bundle, tiny_pool, 1, outside)  # none stored fits: written, then kept
     assert written.doc_id in outside and written.stored_id == written.round_id
-    assert store.stock(tiny_bundle.name, 2) == 5
+    assert store.stock(tiny_bundle.name, 1) == 5
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a priority per thread is Linux's")
 def test_the_library_thread_runs_below_the_pages_it_serves(tiny_bundle, tiny_pool, url):
     store = Store(url)
     library = RoundLibrary(lambda: store, RoundBank(stock=1), stock=1)
-    library.take(tiny_bundle, tiny_pool, 2, frozenset(tiny_pool.ids))  # starts the filler thread
+    library.take(tiny_bundle, tiny_pool, 1, frozenset(tiny_pool.ids))  # starts the filler thread
     pages = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     for _ in range(100):
         if os.getpriority(os.PRIO_PROCESS, library._filler.native_id) > pages:
