@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import importlib.metadata
 import importlib.util
+import logging
 import subprocess
 import sys
 import threading
@@ -159,13 +160,15 @@ _shared_lock = threading.Lock()
 
 
 def shared_reader() -> Reader:
-    """The process's one reader, loaded on first use; ReaderUnavailable (the same each time) without it."""
+    """The process's one reader, loaded on first use; ReaderUnavailable (the same each time, logged once)
+    without it."""
     global _shared
     with _shared_lock:
         if _shared is None:
             try:
                 _shared = Reader()
             except ReaderUnavailable as exc:
+                logging.getLogger(__name__).warning("the reader is left out: %s", exc)
                 _shared = exc
     if isinstance(_shared, ReaderUnavailable):
         raise _shared
