@@ -37,6 +37,15 @@ def choose(round_id: str, index: int):
         state.quiz_scroll = "quiz-verdict"  # the verdict may be above the button the player scrolled down to
 
 
+def read_or_say(read):
+    """What ``read()`` gives, or None after saying that the database is away."""
+    try:
+        return read()
+    except StoreError as exc:
+        st.info(str(exc), icon=":material/cloud_off:")
+        return None
+
+
 def difficulty_words(game: Game) -> str:
     """What the chosen difficulty means, in plain words."""
     if game.difficulty == "adaptive":
@@ -121,24 +130,26 @@ if not presenter_view():
     c2.text_input("Nickname for the leaderboard", key="quiz_nickname", max_chars=NICKNAME_MAX, placeholder="optional")
 
 st.divider()
-board, stats = st.tabs(["Leaderboard", "How convincing is the machine?"])
-try:
-    leaders, by_diversity = store().leaderboard(), store().accuracy_by_diversity()
-except StoreError as exc:
-    leaders = by_diversity = None
-    st.info(str(exc), icon=":material/cloud_off:")
+# each tab runs only while it is open: the chart's query and figure cost every player's rerun otherwise
+board, stats = st.tabs(["Leaderboard", "How convincing is the machine?"], key="quiz_tab", on_change="rerun")
 with board:
-    if leaders:
-        st.dataframe(leaders, hide_index=True,
-                     column_config={"accuracy": st.column_config.NumberColumn(format="percent")})
-    else:
-        st.caption("No named players yet: add a nickname and play a round.")
+    if board.open:
+        leaders = read_or_say(lambda: store().leaderboard())
+        if leaders:
+            st.dataframe(leaders, hide_index=True,
+                         column_config={"accuracy": st.column_config.NumberColumn(format="percent")})
+        elif leaders is not None:
+            st.caption("No named players yet: add a nickname and play a round.")
 with stats:
-    if by_diversity:
-        st.plotly_chart(accuracy_figure(by_diversity), width="stretch", key="quiz_stats_chart", config=PLOTLY_CONFIG)
-        st.caption("Share of all players' answers that found the human continuation, by the diversity the "
-                   "machine wrote at; bars are 95% confidence intervals. Below the dashed line, the machine fools people.")
-        st.download_button("Download all answers (CSV)", store().export_csv, "quiz-answers.csv",
-                           key="quiz_export")  # the CSV is built only when someone asks for it
-    else:
-        st.caption("No answers yet.")
+    if stats.open:
+        by_diversity = read_or_say(lambda: store().accuracy_by_diversity())
+        if by_diversity:
+            st.plotly_chart(accuracy_figure(by_diversity), width="stretch", key="quiz_stats_chart",
+                            config=PLOTLY_CONFIG)
+            st.caption("Share of all players' answers that found the human continuation, by the diversity the "
+                       "machine wrote at; bars are 95% confidence intervals. Below the dashed line, the machine "
+                       "fools people.")
+            st.download_button("Download all answers (CSV)", store().export_csv, "quiz-answers.csv",
+                               key="quiz_export")  # the CSV is built only when someone asks for it
+        elif by_diversity is not None:
+            st.caption("No answers yet.")

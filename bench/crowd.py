@@ -14,7 +14,7 @@ server's peak RSS (VmHWM), the time from starting the server to the first round 
 share of "Next round" clicks served a stored round of the round library. Before the crowds,
 `patent-make-rounds --until-stocked` fills a library at the crowd's level (timed); each crowd's
 database starts as a copy of it (a warm library). With --baseline a checkout of that commit
-(git archive) plays the same crowd first, side by side in the same run. Everything is bounded by
+(git archive) plays the same crowd first, on a copy of the same library, side by side in the same run. Everything is bounded by
 --timeout.
 """
 from __future__ import annotations
@@ -225,8 +225,8 @@ def main() -> None:
     try:
         for n in args.players:
             if baseline is not None:
-                report(f"baseline {args.baseline} (bank only)", crowd(n, args.rounds, args.timeout, tuple(args.think),
-                                                                      baseline, None))
+                report(f"baseline {args.baseline}", crowd(n, args.rounds, args.timeout, tuple(args.think), baseline,
+                                                          library))  # a commit before the library ignores it
             report("round library (warm)", crowd(n, args.rounds, args.timeout, tuple(args.think), ROOT, library))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -343,6 +343,7 @@ class QuizConfig:
     library_batch: int = 4  # rounds a library worker claims and writes together
     library_refresh_s: float = 2.0  # how often a server reads which stored rounds are ready (others add some)
     library_nice: int = 10  # how much lower the app's library thread runs than its pages (Linux)
+    library_busy_load: float = 1.0  # load per core at which the app's library thread waits (players come first)
     library_claim_minutes: int = 10  # a claim older than this is a worker that died: another may take the abstract
     round_rating_k: float = 32.0  # Elo step of a stored round's rating per answer (400 points: 10x the odds)
     round_record_min: int = 5  # answers a stored round needs before the quiz shows its own record

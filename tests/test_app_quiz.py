@@ -145,6 +145,9 @@ def test_difficulty_sets_the_rung_and_says_what_it_means(quiz):
     assert any(c.value.startswith("Adapts to you") for c in at.caption)
     at.button(key="quiz_pick_A").click().run()
     assert any(t.label == "How convincing is the machine?" for t in at.tabs)
+    assert not at.get("plotly_chart")  # a tab runs only while it is open
+    at.session_state["quiz_tab"] = "How convincing is the machine?"
+    at.run()
     assert at.get("plotly_chart")
 
 

@@ -57,9 +57,9 @@ def test_reading_the_opening_once_scores_as_reading_it_for_each(reader):
 def test_scores_are_remembered_not_read_again():
     remembering = Reader(memory=2)
     first = remembering.score(OPENING, [REAL, SHUFFLED])
-    remembering._llm = None  # reading now would fail
+    remembering.close()  # reading now fails
     assert remembering.score(OPENING, [SHUFFLED, REAL, REAL]) == [first[1], first[0], first[0]]
-    with pytest.raises(AttributeError):
+    with pytest.raises(ReaderUnavailable, match="closed"):
         remembering.score("", [REAL])  # another opening: read
 
 

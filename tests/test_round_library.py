@@ -98,6 +98,22 @@ def test_the_library_thread_runs_below_the_pages_it_serves(tiny_bundle, tiny_poo
     assert os.getpriority(os.PRIO_PROCESS, library._filler.native_id) == min(pages + QUIZ.library_nice, 19)
 
 
+def test_the_library_thread_waits_while_the_machine_is_busy(tiny_bundle, tiny_pool, url):
+    """At 200 players the thread writing rounds for later took a core from the pages being served."""
+    store, busy = Store(url), threading.Event()
+    busy.set()
+    library = RoundLibrary(lambda: store, RoundBank(stock=1), stock=2, busy=busy.is_set)
+    library.take(tiny_bundle, tiny_pool, 1, frozenset(tiny_pool.ids))  # starts the filler thread
+    time.sleep(1.5)
+    assert store.stock(tiny_bundle.name, 1) <= 1  # at most the round the bank wrote for the player
+    busy.clear()
+    for _ in range(200):
+        if store.stock(tiny_bundle.name, 1) == 2:
+            break
+        time.sleep(0.05)
+    assert store.stock(tiny_bundle.name, 1) == 2
+
+
 def test_answers_give_a_stored_round_its_record_and_rating(tiny_bundle, tiny_pool, url):
     store = Store(url)
     fill(store, tiny_bundle, tiny_pool, 0, 2, "w", stock=2)

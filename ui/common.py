@@ -25,9 +25,9 @@ MODEL_KEY = "model_name"  # plain session key (widget keys are dropped on pages 
 def permanent(loaded):
     """Take what a cached loader built (and the libraries it imported) out of garbage collection.
 
-    It lives as long as the process. Streamlit runs a full collection after every script run (twice
-    with Keras loaded); over TensorFlow's objects each costs 0.3-1 s of CPU, so pages that poll once
-    a second (the live room) would saturate two cores. After gc.freeze() a collection takes ~1 ms.
+    It lives as long as the process. Python's full collections (Streamlit's after every rerun is off:
+    .streamlit/config.toml) would walk it each time; over TensorFlow's objects each cost 0.3-1 s of
+    CPU. After gc.freeze() a collection takes ~1 ms.
     """
     gc.freeze()
     return loaded
@@ -73,9 +73,15 @@ def style() -> None:
     st.html(f"<style>{CSS}</style>")
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _ranked_names(bundles: tuple[tuple[str, float], ...]) -> list[str]:
+    """Names of ``bundles`` ((name, stamp) in models/), best first: every metrics file is read once per change."""
+    return [p.name for p in ranked([config.MODELS_DIR / name for name, _ in bundles])]
+
+
 def model_picker() -> None:
     """Sidebar: choose the bundle for this session (default: the active one) and show its numbers."""
-    names = [p.name for p in ranked(list_bundles())]  # best first by bits per character
+    names = _ranked_names(tuple((p.name, stamp(p)) for p in list_bundles()))  # best first by bits per character
     active, problem = active_bundle()
     active = active.name
     with st.sidebar:

@@ -1,6 +1,6 @@
 """One app server's side of the round library (engine.games.round_library): "Next round" deals a
 stored round from an abstract in the player's deck, and a background thread keeps the library
-stocked for every model and level played here.
+stocked for every model and level played here, while the machine has cores to spare.
 
 Which rounds are stored is read again every QUIZ.library_refresh_s (other servers and workers add
 some); each is read from the database and rebuilt from the corpus once per process, then dealt to
@@ -32,10 +32,11 @@ log = logging.getLogger(__name__)
 
 class RoundLibrary:
     def __init__(self, open_store: Callable[[], RoundStore], bank: RoundBank, stock: int = QUIZ.library_stock,
-                 background: bool = True):
+                 background: bool = True, busy: Callable[[], bool] | None = None):
         """``open_store()`` gives the database (it may fail now and work later); ``background``: keep the
-        library stocked from a thread of this process."""
+        library stocked from a thread of this process, which waits while ``busy()`` (default: machine_busy)."""
         self.open_store, self.bank, self.stock = open_store, bank, stock
+        self.busy = busy or machine_busy
         self._played: dict[tuple, tuple] = {}  # (bundle name, level) -> (bundle, pool, level)
         self._rounds: dict[tuple, dict[str, Round]] = {}  # (bundle name, level) -> stored round id -> round
         self._read_at: dict[tuple, float] = {}
@@ -92,12 +93,19 @@ class RoundLibrary:
                 played = list(self._played.values())
             claimed = 0
             for bundle, pool, level in played:
+                while self.busy():  # a crowd is playing: its pages first, rounds for later when it thins
+                    time.sleep(QUIZ.library_refresh_s)
                 try:
                     claimed += fill(self.open_store(), bundle, pool, level, QUIZ.library_batch, worker, self.stock)[0]
                 except Exception:  # logged; the thread lives on and tries again later
                     log.exception("filling the round library failed")
             if not claimed:
                 time.sleep(5 * QUIZ.library_refresh_s)
+
+
+def machine_busy() -> bool:
+    """Whether the machine's load (the last minute's average) is at QUIZ.library_busy_load per core or above."""
+    return os.getloadavg()[0] >= QUIZ.library_busy_load * (os.cpu_count() or 1)
 
 
 def _yield_to_players() -> None:

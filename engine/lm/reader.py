@@ -115,11 +115,18 @@ class Reader:
         check_it_runs(path)
         self._llm = Llama(model_path=str(path), n_ctx=READER_CONTEXT, n_threads=threads,
                           n_threads_batch=threads, logits_all=True, verbose=False)
-        atexit.register(self._llm.close)  # before the interpreter's teardown, which breaks llama.cpp's own
         self._start = self._llm.tokenize(DOCUMENT_START, add_bos=False, special=True)
         self._lock = threading.Lock()
+        atexit.register(self.close)  # before the interpreter's teardown, which breaks llama.cpp's own
         self._memory: OrderedDict[tuple[str, str], ReaderScore] = OrderedDict()  # (opening, continuation) -> score
         self._memory_size = memory
+
+    def close(self) -> None:
+        """Free the model once no caller is reading; later calls to ``score`` raise ReaderUnavailable."""
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
 
     def _tokens(self, text: str) -> list[int]:
         return self._llm.tokenize(text.encode(), add_bos=False) if text else []
@@ -130,6 +137,8 @@ class Reader:
         the opening keeps its last tokens when it and the longest continuation overflow the context."""
         with self._lock:
             new = [c for c in dict.fromkeys(continuations) if (opening, c) not in self._memory]
+            if new and self._llm is None:
+                raise ReaderUnavailable("the reader was closed (the process is ending)")
             found = dict(zip(new, self._read(opening, new)))
             scores = [found[c] if c in found else self._memory[opening, c] for c in continuations]
             self._memory.update({(opening, c): score for c, score in found.items()})
