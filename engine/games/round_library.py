@@ -145,10 +145,10 @@ class RoundStore(Database):
                 row = {"bundle": bundle, "level": level, "doc_id": doc.doc_id, "status": CLAIMED, "worker": worker,
                        "claimed_at": now}
                 try:
-                    with self.engine.begin() as conn:  # one statement counts and inserts
-                        added = conn.execute(stored_rounds.insert().from_select(
+                    with self.engine.begin() as conn:  # one statement counts and inserts (psycopg gives
+                        added = len(conn.execute(stored_rounds.insert().from_select(  # no rowcount for it)
                             list(row), select(*(literal(v, stored_rounds.c[k].type) for k, v in row.items()))
-                            .where(held < stock))).rowcount
+                            .where(held < stock)).returning(c.doc_id)).all())
                     if not added:
                         break  # stocked
                 except IntegrityError:  # another worker holds it, or held it and died: take a stale claim over
