@@ -104,7 +104,10 @@ class RoundLibrary:
 
 
 def machine_busy() -> bool:
-    """Whether the machine's load (the last minute's average) is at QUIZ.library_busy_load per core or above."""
+    """Whether the machine's load (the last minute's average) is at QUIZ.library_busy_load per core or above;
+    never where the system tells no load average (Windows)."""
+    if not hasattr(os, "getloadavg"):
+        return False
     return os.getloadavg()[0] >= QUIZ.library_busy_load * (os.cpu_count() or 1)
 
 

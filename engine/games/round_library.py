@@ -145,8 +145,9 @@ class RoundStore(Database):
                 row = {"bundle": bundle, "level": level, "doc_id": doc.doc_id, "status": CLAIMED, "worker": worker,
                        "claimed_at": now}
                 try:
-                    with self.engine.begin() as conn:  # one statement counts and inserts (psycopg gives
-                        added = len(conn.execute(stored_rounds.insert().from_select(  # no rowcount for it)
+                    # one statement counts and inserts; RETURNING tells what it added (psycopg gives no rowcount)
+                    with self.engine.begin() as conn:
+                        added = len(conn.execute(stored_rounds.insert().from_select(
                             list(row), select(*(literal(v, stored_rounds.c[k].type) for k, v in row.items()))
                             .where(held < stock)).returning(c.doc_id)).all())
                     if not added:
