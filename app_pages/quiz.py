@@ -80,7 +80,7 @@ if game.last is None:
             st.button(f"{label}: a human wrote this", key=f"quiz_pick_{label}", width="stretch",
                       on_click=choose, args=(r.round_id, labels.index(label)))
             st.html(plain_html("… " + option.text + " …", "passage option"))
-else:  # the verdict and the way on first, then the coloured texts, then how others did
+else:  # the verdict and the way on first, then the coloured texts, then the source and how others did
     anchor("quiz-verdict")
     answer = game.last
     human = labels[r.human_index]
@@ -90,12 +90,12 @@ else:  # the verdict and the way on first, then the coloured texts, then how oth
         st.error(f"Not this time: **{human}** was written by people; you picked {labels[answer.choice]}.",
                  icon=":material/smart_toy:")
     st.button("Next round", type="primary", key="quiz_next", on_click=next_round, icon=":material/arrow_forward:")
-    st.markdown(f"US patent **{r.doc_id}** · *{r.title}* · granted {r.date} · machine diversity **{r.diversity:g}**")
     for col, option, label in zip(st.columns(QUIZ_OPTIONS), r.options, labels):
         with col.container(border=True, key=f"quiz_option_{label}"):
             st.markdown(f"**{label} · {'Human' if option.human else 'Machine'}**")
             st.html(f'<div class="passage option">… {words_html(option.words, r.opening[-1] in ".!?")} …</div>')
     st.html(legend_html())
+    st.markdown(f"US patent **{r.doc_id}** · *{r.title}* · granted {r.date} · machine diversity **{r.diversity:g}**")
     try:
         record = store().round_record(r.stored_id) if r.stored_id else None
         if record and record[0] >= QUIZ.round_record_min:
