@@ -341,6 +341,8 @@ class QuizConfig:
     bank_batch: int = 4  # rounds a worker writes together in one batch when the stock runs low
     library_stock: int = 300  # stored rounds per model and level (engine.games.round_library): one per abstract
     library_batch: int = 4  # rounds a library worker claims and writes together
+    library_child_batches: int = 4  # batches an app server's child worker writes before it exits (its start costs seconds)
+    library_child_timeout_s: int = 1800  # a child worker still writing after this long is stopped (its claims expire)
     library_refresh_s: float = 2.0  # how often a server reads which stored rounds are ready (others add some)
     library_nice: int = 10  # how much lower the app's library thread runs than its pages (Linux)
     library_busy_load: float = 1.0  # load per core at which the app's library thread waits (players come first)

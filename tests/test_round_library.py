@@ -16,7 +16,7 @@ import pytest
 
 from engine.config import QUIZ, ROOT
 from engine.games.bank import RoundBank
-from engine.games.library_server import RoundLibrary
+from engine.games.library_server import RoundLibrary, fill_in_child
 from engine.games.make_rounds import make
 from engine.games.quiz import Answer, make_rounds
 from engine.games.round_library import fill, fooled_share, round_content, stored_round
@@ -145,6 +145,22 @@ def test_the_library_thread_waits_while_the_machine_is_busy(tiny_bundle, tiny_po
             break
         time.sleep(0.05)
     assert store.stock(tiny_bundle.name, 1) == 2
+
+
+def test_the_app_servers_thread_writes_rounds_in_a_child_process(tiny_bundle, tiny_pool, url, invented_csv):
+    """The reader that chooses rounds took 140 MiB of the server's memory: a child process writes them,
+    reading the corpus the pool came from."""
+    store = Store(url)
+    stored = fill_in_child(store, tiny_bundle, replace(tiny_pool, source=str(invented_csv)), 0, 2, "unused", stock=3)
+    assert 1 <= stored <= 3 and store.stock(tiny_bundle.name, 0) == stored  # the child's guard drops some copies
+    with store.engine.connect() as conn:
+        workers = {w for (w,) in conn.exec_driver_sql("SELECT DISTINCT worker FROM quiz_rounds")}
+    assert workers and all(w.split(":")[1] != str(os.getpid()) for w in workers)
+
+
+def test_a_database_in_memory_is_filled_in_this_process(tiny_bundle, tiny_pool):
+    store = Store("sqlite://")
+    assert fill_in_child(store, tiny_bundle, tiny_pool, 1, 2, "here", stock=2) == 2 == store.stock(tiny_bundle.name, 1)
 
 
 def test_answers_give_a_stored_round_its_record_and_rating(tiny_bundle, tiny_pool, url):

@@ -7,7 +7,7 @@ import streamlit as st
 
 from engine import config
 from engine.games.bank import RoundBank
-from engine.games.library_server import RoundLibrary
+from engine.games.library_server import RoundLibrary, fill_in_child
 from engine.lm.bundle import (Bundle, BundleError, active_bundle, active_bundle_path, list_bundles, load_bundle,
                               stamp)
 from engine.config import CORPUS_ENV
@@ -50,8 +50,9 @@ def round_bank() -> RoundBank:
 @st.cache_resource(show_spinner=False)
 def round_library() -> RoundLibrary:
     """Stored quiz rounds (engine.games.round_library), shared by every session and every server on the
-    database; the bank writes one when none fits, and this server's thread keeps the library stocked."""
-    return RoundLibrary(store, round_bank())
+    database; the bank writes one when none fits, and this server's thread keeps the library stocked
+    through a child process (the reader that chooses rounds stays out of the server's memory)."""
+    return RoundLibrary(store, round_bank(), filler=fill_in_child)
 
 
 @st.cache_resource(show_spinner="Loading the corpus…", ttl=600)

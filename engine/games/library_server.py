@@ -1,6 +1,8 @@
 """One app server's side of the round library (engine.games.round_library): "Next round" deals a
 stored round from an abstract in the player's deck, and a background thread keeps the library
-stocked for every model and level played here, while the machine has cores to spare.
+stocked for every model and level played here, while the machine has cores to spare. The thread
+writes through ``patent-make-rounds`` in a child process (``fill_in_child``) where the database can
+be shared with one, so the reader that chooses rounds (engine.lm.reader) never loads into the server.
 
 Which rounds are stored is read again every QUIZ.library_refresh_s (other servers and workers add
 some); each is read from the database and rebuilt from the corpus once per process, then dealt to
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -27,16 +30,21 @@ from .bank import RoundBank
 from .quiz import Pool, Round
 from .round_library import RoundStore, fill, stored_round, worker_name
 
+# (store, bundle, pool, level, n, worker, stock) -> rounds claimed or stored: 0 when nothing is left to write
+Filler = Callable[[RoundStore, object, Pool, int, int, str, int], int]
+
 log = logging.getLogger(__name__)
 
 
 class RoundLibrary:
     def __init__(self, open_store: Callable[[], RoundStore], bank: RoundBank, stock: int = QUIZ.library_stock,
-                 background: bool = True, busy: Callable[[], bool] | None = None):
+                 background: bool = True, busy: Callable[[], bool] | None = None, filler: Filler | None = None):
         """``open_store()`` gives the database (it may fail now and work later); ``background``: keep the
-        library stocked from a thread of this process, which waits while ``busy()`` (default: machine_busy)."""
+        library stocked from a thread of this process, which waits while ``busy()`` (default: machine_busy)
+        and writes with ``filler`` (default: ``fill`` in this process)."""
         self.open_store, self.bank, self.stock = open_store, bank, stock
         self.busy = busy or machine_busy
+        self.filler = filler or (lambda *args: fill(*args)[0])
         self._played: dict[tuple, tuple] = {}  # (bundle name, level) -> (bundle, pool, level)
         self._rounds: dict[tuple, dict[str, Round]] = {}  # (bundle name, level) -> stored round id -> round
         self._read_at: dict[tuple, float] = {}
@@ -96,11 +104,31 @@ class RoundLibrary:
                 while self.busy():  # a crowd is playing: its pages first, rounds for later when it thins
                     time.sleep(QUIZ.library_refresh_s)
                 try:
-                    claimed += fill(self.open_store(), bundle, pool, level, QUIZ.library_batch, worker, self.stock)[0]
+                    claimed += self.filler(self.open_store(), bundle, pool, level, QUIZ.library_batch, worker, self.stock)
                 except Exception:  # logged; the thread lives on and tries again later
                     log.exception("filling the round library failed")
             if not claimed:
                 time.sleep(5 * QUIZ.library_refresh_s)
+
+
+def fill_in_child(store: RoundStore, bundle, pool: Pool, level: int, n: int, worker: str, stock: int) -> int:
+    """Write rounds as ``fill`` does, QUIZ.library_child_batches batches of ``n`` in one ``patent-make-rounds``
+    child process (its own memory, QUIZ.library_nice lower, reading the corpus and database this server
+    reads); the rounds it stored. In this process when the database is SQLite in memory, which no other
+    process can open."""
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return fill(store, bundle, pool, level, n, worker, stock)[0]
+    before = len(store.ready(bundle.name, level))
+    command = [sys.executable, "-m", "engine.games.make_rounds", "--model", str(bundle.path), "--levels", str(level),
+               "--rounds", str(n * QUIZ.library_child_batches), "--stock", str(stock)]
+    command += ["--data", pool.source] if pool.source else []
+    environment = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}  # not on a command line
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=QUIZ.library_child_timeout_s,
+                          preexec_fn=(lambda: os.nice(QUIZ.library_nice)) if sys.platform.startswith("linux") else None)
+    if done.returncode:
+        log.warning("patent-make-rounds failed (exit code %s): %s", done.returncode, done.stderr.strip()[-2000:])
+    return len(store.ready(bundle.name, level)) - before
 
 
 def machine_busy() -> bool:

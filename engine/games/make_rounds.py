@@ -16,7 +16,7 @@ import signal
 import threading
 
 from ..config import QUIZ
-from ..corpus import load_corpus
+from ..corpus import CorpusError, load_corpus
 from ..lm.bundle import active_bundle_path, load_bundle
 from .quiz import quiz_pool
 from .round_library import fill, worker_name
@@ -56,7 +56,10 @@ def main(argv=None) -> None:
     parser.add_argument("--database", help="SQLAlchemy URL (default: $DATABASE_URL, else data/quiz.sqlite)")
     args = parser.parse_args(argv)
     bundle = load_bundle(args.model or active_bundle_path())
-    pool = quiz_pool(bundle, load_corpus(args.data))
+    try:
+        pool = quiz_pool(bundle, load_corpus(args.data))
+    except CorpusError as exc:
+        parser.error(str(exc))
     if not pool.documents:
         parser.error(f"the corpus has none of {bundle.name}'s held-out abstracts: is it the one it was trained on?")
     stop = threading.Event()

@@ -111,6 +111,7 @@ class Pool:
 
     documents: tuple[Document, ...]
     training: TrainingRuns
+    source: str = ""  # the corpus file they were read from (a worker process reads it too); "" when unknown
 
     @cached_property
     def ids(self) -> frozenset[str]:
@@ -121,7 +122,7 @@ def quiz_pool(bundle, corpus) -> Pool:
     """The quiz's pool for ``bundle`` over ``corpus``; no documents when it is not the bundle's corpus."""
     usable = tuple(d for d in bundle.held_out_documents(corpus) if opening_of(bundle, d) is not None)
     training = corpus.select(bundle.split.train) if usable else []
-    return Pool(usable, TrainingRuns.of(d.text for d in training))
+    return Pool(usable, TrainingRuns.of(d.text for d in training), corpus.source)
 
 
 def opening_of(bundle, doc: Document, prompt_words: int = QUIZ.prompt_words,
