@@ -10,63 +10,67 @@ from ui.common import current_bundle, round_bank, quiz_pool_or_stop
 from ui.constants import LIVE_POLL_SECONDS
 from ui.live import in_background, join_link, loopback_warning, qr_png, rooms, steady, visitor
 from ui.render import leaderboard_html, names_html, plain_html, tally_html, words_html
+from ui.state import LivePage
 
 bundle = current_bundle()
 pool = quiz_pool_or_stop(bundle)  # without the corpus, its notice sits where every page's does
 steady()
-state = st.session_state
+state = st.session_state  # the widgets' values
+page: LivePage = state.setdefault("live", LivePage())
 query = st.query_params
 if query.get("room") and query.get("key"):  # a presenter link: take the room over, keep the key off screen
     if rooms().is_presenter(query["room"], query["key"]):
-        state.live_room = (query["room"], query["key"])
+        page.room = (query["room"], query["key"])
     else:
-        state.live_error = "That presenter link is not valid for this room."
+        page.error = "That presenter link is not valid for this room."
     del query["key"]
 
 
 def act(action, *args):
     """Run a presenter action; a refusal becomes a message on the page instead of an error."""
     try:
-        action(*state.live_room, *args)
+        action(*page.room, *args)
     except RoomError as exc:
-        state.live_error = str(exc)
+        page.error = str(exc)
 
 
 def create():
     try:
         code, key = rooms().create(state.live_rounds, bundle.name, state.live_difficulty, visitor())
     except RoomError as exc:
-        state.live_error = str(exc)
+        page.error = str(exc)
         return
-    state.live_room = (code, key)
+    page.room = (code, key)
     st.query_params["room"] = code
     prepare_round()
 
 
 def prepare_round():
     """Take the next round from the bank in the background (it may still be being written) while this one plays."""
-    code = state.live_room[0]
-    if state.get("live_game", (None,))[0] != code:  # one deck per room: no abstract twice in a show
-        state.live_game = (code, Game(difficulty=rooms().room(code).difficulty or "medium"))
-    state.live_upcoming = in_background(state.live_game[1].deal, round_bank(), bundle, pool)
+    code = page.room[0]
+    if page.deck is None or page.deck[0] != code:
+        page.deck = (code, Game(difficulty=rooms().room(code).difficulty or "medium"))
+    page.upcoming = in_background(page.deck[1].deal, round_bank(), bundle, pool)
 
 
 def next_round():
-    if "live_upcoming" not in state:
+    if page.upcoming is None:
         prepare_round()
-    act(rooms().open_round, state.pop("live_upcoming").result())
+    upcoming, page.upcoming = page.upcoming, None
+    act(rooms().open_round, upcoming.result())
     prepare_round()
 
 
 def leave():
-    del state.live_room
+    page.room = None
     st.query_params.clear()
 
 
-if message := state.pop("live_error", None):
-    st.warning(message, icon=":material/block:")
+if page.error:
+    st.warning(page.error, icon=":material/block:")
+    page.error = None
 
-if "live_room" not in state:
+if page.room is None:
     st.title("Live: play with a room")
     st.markdown("Create a room, show this screen on the projector, and the audience votes from their phones: "
                 "which continuation did the inventors write?")
@@ -77,7 +81,7 @@ if "live_room" not in state:
         st.form_submit_button("Create a room", type="primary", icon=":material/groups:", on_click=create)
     st.stop()
 
-code, key = state.live_room
+code, key = page.room
 room = rooms().room(code)
 link = join_link(code)
 

@@ -1,40 +1,36 @@
 """Human or Machine? The opening of a real abstract, three continuations, one written by people."""
-import uuid
-
 import streamlit as st
 
 from engine.config import NICKNAME_MAX, OPTION_LABELS, QUIZ, QUIZ_OPTIONS
 from engine.games.quiz import Game
 from engine.games.round_library import fooled_share
-from engine.games.store import Store
 from engine.lm.reader import installed as reader_installed
-from engine.storage.answer_log import Outbox
 from engine.storage.connection import StoreError
 from ui.charts import accuracy_figure
 from ui.common import current_bundle, outbox_notice, quiz_pool_or_stop, round_library, store
 from ui.constants import QUIZ_REASONS
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.render import legend_html, plain_html, reader_verdict, words_html
+from ui.state import QuizPage
 
 bundle = current_bundle()
 pool = quiz_pool_or_stop(bundle)
-state = st.session_state
-game: Game = state.setdefault("quiz_game", Game())
-player = state.setdefault("quiz_player", uuid.uuid4().hex)
-outbox: Outbox = state.setdefault("quiz_outbox", Outbox(record=Store.record))  # answers kept until the database takes them
+state = st.session_state  # the widgets' values
+page: QuizPage = state.setdefault("quiz", QuizPage())
+game = page.game
 
 
 def next_round():
     game.start(game.deal(round_library(), bundle, pool))  # stored ahead: a read
     state.quiz_reasons = []
-    state.quiz_scroll = "quiz-top"  # the browser keeps the reveal's scroll, below the new round's opening
+    page.scroll = "quiz-top"  # the browser keeps the reveal's scroll, below the new round's opening
 
 
 def choose(round_id: str, index: int):
     answer = game.answer(round_id, index, state.get("quiz_reasons", []))
     if answer is not None:  # None: a double click, or a click on a round that is gone
-        outbox.send(store, answer, player, state.get("quiz_nickname"))
-        state.quiz_scroll = "quiz-verdict"  # the verdict may be above the button the player scrolled down to
+        page.outbox.send(store, answer, page.player, state.get("quiz_nickname"))
+        page.scroll = "quiz-verdict"  # the verdict may be above the button the player scrolled down to
 
 
 def read_or_say(read):
@@ -67,7 +63,7 @@ st.title("Human or Machine?")
 if not presenter_view():  # the room hears it from the presenter
     st.caption("A real patent abstract begins below. One continuation is what its inventors wrote; "
                "two are the model's. Find the human.")
-outbox_notice(outbox, "quiz_retry")
+outbox_notice(page.outbox, "quiz_retry")
 
 r = game.current
 st.html(plain_html(r.opening + " …"))
@@ -101,10 +97,10 @@ else:  # the verdict and the way on first, then the coloured texts, then the sou
         if record and record[0] >= QUIZ.round_record_min:
             st.caption(f"This very round: {record[1]} of {record[0]} players found the human; by its rating it "
                        f"fools {fooled_share(record[2]):.0%} of players.")
-        others, found = store().others_on(r.doc_id, player)
+        others, found = store().others_on(r.doc_id, page.player)
         where = "Other players on this abstract"
         if not others:  # each abstract is dealt once per level: in a small group, compare with the level
-            others, found = store().others_at(r.level, r.bundle, player)
+            others, found = store().others_at(r.level, r.bundle, page.player)
             where = "No one else has played this abstract yet; other players at this level"
         if others:
             st.caption(f"{where}: {found} of {others} found the human ({found / others:.0%}).")
@@ -113,8 +109,9 @@ else:  # the verdict and the way on first, then the coloured texts, then the sou
     verdict = reader_verdict(r.options, labels)
     if verdict or not reader_installed():
         st.caption(verdict or "The 2024 reader's view is not shown: it is not installed on this server.")
-if state.get("quiz_scroll"):
-    scroll_to(state.pop("quiz_scroll"))
+if page.scroll:
+    scroll_to(page.scroll)
+    page.scroll = None
 
 with st.container(horizontal=True, gap="medium"):  # compact: side by side even on a phone
     st.metric("Score", game.score, width="content")

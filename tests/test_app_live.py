@@ -23,7 +23,7 @@ def click(at, label: str):
 def test_a_phone_on_the_light_channel_shows_on_the_presenters_screen():
     """The presenter is a Streamlit page, the phone the JSON routes of the same process: one store."""
     presenter = click(page("app_pages/live.py"), "Create a room")
-    code, _ = presenter.session_state["live_room"]
+    code, _ = presenter.session_state["live"].room
     assert code in html_bodies(presenter) and f"/join?room={code}" in " ".join(c.value for c in presenter.caption)
     phone = TestClient(Starlette(routes=ROUTES))
     player = phone.post(f"/api/rooms/{code}/players", json={"nickname": "<i>Ana</i>"}).json()["player"]
@@ -41,11 +41,11 @@ def test_a_phone_on_the_light_channel_shows_on_the_presenters_screen():
 
 def test_only_the_presenter_link_gives_control():
     presenter = click(page("app_pages/live.py"), "Create a room")
-    code, key = presenter.session_state["live_room"]
+    code, key = presenter.session_state["live"].room
     stranger = page("app_pages/live.py", {"room": code, "key": "guess"})
-    assert "not valid" in stranger.warning[0].value and "live_room" not in stranger.session_state
+    assert "not valid" in stranger.warning[0].value and stranger.session_state["live"].room is None
     again = page("app_pages/live.py", {"room": code, "key": key})
-    assert again.session_state["live_room"] == (code, key) and "key" not in again.query_params
+    assert again.session_state["live"].room == (code, key) and "key" not in again.query_params
     assert not errors(again)
 
 
@@ -57,11 +57,11 @@ def test_a_presenter_creating_too_many_rooms_is_told_to_use_one(monkeypatch):
 
     monkeypatch.setattr(config, "LIVE", replace(config.LIVE, rooms_per_visitor=1))
     presenter = click(page("app_pages/live.py"), "Create a room")
-    first = presenter.session_state["live_room"]
+    first = presenter.session_state["live"].room
     click(presenter, "Leave this room")
     click(presenter, "Create a room")
     assert "You have created 1 rooms in the last" in presenter.warning[0].value
-    assert "live_room" not in presenter.session_state and first
+    assert presenter.session_state["live"].room is None and first
 
 @pytest.mark.parametrize("public_url, warned", [("http://localhost:8611", True), ("http://127.0.0.2:8501", True),
                                                 ("http://[::1]:8501", True), ("https://quiz.example.org", False),

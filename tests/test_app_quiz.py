@@ -19,7 +19,7 @@ def stored_rounds(at, timeout=60) -> set[str]:
     from engine.config import QUIZ
     from ui.common import store
 
-    current = at.session_state["quiz_game"].current
+    current = at.session_state["quiz"].game.current
     deadline = time.time() + timeout
     while time.time() < deadline:
         ready = {i for i, doc in store().ready(current.bundle, current.level).items() if doc != current.doc_id}
@@ -31,7 +31,7 @@ def stored_rounds(at, timeout=60) -> set[str]:
 
 
 def human_label(at) -> str:
-    game = at.session_state["quiz_game"]
+    game = at.session_state["quiz"].game
     return "ABC"[game.current.human_index]
 
 
@@ -41,11 +41,11 @@ def test_answer_reveal_score_and_next(quiz):
     label = human_label(at)
     at.button(key=f"quiz_pick_{label}").click().run()
     assert not errors(at) and "was written by people" in at.success[0].value
-    assert at.metric[0].value == str(at.session_state["quiz_game"].score) != "0"
+    assert at.metric[0].value == str(at.session_state["quiz"].game.score) != "0"
     assert "Human" in " ".join(m.value for m in at.markdown) and 'class="tok' in html_bodies(at)
     assert stored_rounds(at)
     at.button(key="quiz_next").click().run()
-    dealt = at.session_state["quiz_game"].current
+    dealt = at.session_state["quiz"].game.current
     from ui.common import store
 
     assert dealt.stored_id in store().ready(dealt.bundle, dealt.level)  # a round the library holds: a read,
@@ -65,7 +65,7 @@ def test_the_reveal_says_how_other_players_did_on_the_same_abstract(quiz):
     from ui.common import store
 
     at = quiz
-    current = at.session_state["quiz_game"].current
+    current = at.session_state["quiz"].game.current
     for n, correct in enumerate([True, False, True]):  # three others played this abstract before
         other = replace(current, round_id=f"other-{n}")
         store().record(Answer(other, other.human_index if correct else (other.human_index + 1) % 3, correct, 1, 900, ()),
@@ -87,7 +87,7 @@ def test_the_reveal_gives_a_stored_rounds_own_record_once_it_has_enough_answers(
     at.button(key="quiz_pick_A").click().run()
     assert stored_rounds(at)
     at.button(key="quiz_next").click().run()
-    current = at.session_state["quiz_game"].current
+    current = at.session_state["quiz"].game.current
     assert current.stored_id  # dealt from the library
     for n in range(QUIZ.round_record_min - 1):  # others were dealt the same stored round, and fooled
         other = replace(current, round_id=uuid.uuid4().hex)
@@ -105,7 +105,7 @@ def test_without_others_on_the_abstract_the_reveal_says_how_others_did_at_this_l
     from ui.common import store
 
     at = quiz
-    current = at.session_state["quiz_game"].current
+    current = at.session_state["quiz"].game.current
     level = {**current.settings, "level": current.level}
     for n, (settings, bundle, correct) in enumerate([(level, current.bundle, True), (level, current.bundle, False),
                                                      (level, current.bundle, False),
@@ -123,7 +123,7 @@ def test_a_repeated_or_late_answer_counts_once(quiz):
     from ui.common import store
 
     at = quiz
-    game = at.session_state["quiz_game"]
+    game = at.session_state["quiz"].game
     round_id = game.current.round_id
     at.button(key="quiz_pick_A").click().run()
     assert game.answer(round_id, 1) is None  # the second click of a double click
@@ -136,7 +136,7 @@ def test_difficulty_sets_the_rung_and_says_what_it_means(quiz):
 
     at = quiz
     at.selectbox(key="quiz_difficulty").select("hard").run()
-    game = at.session_state["quiz_game"]
+    game = at.session_state["quiz"].game
     spec = QUIZ.levels[QUIZ.difficulties["hard"]]
     assert game.difficulty == "hard" and game.current.level == QUIZ.difficulties["hard"]
     assert spec.diversity[0] <= game.current.diversity <= spec.diversity[1]
@@ -178,12 +178,12 @@ def test_the_reveal_shows_what_the_2024_reader_thought(quiz, monkeypatch):
 
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (requirements-dev.txt has it)")
     at = quiz
-    game = at.session_state["quiz_game"]
+    game = at.session_state["quiz"].game
     pick = "ABC"[game.current.reader_pick]
     at.button(key="quiz_pick_A").click().run()
     assert any(f"would have picked {pick}" in c.value for c in at.caption)
     at.button(key="quiz_next").click().run()
-    game = at.session_state["quiz_game"]  # a round made where the reader is not installed
+    game = at.session_state["quiz"].game  # a round made where the reader is not installed
     game.start(replace(game.current, options=tuple(replace(o, reader_logp=None) for o in game.current.options)))
     monkeypatch.setattr(reader, "READER_PACKAGE", "no-such-reader-package")
     at.button(key="quiz_pick_A").click().run()

@@ -69,7 +69,7 @@ def test_retrain_starts_a_job_that_the_monitor_follows(dashboard, tiny_bundle, t
     at.number_input(key="retrain_tiny_epochs").set_value(8).run()  # 8 s with the fake trainer
     at.button(key="FormSubmitter:retrain_form-Retrain").click().run()
     assert not errors(at), [e.value for e in at.error]
-    job = at.session_state["training_job"]
+    job = at.session_state["training"].job
     jobs_dir = tmp_path / "jobs"
     assert jobs.status(job, jobs_dir).state == "running"
     at.button(key="FormSubmitter:retrain_form-Retrain").click().run()  # a second press while it runs
@@ -185,7 +185,7 @@ def test_with_a_token_configured_no_visitor_can_cancel_resume_or_activate(dashbo
     at.button(key="training_make_active_yes").click().run()
     assert (models / "ACTIVE").read_text() == "other"
     at.button(key="training_resume").click().run()
-    assert jobs.running_job(jobs_dir) == at.session_state["training_job"]
+    assert jobs.running_job(jobs_dir) == at.session_state["training"].job
     jobs.cancel(jobs.running_job(jobs_dir), jobs_dir)
 
 

@@ -17,9 +17,9 @@ from engine.training.results import not_better_than_baselines
 from engine.sanitise import for_visitors, hide_paths
 from ui.charts import history_figure
 from ui.constants import RETRAIN_RANGES
+from ui.state import TrainingPage
 
 
-_CONFIRMING = "training_confirming"  # the model a visitor asked to activate, until they confirm or cancel
 
 
 def configured_token() -> str | None:
@@ -50,15 +50,20 @@ def allowed() -> bool:
         return False
 
 
-def _ask_to_activate(name: str) -> None:
-    st.session_state[_CONFIRMING] = name
+def page() -> TrainingPage:
+    """This visitor's training page state."""
+    return st.session_state.setdefault("training", TrainingPage())
+
+
+def _ask_to_activate(name: str | None) -> None:
+    page().confirming = name
 
 
 def activate_button(name: str, label: str, key: str, disabled: bool = False) -> None:
     """A button that makes ``name`` the model every visitor gets, after a confirmation that warns
     when the model is no better than its baselines (and behind the token gate)."""
     st.button(label, key=key, disabled=disabled, icon=":material/check_circle:", on_click=_ask_to_activate, args=(name,))
-    if st.session_state.get(_CONFIRMING) != name:
+    if page().confirming != name:
         return
     with st.container(border=True, key=f"{key}_confirmation"):
         concerns = not_better_than_baselines(read_json(config.MODELS_DIR / name / "metrics.json", {}))
@@ -69,9 +74,9 @@ def activate_button(name: str, label: str, key: str, disabled: bool = False) -> 
             st.info(question, icon=":material/help:")
         yes, no = st.columns(2)
         confirmed = yes.button(f"Yes, activate {name}", key=f"{key}_yes", type="primary")
-        no.button("Cancel", key=f"{key}_no", on_click=st.session_state.pop, args=(_CONFIRMING, None))
+        no.button("Cancel", key=f"{key}_no", on_click=_ask_to_activate, args=(None,))
     if confirmed and allowed():
-        st.session_state.pop(_CONFIRMING, None)
+        page().confirming = None
         try:
             set_active_bundle(name)
             st.session_state.model_name = name
@@ -102,8 +107,9 @@ def retrain_form(start: ModelConfig) -> None:
                           format_func=lambda k: f"{k}: {PRESETS[k].description}")
     model, train = PRESETS[preset].model, PRESETS[preset].train
     with st.form("retrain_form"):
-        default_name = st.session_state.setdefault("retrain_default_name", time.strftime("retrain-%Y%m%d-%H%M"))
-        name = st.text_input("Name of the new model", value=default_name, max_chars=60)
+        state = page()
+        state.default_name = state.default_name or time.strftime("retrain-%Y%m%d-%H%M")
+        name = st.text_input("Name of the new model", value=state.default_name, max_chars=60)
         a, b, c = st.columns(3)
         key = f"retrain_{preset}_"  # the fields start from the chosen preset's values
         glove = a.toggle("GloVe 50d embeddings (pre-trained)", model.glove, key=key + "glove")
@@ -140,8 +146,7 @@ def retrain_form(start: ModelConfig) -> None:
     except (jobs.JobError, CorpusError) as exc:
         st.error(for_visitors(exc))
         return
-    st.session_state.training_job = job
-    st.session_state.pop("retrain_default_name")  # the next job gets a fresh default name
+    page().job, page().default_name = job, None  # the next job gets a fresh default name
     st.success(f"Started job {job}.")
 
 
@@ -173,7 +178,7 @@ def _device_badge(device: str) -> None:
 @st.fragment(run_every=2)
 def job_monitor() -> None:
     """Follows the running job (or the last one) from its files: any browser, any reload."""
-    job = jobs.running_job() or st.session_state.get("training_job") or next(iter(jobs.recent_jobs()), None)
+    job = jobs.running_job() or page().job or next(iter(jobs.recent_jobs()), None)
     if job is None:
         st.caption("No training job has run yet.")
         return
@@ -195,7 +200,7 @@ def job_monitor() -> None:
     if s.resumable and cols[0].button("Resume", key="training_resume", icon=":material/play_arrow:") \
             and allowed():
         try:
-            st.session_state.training_job = jobs.resume(job)
+            page().job = jobs.resume(job)
         except jobs.JobError as exc:
             st.error(hide_paths(str(exc)))
     if s.state == "finished":
