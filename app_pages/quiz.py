@@ -7,7 +7,7 @@ from engine.games.round_library import fooled_share
 from engine.lm.reader import installed as reader_installed
 from engine.storage.connection import StoreError
 from ui.charts import accuracy_figure
-from ui.common import current_bundle, outbox_notice, quiz_pool_or_stop, round_library, store
+from ui.common import current_bundle, leaderboard, outbox_notice, quiz_pool_or_stop, round_library, store
 from ui.constants import QUIZ_REASONS
 from ui.layout import PLOTLY_CONFIG, anchor, presenter_view, scroll_to
 from ui.render import legend_html, plain_html, reader_verdict, words_html
@@ -30,6 +30,8 @@ def choose(round_id: str, index: int):
     answer = game.answer(round_id, index, state.get("quiz_reasons", []))
     if answer is not None:  # None: a double click, or a click on a round that is gone
         page.outbox.send(store, answer, page.player, state.get("quiz_nickname"))
+        if state.get("quiz_nickname"):  # only named players are on the board
+            leaderboard.clear()
         page.scroll = "quiz-verdict"  # the verdict may be above the button the player scrolled down to
 
 
@@ -131,7 +133,7 @@ st.divider()
 board, stats = st.tabs(["Leaderboard", "How convincing is the machine?"], key="quiz_tab", on_change="rerun")
 with board:
     if board.open:
-        leaders = read_or_say(lambda: store().leaderboard())
+        leaders = read_or_say(leaderboard)
         if leaders:
             st.dataframe(leaders, hide_index=True,
                          column_config={"accuracy": st.column_config.NumberColumn(format="percent")})

@@ -69,7 +69,7 @@ def shared_corpus_path() -> Path:
 def app_setup(tiny_bundle, invented_csv, monkeypatch, tmp_path):
     """Pages see the tiny bundle as the active model, the invented corpus, and a fresh answer store."""
     from engine import config
-    from ui.common import corpus, store
+    from ui.common import corpus, leaderboard, store
 
     monkeypatch.setattr(config, "MODELS_DIR", tiny_bundle.path.parent)
     (tiny_bundle.path.parent / "ACTIVE").write_text(tiny_bundle.name)
@@ -77,6 +77,7 @@ def app_setup(tiny_bundle, invented_csv, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'answers.sqlite'}")
     corpus.clear()
     store.clear()
+    leaderboard.clear()
 
 
 @pytest.fixture(scope="session")

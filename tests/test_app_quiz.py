@@ -56,6 +56,7 @@ def test_answer_reveal_score_and_next(quiz):
     board = store().leaderboard()
     assert board == [{"nickname": "<b>Ada</b>", "score": board[0]["score"], "accuracy": 0.5, "rounds": 2}]
     assert at.dataframe  # rendered as data, never as HTML
+    assert at.dataframe[0].value["rounds"].tolist() == [2]  # a named answer is on the board at once (not cached)
 
 
 def test_the_reveal_says_how_other_players_did_on_the_same_abstract(quiz):

@@ -17,6 +17,7 @@ from engine.training.results import ranked
 from engine.sanitise import for_visitors, hide_paths
 from engine.games.store import Store
 from engine.storage.answer_log import Outbox
+from ui.constants import LEADERBOARD_SECONDS
 from ui.render import CSS
 
 MODEL_KEY = "model_name"  # plain session key (widget keys are dropped on pages without the widget)
@@ -62,6 +63,13 @@ def corpus() -> tuple[Corpus | None, str | None]:
         return permanent(load_corpus()), None
     except CorpusError as exc:
         return None, for_visitors(exc)
+
+
+@st.cache_data(ttl=LEADERBOARD_SECONDS, show_spinner=False)
+def leaderboard() -> list[dict]:
+    """The quiz's leaderboard, read once for every session within LEADERBOARD_SECONDS, or until a named
+    answer is stored (``leaderboard.clear()``); a StoreError is not kept."""
+    return store().leaderboard()
 
 
 @st.cache_resource(show_spinner=False)
