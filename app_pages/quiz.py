@@ -2,7 +2,7 @@
 import streamlit as st
 
 from engine.config import NICKNAME_MAX, OPTION_LABELS, QUIZ, QUIZ_OPTIONS
-from engine.games.quiz import Game
+from engine.games.quiz import Game, Round
 from engine.games.round_library import fooled_share
 from engine.lm.reader import installed as reader_installed
 from engine.storage.connection import StoreError
@@ -32,6 +32,7 @@ def choose(round_id: str, index: int):
         page.outbox.send(store, answer, page.player, state.get("quiz_nickname"))
         if state.get("quiz_nickname"):  # only named players are on the board
             leaderboard.clear()
+            page.rerun_page = True
         page.scroll = "quiz-verdict"  # the verdict may be above the button the player scrolled down to
 
 
@@ -57,28 +58,8 @@ def change_difficulty():
     next_round()
 
 
-if game.current is None or game.current.bundle != bundle.name:
-    next_round()
-
-anchor("quiz-top")
-st.title("Human or Machine?")
-if not presenter_view():  # the room hears it from the presenter
-    st.caption("A real patent abstract begins below. One continuation is what its inventors wrote; "
-               "two are the model's. Find the human.")
-outbox_notice(page.outbox, "quiz_retry")
-
-r = game.current
-st.html(plain_html(r.opening + " …"))
-labels = OPTION_LABELS[:QUIZ_OPTIONS]
-if game.last is None:
-    if not presenter_view():
-        st.pills("Why? (optional, tick before choosing)", QUIZ_REASONS, selection_mode="multi", key="quiz_reasons")
-    for col, option, label in zip(st.columns(QUIZ_OPTIONS), r.options, labels):
-        with col.container(border=True, key=f"quiz_option_{label}"):  # equal heights: see assets/style.css
-            st.button(f"{label}: a human wrote this", key=f"quiz_pick_{label}", width="stretch",
-                      on_click=choose, args=(r.round_id, labels.index(label)))
-            st.html(plain_html("… " + option.text + " …", "passage option"))
-else:  # the verdict and the way on first, then the coloured texts, then the source and how others did
+def reveal(r: Round, labels: str) -> None:
+    """The verdict and the way on first, then the coloured texts, then the source and how others did."""
     anchor("quiz-verdict")
     answer = game.last
     human = labels[r.human_index]
@@ -111,15 +92,52 @@ else:  # the verdict and the way on first, then the coloured texts, then the sou
     verdict = reader_verdict(r.options, labels)
     if verdict or not reader_installed():
         st.caption(verdict or "The 2024 reader's view is not shown: it is not installed on this server.")
-if page.scroll:
-    scroll_to(page.scroll)
-    page.scroll = None
 
-with st.container(horizontal=True, gap="medium"):  # compact: side by side even on a phone
-    st.metric("Score", game.score, width="content")
-    st.metric("Streak", game.streak, help=f"Best: {game.best_streak}", width="content")
-    st.metric("Rounds", game.rounds, width="content")
-    st.metric("Right", f"{game.accuracy:.0%}" if game.rounds else "–", width="content")
+
+if game.current is None or game.current.bundle != bundle.name:
+    next_round()
+
+anchor("quiz-top")
+st.title("Human or Machine?")
+if not presenter_view():  # the room hears it from the presenter
+    st.caption("A real patent abstract begins below. One continuation is what its inventors wrote; "
+               "two are the model's. Find the human.")
+
+
+@st.fragment
+def play() -> None:
+    """The round, its reveal and the score. A click here reruns only this part of the page: at 200 players
+    every element a rerun sends costs the server. A named answer reruns the whole page (its leaderboard)."""
+    if page.rerun_page:
+        page.rerun_page = False
+        st.rerun(scope="app")
+    outbox_notice(page.outbox, "quiz_retry")
+
+    r = game.current
+    st.html(plain_html(r.opening + " …"))
+    labels = OPTION_LABELS[:QUIZ_OPTIONS]
+    if game.last is None:
+        if not presenter_view():
+            st.pills("Why? (optional, tick before choosing)", QUIZ_REASONS, selection_mode="multi", key="quiz_reasons")
+        for col, option, label in zip(st.columns(QUIZ_OPTIONS), r.options, labels):
+            with col.container(border=True, key=f"quiz_option_{label}"):  # equal heights: see assets/style.css
+                st.button(f"{label}: a human wrote this", key=f"quiz_pick_{label}", width="stretch",
+                          on_click=choose, args=(r.round_id, labels.index(label)))
+                st.html(plain_html("… " + option.text + " …", "passage option"))
+    else:
+        reveal(r, labels)
+    if page.scroll:
+        scroll_to(page.scroll)
+        page.scroll = None
+
+    with st.container(horizontal=True, gap="medium"):  # compact: side by side even on a phone
+        st.metric("Score", game.score, width="content")
+        st.metric("Streak", game.streak, help=f"Best: {game.best_streak}", width="content")
+        st.metric("Rounds", game.rounds, width="content")
+        st.metric("Right", f"{game.accuracy:.0%}" if game.rounds else "–", width="content")
+
+
+play()
 if not presenter_view():
     c1, c2 = st.columns(2)
     c1.selectbox("Difficulty", [*QUIZ.difficulties, "adaptive"], key="quiz_difficulty", on_change=change_difficulty,

@@ -34,6 +34,7 @@ class QuizPage:
     player: str = field(default_factory=lambda: uuid.uuid4().hex)
     outbox: Outbox = field(default_factory=lambda: Outbox(record=Store.record))
     scroll: str | None = None  # the anchor the next run brings into view
+    rerun_page: bool = False  # a named answer was stored: the whole page runs again, its leaderboard with it
 
 
 @dataclass
