@@ -69,9 +69,12 @@ def shared_corpus_path() -> Path:
 def app_setup(tiny_bundle, invented_csv, monkeypatch, tmp_path):
     """Pages see the tiny bundle as the active model, the invented corpus, and a fresh answer store."""
     from engine import config
+    from engine.games import library_server
     from ui.common import corpus, leaderboard, store
 
     monkeypatch.setattr(config, "MODELS_DIR", tiny_bundle.path.parent)
+    # the suite keeps both cores busy, which would hold the library's thread back as a crowd does (CI: always)
+    monkeypatch.setattr(library_server, "machine_busy", lambda: False)
     (tiny_bundle.path.parent / "ACTIVE").write_text(tiny_bundle.name)
     monkeypatch.setenv("PATENT_CORPUS", str(invented_csv))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'answers.sqlite'}")
