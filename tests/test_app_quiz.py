@@ -179,7 +179,11 @@ def test_the_reveal_shows_what_the_2024_reader_thought(quiz, monkeypatch):
 
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (requirements-dev.txt has it)")
     at = quiz
+    assert stored_rounds(at)  # chosen with the reader by the library's worker (a player never waits for one)
+    at.button(key="quiz_pick_A").click().run()
+    at.button(key="quiz_next").click().run()
     game = at.session_state["quiz"].game
+    assert game.current.stored_id
     pick = "ABC"[game.current.reader_pick]
     at.button(key="quiz_pick_A").click().run()
     assert any(f"would have picked {pick}" in c.value for c in at.caption)

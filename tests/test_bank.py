@@ -55,3 +55,9 @@ def test_a_deck_of_abstracts_that_give_no_round_falls_back_to_others(tiny_bundle
     bank.take(tiny_bundle, tiny_pool, 0, tiny_pool.ids)
     bank._barren[(id(tiny_bundle), id(tiny_pool), 0)].add(barren)  # as if every try at it copied training text
     assert bank.take(tiny_bundle, tiny_pool, 0, frozenset({barren})).doc_id in rest
+
+
+def test_a_bank_players_wait_on_chooses_without_the_reader(tiny_bundle, tiny_pool):
+    """Rounds the reader chooses cost seconds each and its 140 MiB: the library's worker writes those."""
+    dealt = RoundBank(stock=1, reader=False).take(tiny_bundle, tiny_pool, 2, tiny_pool.ids)  # a level for readers
+    assert dealt.reader_pick is None and "reader" not in dealt.settings["chosen_by"]

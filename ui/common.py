@@ -44,8 +44,10 @@ def _load_bundle(path: str, stamp: float) -> Bundle:
 
 @st.cache_resource(show_spinner=False)
 def round_bank() -> RoundBank:
-    """Quiz rounds prepared ahead, shared by every session of this server (see engine.games.bank)."""
-    return RoundBank()
+    """Quiz rounds written for a player who waits (see engine.games.bank), shared by every session of this
+    server: without the reader, which costs seconds a round and 140 MiB; the rounds it chooses come from
+    the round library's worker."""
+    return RoundBank(reader=False)
 
 
 @st.cache_resource(show_spinner=False)

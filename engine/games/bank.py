@@ -25,8 +25,10 @@ log = logging.getLogger(__name__)
 
 
 class RoundBank:
-    def __init__(self, stock: int = QUIZ.bank_stock, workers: int = QUIZ.bank_workers):
-        self.stock = stock
+    def __init__(self, stock: int = QUIZ.bank_stock, workers: int = QUIZ.bank_workers, reader: bool = True):
+        """``reader=False``: rounds are chosen without the reader (engine.games.convincing), as where players
+        wait for them and the reader's seconds a round, and its memory, are not to be spent."""
+        self.stock, self.reader = stock, reader
         self._rounds: dict[tuple, deque[Round]] = {}
         self._makers: dict[tuple, Callable[[list], list[Round]]] = {}
         self._next_documents: dict[tuple, Callable[[int], list]] = {}
@@ -48,7 +50,8 @@ class RoundBank:
             ready = self._rounds.setdefault(key, deque())
             queue = self._queues.setdefault(key, deque())
             if key not in self._makers:
-                self._makers[key] = lambda docs: make_rounds(bundle, pool, docs, level, np.random.default_rng())
+                self._makers[key] = lambda docs: make_rounds(bundle, pool, docs, level, np.random.default_rng(),
+                                                              reader=self.reader)
                 self._next_documents[key] = _cycle(pool.documents)
                 self._barren[key] = set()
             ticket, order = object(), None
