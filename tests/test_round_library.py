@@ -152,10 +152,12 @@ def test_the_app_servers_thread_writes_rounds_in_a_child_process(tiny_bundle, ti
     reading the corpus the pool came from."""
     store = Store(url)
     stored = fill_in_child(store, tiny_bundle, replace(tiny_pool, source=str(invented_csv)), 0, 2, "unused", stock=3)
-    assert 1 <= stored <= 3 and store.stock(tiny_bundle.name, 0) == stored  # the child's guard drops some copies
+    assert stored <= 3 and store.stock(tiny_bundle.name, 0) == stored
     with store.engine.connect() as conn:
-        workers = {w for (w,) in conn.exec_driver_sql("SELECT DISTINCT worker FROM quiz_rounds")}
-    assert workers and all(w.split(":")[1] != str(os.getpid()) for w in workers)
+        rows = conn.exec_driver_sql("SELECT worker, status FROM quiz_rounds").all()
+    # every claim written and finished by the child: a round, or barren (the tiny model copies its training text)
+    assert rows and {status for _, status in rows} <= {"ready", "barren"}
+    assert all(worker.split(":")[1] != str(os.getpid()) for worker, _ in rows)
 
 
 def test_a_database_in_memory_is_filled_in_this_process(tiny_bundle, tiny_pool):
