@@ -6,7 +6,7 @@ import streamlit as st
 from engine.config import LIVE, QUIZ
 from engine.games.quiz import Game
 from engine.games.rooms import LABELS, RoomError
-from ui.common import current_bundle, quiz_pool_or_stop, round_library
+from ui.common import current_bundle, quiz_pool_or_stop, round_bank
 from ui.constants import LIVE_POLL_SECONDS
 from ui.live import in_background, join_link, loopback_warning, qr_png, rooms, steady, visitor
 from ui.render import leaderboard_html, names_html, plain_html, tally_html, words_html
@@ -46,12 +46,12 @@ def create():
 
 
 def prepare_round():
-    """Take the next round from the round library in the background (the bank may still be writing it) while
-    this one plays."""
+    """Take the next round from the bank in the background (it may still be being written) while this one plays:
+    not from the round library, whose thread would start writing rounds for later while a room's phones vote."""
     code = page.room[0]
     if page.deck is None or page.deck[0] != code:
         page.deck = (code, Game(difficulty=rooms().room(code).difficulty or "medium"))
-    page.upcoming = in_background(page.deck[1].deal, round_library(), bundle, pool)
+    page.upcoming = in_background(page.deck[1].deal, round_bank(), bundle, pool)
 
 
 def next_round():
