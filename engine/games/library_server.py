@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from ..config import QUIZ
-from ..storage.connection import StoreError
+from ..storage.connection import StoreError, in_memory
 from .bank import RoundBank
 from .quiz import Pool, Round
 from .round_library import RoundStore, fill, stored_round, worker_name
@@ -117,7 +117,7 @@ def fill_in_child(store: RoundStore, bundle, pool: Pool, level: int, n: int, wor
     reads); the rounds it stored. In this process when the database is SQLite in memory, which no other
     process can open."""
     url = store.engine.url
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+    if in_memory(url):
         return fill(store, bundle, pool, level, n, worker, stock)[0]
     before = len(store.ready(bundle.name, level))
     command = [sys.executable, "-m", "engine.games.make_rounds", "--model", str(bundle.path), "--levels", str(level),

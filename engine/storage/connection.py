@@ -9,7 +9,7 @@ import os
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event, inspect, make_url, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
@@ -35,6 +35,12 @@ def database_url() -> str:
     return Environment.read().database_url or f"sqlite:///{DATA_DIR / 'quiz.sqlite'}"
 
 
+def in_memory(url: URL) -> bool:
+    """Whether ``url`` is SQLite in memory: a database no other connection, let alone process, can open."""
+    return url.get_backend_name() == "sqlite" and ((url.database or "") in ("", ":memory:")
+                                                   or url.query.get("mode") == "memory")
+
+
 def open_engine(url: str) -> Engine:
     """An engine for ``url``, parsed by SQLAlchemy. SQLite on disk: its directory is created. SQLite in
     memory: one connection, which every thread must share (each connection is its own empty database)
@@ -43,7 +49,7 @@ def open_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
     database = parsed.database or ""
-    if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+    if in_memory(parsed):
         engine = create_engine(parsed, poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=30,
                                connect_args={"check_same_thread": False})
     else:
