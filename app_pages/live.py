@@ -4,7 +4,7 @@ import html
 import streamlit as st
 
 from engine.config import LIVE, QUIZ
-from engine.games.quiz import Game
+from engine.games.quiz import Game, NoRounds
 from engine.games.rooms import LABELS, RoomError
 from ui.common import current_bundle, quiz_pool_or_stop, round_bank
 from ui.constants import LIVE_POLL_SECONDS
@@ -58,7 +58,11 @@ def next_round():
     if page.upcoming is None:
         prepare_round()
     upcoming, page.upcoming = page.upcoming, None
-    act(rooms().open_round, upcoming.result())
+    try:
+        act(rooms().open_round, upcoming.result())
+    except NoRounds as exc:  # no abstract of this corpus fits the room's difficulty
+        page.error = str(exc)
+        return
     prepare_round()
 
 

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from engine.config import NICKNAME_MAX, OPTION_LABELS, QUIZ, QUIZ_OPTIONS
-from engine.games.quiz import Game, Round
+from engine.games.quiz import Game, NoRounds, Round
 from engine.games.round_library import fooled_share
 from engine.lm.reader import installed as reader_installed
 from engine.storage.connection import StoreError
@@ -21,7 +21,12 @@ game = page.game
 
 
 def next_round():
-    game.start(game.deal(round_library(), bundle, pool))  # stored ahead: a read
+    try:
+        game.start(game.deal(round_library(), bundle, pool))  # stored ahead: a read
+    except NoRounds as exc:  # no abstract of this corpus fits the difficulty; every one fits the easiest
+        page.notice = f"{exc} Playing on easy."
+        game.difficulty = state.quiz_difficulty = "easy"
+        game.start(game.deal(round_library(), bundle, pool))
     state.quiz_reasons = []
     page.scroll = "quiz-top"  # the browser keeps the reveal's scroll, below the new round's opening
 
@@ -102,6 +107,9 @@ st.title("Human or Machine?")
 if not presenter_view():  # the room hears it from the presenter
     st.caption("A real patent abstract begins below. One continuation is what its inventors wrote; "
                "two are the model's. Find the human.")
+if page.notice:
+    st.info(page.notice, icon=":material/info:")
+    page.notice = None
 
 
 @st.fragment

@@ -2,8 +2,9 @@
 
     python bench/quiz_judges.py [--model DIR] [--data CSV] [--rounds 150] [--seed 0] [--levels 2 4] [--no-old]
 
-Rounds are made from the abstracts no model trained on (the quiz's pool), at every level of the
-difficulty scale (engine.config.QUIZ.levels) and, side by side on the same abstracts, by the old
+Rounds are made from the abstracts no model trained on (the quiz's pool) that fit the level (one
+round per abstract; a level that fewer abstracts fit than --rounds plays some twice, with other
+machine options), at every level of the difficulty scale (engine.config.QUIZ.levels) and, side by side on the same abstracts, by the old
 round maker (three diversity ranges, the 2 of 16 closest in surprise, no critic). Judges that
 learn are cross-fitted by abstract (grouped folds: a round is judged by a judge that never saw it):
 (a) white-box: a logistic regression on the model's own per-token log-probabilities, rank buckets
@@ -138,13 +139,15 @@ def main() -> None:
             makers.append((f"{label}, critic only", k, True, QUIZ.levels, False))
     makers += [(f"old {spec.meaning}", k, False, OLD_LEVELS, False) for k, spec in enumerate(OLD_LEVELS) if args.old]
     judges = ["white-box", "text (TF-IDF)", "topic"] + (["reader", "reader MMI"] if reader is not None else [])
-    print(f"bundle {bundle.name}; pool of {len(pool.documents)} held-out abstracts; up to {args.rounds} rounds "
-          f"per row, one per abstract; chance = 33%" + ("" if reader else "; the reader is not installed") + "\n")
-    print(f"| round maker | settings | rounds | {' | '.join(judges)} | strongest |")
+    print(f"bundle {bundle.name}; pool of {len(pool.documents)} held-out abstracts; {args.rounds} rounds "
+          f"per row; chance = 33%" + ("" if reader else "; the reader is not installed") + "\n")
+    print(f"| round maker | settings | rounds (abstracts) | {' | '.join(judges)} | strongest |")
     print("|---" * (len(judges) + 4) + "|")
     for label, level, critic, levels, reading in makers:
         started = time.time()
-        docs = [pool.documents[i] for i in rng.permutation(len(pool.documents))[:args.rounds]]
+        playable = pool.playable(bundle, levels[level])
+        passes = -(-args.rounds // len(playable))  # a level fewer abstracts fit plays some twice (grouped folds)
+        docs = [playable[i] for i in np.concatenate([rng.permutation(len(playable)) for _ in range(passes)])][:args.rounds]
         rounds = [r for k in range(0, len(docs), BATCH)
                   for r in make_rounds(bundle, pool, docs[k:k + BATCH], level, rng, critic, levels, reading)]
         results = [white_box(rounds, common), text_judge(rounds),
@@ -153,7 +156,7 @@ def main() -> None:
         spec = levels[level]
         settings = (f"{spec.length} words, diversity {spec.diversity[0]:g}-{spec.diversity[1]:g}, "
                     f"2 of {spec.candidates} closest to the real text by {rounds[0].settings['chosen_by']}")
-        print(f"| {label} | {settings} | {len(rounds)} | {' | '.join(map(cell, results))} | "
+        print(f"| {label} | {settings} | {len(rounds)} ({len({r.doc_id for r in rounds})}) | {' | '.join(map(cell, results))} | "
               f"{max(r.mean() for r in results):.0%} |", flush=True)
         print(f"  ({time.time() - started:.0f} s)", file=sys.stderr)
 

@@ -13,7 +13,9 @@ player waiting for a round written for them) and QUIZ.bank_batch together (the b
 shown per round). "best of 16": the issue's yardstick, 16 candidates at the medium level's settings.
 "reader out": a level for readers (QuizLevel.for_readers) made without the reader (critic only),
 beside it as made (the reader choosing and scoring the options for the reveal), when it is installed.
-Rounds alternate between the ways on the same documents; figures are medians.
+Rounds alternate between the ways on the same documents (at each level, those it can cut: a level
+for readers takes only abstracts whose opening ends at a full stop before a plain continuation);
+figures are medians.
 """
 from __future__ import annotations
 
@@ -67,14 +69,15 @@ def main() -> None:
     before, alone, batched = [], {k: [] for k in range(len(scale))}, {k: [] for k in range(len(scale))}
     reading = available_reader() is not None
     reader_out = {k: [] for k, spec in enumerate(scale) if spec.for_readers and reading}
+    playable = {k: pool.playable(bundle, spec) for k, spec in enumerate(scale)}  # the abstracts each level cuts
     for i in range(args.rounds):
-        doc = pool.documents[i % len(pool.documents)]
-        tokens = split_words(doc.text)
+        tokens = split_words(pool.documents[i % len(pool.documents)].text)
         end = opening_end(tokens, bundle.tokenizer.index, QUIZ.prompt_words, QUIZ.continuation_words)
         started = time.perf_counter()
         round_before(bundle, tokens, end, rng, 1.0)
         before.append(time.perf_counter() - started)
         for k in alone:
+            doc = playable[k][i % len(playable[k])]
             started = time.perf_counter()
             make_rounds(bundle, pool, [doc], k, rng, levels=scale)
             alone[k].append(time.perf_counter() - started)
@@ -82,7 +85,7 @@ def main() -> None:
                 started = time.perf_counter()
                 make_rounds(bundle, pool, [doc], k, rng, levels=scale, reader=False)
                 reader_out[k].append(time.perf_counter() - started)
-            docs = [pool.documents[(i * QUIZ.bank_batch + j) % len(pool.documents)] for j in range(QUIZ.bank_batch)]
+            docs = [playable[k][(i * QUIZ.bank_batch + j) % len(playable[k])] for j in range(QUIZ.bank_batch)]
             started = time.perf_counter()
             make_rounds(bundle, pool, docs, k, rng, levels=scale)
             batched[k].append((time.perf_counter() - started) / QUIZ.bank_batch)

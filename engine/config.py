@@ -303,6 +303,8 @@ class QuizLevel:
     length: int  # words in each option (at most QuizConfig.continuation_words): less text, fewer clues
     meaning: str  # what it means, in plain words
     for_readers: bool = False  # candidates with a reader's clues are dropped; the reader (if installed) chooses
+    at_sentence: bool = False  # the opening ends at a full stop: no option has to finish a phrase it left open
+    plain: int | None = None  # the real continuation brings at most this many new content words (None: any)
 
 
 # Easiest first; set by measurement (bench/quiz_judges.py): judges find the human less often at each level.
@@ -312,15 +314,16 @@ _QUIZ_LEVELS = (
               meaning="30 words each; the machine writes wildly, and slips in grammar and sense give it away."),
     QuizLevel(diversity=(1.2, 1.6), top_p=1.0, candidates=4, length=25,
               meaning=f"25 words each; the machine writes loosely; {_SHOWN.format(4)}."),
-    QuizLevel(diversity=(0.8, 1.4), top_p=1.0, candidates=24, length=18,
-              meaning=f"18 words each; the machine writes with care; {_SHOWN.format(24)}.",
-              for_readers=True),
-    QuizLevel(diversity=(0.7, 1.4), top_p=1.0, candidates=32, length=16,
-              meaning=f"16 words each; the machine writes with care; {_SHOWN.format(32)}.",
-              for_readers=True),
-    QuizLevel(diversity=(0.7, 1.4), top_p=1.0, candidates=64, length=10,
-              meaning="10 words each, so fewer clues; the 2 of 64 machine tries that read most like the real "
-                      "text are shown.", for_readers=True),
+    QuizLevel(diversity=(0.6, 1.1), top_p=1.0, candidates=24, length=16,
+              meaning=f"16 words each, starting a sentence; the machine writes with care; {_SHOWN.format(24)}.",
+              for_readers=True, at_sentence=True, plain=2),
+    QuizLevel(diversity=(0.6, 1.1), top_p=1.0, candidates=32, length=13,
+              meaning=f"13 words each, starting a sentence; the machine writes with care; {_SHOWN.format(32)}.",
+              for_readers=True, at_sentence=True, plain=2),
+    QuizLevel(diversity=(0.6, 1.1), top_p=1.0, candidates=64, length=10,
+              meaning="10 words each, starting a sentence that adds little new, so fewer clues; the 2 of 64 "
+                      "machine tries that read most like the real text are shown.",
+              for_readers=True, at_sentence=True, plain=1),
 )
 
 
@@ -330,6 +333,7 @@ class QuizConfig:
     round library (rounds stored in the database)."""
 
     prompt_words: int = 30  # words of the real abstract shown as the opening
+    sentence_words: tuple[int, int] = (12, 61)  # an opening ending at a full stop has this many words (from, to)
     continuation_words: int = 30  # words in each of the three continuations at most (a level may use fewer)
     repetition_guard: int = 3
     rewrites: int = 3  # times a round whose candidates all copy from training abstracts is written again

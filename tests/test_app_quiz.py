@@ -142,6 +142,7 @@ def test_difficulty_sets_the_rung_and_says_what_it_means(quiz):
     assert game.difficulty == "hard" and game.current.level == QUIZ.difficulties["hard"]
     assert spec.diversity[0] <= game.current.diversity <= spec.diversity[1]
     assert spec.meaning in [c.value for c in at.caption]
+    assert game.current.opening.endswith(".")  # a hard round's options all start a sentence
     at.selectbox(key="quiz_difficulty").select("adaptive").run()
     assert any(c.value.startswith("Adapts to you") for c in at.caption)
     at.button(key="quiz_pick_A").click().run()
@@ -150,6 +151,24 @@ def test_difficulty_sets_the_rung_and_says_what_it_means(quiz):
     at.session_state["quiz_tab"] = "How convincing is the machine?"
     at.run()
     assert at.get("plotly_chart")
+
+
+def test_a_difficulty_no_abstract_fits_falls_back_to_easy_and_says_why(quiz, monkeypatch):
+    from dataclasses import replace
+
+    from engine.config import QUIZ
+    from engine.games import bank, quiz as quiz_module
+
+    unreachable = replace(QUIZ, levels=(*QUIZ.levels[:-1], replace(QUIZ.levels[-1], length=500)))
+    for module in (quiz_module, bank):
+        monkeypatch.setattr(module, "QUIZ", unreachable)
+    at = quiz
+    at.selectbox(key="quiz_difficulty").select("hard").run()
+    assert not errors(at) and "try an easier one" in at.info[0].value
+    game = at.session_state["quiz"].game
+    assert game.difficulty == "easy" and game.current.level == 0
+    at.run()
+    assert not at.info  # said once
 
 
 @pytest.mark.parametrize("down", ["sqlite:////proc/forbidden/answers.sqlite", "mysql://quiz:pw@localhost/quiz"],

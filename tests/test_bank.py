@@ -7,7 +7,7 @@ import pytest
 
 from engine.games.bank import RoundBank
 from engine.games.novelty import TrainingRuns
-from engine.games.quiz import Pool
+from engine.games.quiz import NoRounds, Pool
 
 
 def test_rounds_are_prepared_ahead_and_handed_out_once(tiny_bundle, tiny_pool):
@@ -43,9 +43,9 @@ def test_a_crowd_gets_distinct_rounds(tiny_bundle, tiny_pool):
 
 
 def test_an_empty_deck_is_an_error_not_a_wait(tiny_bundle, tiny_pool):
-    with pytest.raises(ValueError, match="no abstract"):
+    with pytest.raises(NoRounds, match="No abstract"):
         RoundBank().take(tiny_bundle, Pool((), TrainingRuns.of([])), 0, frozenset())
-    with pytest.raises(ValueError, match="no abstract"):
+    with pytest.raises(NoRounds, match="No abstract"):
         RoundBank().take(tiny_bundle, tiny_pool, 0, frozenset({"not-in-the-pool"}))
 
 

@@ -13,7 +13,7 @@ from engine.games import fit_critic, quiz
 from engine.games.fit_critic import fit_bundle_critic
 from engine.lm.generate import Word
 from engine.games.novelty import TrainingRuns
-from engine.games.quiz import Game, Option, Round, make_rounds, quiz_pool
+from engine.games.quiz import Game, NoRounds, Option, Round, make_rounds, quiz_pool
 from engine.lm.tokenizer import split_words
 
 
@@ -28,6 +28,18 @@ def test_the_deck_deals_every_abstract_once_before_any_repeats(tiny_bundle, tiny
     dealt = [game.deal(bank, tiny_bundle, tiny_pool).doc_id for _ in range(n + 3)]
     assert n >= 8 and sorted(dealt[:n]) == sorted(tiny_pool.ids)  # the whole deck, each abstract once
     assert len(set(dealt[n:])) == 3  # then a fresh pass, again without repeats
+
+
+def test_a_hard_round_comes_only_from_an_abstract_that_fits_it(tiny_bundle, tiny_pool, monkeypatch):
+    hard = QUIZ.levels[QUIZ.difficulties["hard"]]
+    playable = tiny_pool.playable(tiny_bundle, hard)
+    assert playable and all(quiz.opening_of(tiny_bundle, d, hard)[0][-1] == "." for d in playable)
+    dealt = Game(difficulty="hard").deal(RoundBank(stock=1), tiny_bundle, tiny_pool)
+    assert dealt.doc_id in {d.doc_id for d in playable} and dealt.opening.endswith(".")
+    unreachable = replace(QUIZ, levels=(*QUIZ.levels[:-1], replace(hard, length=500)))
+    monkeypatch.setattr(quiz, "QUIZ", unreachable)
+    with pytest.raises(NoRounds, match="try an easier one"):
+        Game(difficulty="hard").deal(RoundBank(stock=1), tiny_bundle, tiny_pool)
 
 
 def test_scoring_streaks_and_points_by_rung():

@@ -110,6 +110,26 @@ def test_the_opening_ends_where_the_real_words_are_all_known():
     assert opening_end(tokens, {"w"}, prompt_words=20, length=60) is None
 
 
+def test_an_opening_can_end_at_a_full_stop_before_a_plain_continuation():
+    text = ("The cell stores a charge in a plate. The plate holds the charge of the cell. A laser etches the anode "
+            "grid nearby. The cell stores the charge of the plate. The plate holds a charge.")
+    tokens = split_words(text)
+    known = set(tokens)
+    assert opening_end(tokens, known, prompt_words=15, length=5) == 16  # anywhere: 15 words (16 tokens), mid-sentence
+    assert tokens[opening_end(tokens, known, prompt_words=15, length=5, at_sentence=True) - 1] == "."
+    assert opening_end(tokens, known, prompt_words=15, length=5, at_sentence=True) == 18  # the closest full stop
+    # the five words after 16 bring "laser", "etches" and "anode": with plain=2 the opening runs on to 23 words
+    assert opening_end(tokens, known, prompt_words=15, length=5, at_sentence=True, plain=2) == 26
+    assert opening_end(tokens, known, prompt_words=15, length=5, at_sentence=True, plain=3) == 18
+    assert opening_end(tokens, known, prompt_words=15, length=5, at_sentence=True, plain=2,
+                       common=frozenset({"laser"})) == 18  # a common word is not new
+    dotted = split_words("The cell stores a charge on the plate of a grid of cells (a plate, a grid, etc.) as in FIG. 2 "
+                         "of the cell and the plate. The plate holds the charge of the cell. The cell stores the "
+                         "charge of the plate.")
+    ends = [opening_end(dotted, set(dotted), prompt_words=n, length=5, at_sentence=True) for n in (18, 21, 35)]
+    assert [" ".join(dotted[:end][-3:]) for end in ends] == ["the plate ."] * 2 + ["the cell ."]  # not at "etc." or "FIG."
+
+
 def test_invisible_and_control_characters_leave_nicknames():
     """Right-to-left overrides and zero-width characters cannot reverse or hide leaderboard names."""
     assert clean_nickname("\u202eevil\u202c\u200bname\u2066") == "evilname"

@@ -90,6 +90,13 @@ def test_the_reader_keeps_the_candidates_that_read_like_the_human(reader):
     assert reader_choice(reader, OPENING, REAL, candidates, keep=1) == [1]  # the human's own words cost nothing
 
 
+def test_the_two_machine_options_start_differently_where_they_can(reader):
+    """Readers spot two options that start alike as the machine's pair: a twin is shown only when nothing else is left."""
+    twin = "reads the temperature of every cell and switches on a fan when it is hot."
+    assert reader_choice(reader, OPENING, REAL, [REAL, twin, SHUFFLED]) == [0, 2]
+    assert reader_choice(reader, OPENING, REAL, [REAL, twin]) == [0, 1]
+
+
 def test_the_clues_readers_name_are_caught():
     opening = split_words("A processor (12) is coupled to a memory 14 and a display 16.")
     assert stutters(split_words("the the memory stores data")) and stutters(split_words("of the data and of the data"))

@@ -64,7 +64,11 @@ def answer(round_, correct: bool) -> Answer:
 
 
 def test_a_stored_round_keeps_no_abstract_text_and_is_rebuilt_equal(tiny_bundle, tiny_pool):
+    at_full_stop = tuple(replace(spec, at_sentence=True, plain=3) for spec in QUIZ.levels)
     rounds = make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[:3]), 1, np.random.default_rng(0))
+    rounds += make_rounds(tiny_bundle, tiny_pool, list(tiny_pool.documents[3:6]), 1, np.random.default_rng(0),
+                          levels=at_full_stop)
+    assert any(r.opening.endswith(".") for r in rounds) and any(not r.opening.endswith(".") for r in rounds)
     for r in rounds:
         content = json.loads(json.dumps(round_content(r)))  # as the database keeps it
         human = r.options[r.human_index]

@@ -35,6 +35,7 @@ class QuizPage:
     outbox: Outbox = field(default_factory=lambda: Outbox(record=Store.record))
     scroll: str | None = None  # the anchor the next run brings into view
     rerun_page: bool = False  # a named answer was stored: the whole page runs again, its leaderboard with it
+    notice: str | None = None  # said once at the top of the page (the difficulty had to change)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from ..config import QUIZ
-from .quiz import Pool, Round, make_rounds
+from .quiz import NoRounds, Pool, Round, make_rounds
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,9 @@ class RoundBank:
         """A round of ``bundle`` at level ``level`` of QUIZ.levels from an abstract in ``deck`` (the
         player's unseen ones): a prepared one when there is one, else one made for this player;
         either way the stock is topped up in the background."""
-        if not deck & pool.ids:
-            raise ValueError("no abstract is left to make a round from")
+        documents = pool.playable(bundle, QUIZ.levels[level])
+        if not deck & {d.doc_id for d in documents}:
+            raise NoRounds("No abstract is left to make a round from.")
         key = (id(bundle), id(pool), level)  # the maker keeps bundle and pool alive, so their ids stay theirs
         with self._changed:
             ready = self._rounds.setdefault(key, deque())
@@ -52,14 +53,14 @@ class RoundBank:
             if key not in self._makers:
                 self._makers[key] = lambda docs: make_rounds(bundle, pool, docs, level, np.random.default_rng(),
                                                               reader=self.reader)
-                self._next_documents[key] = _cycle(pool.documents)
+                self._next_documents[key] = _cycle(documents)
                 self._barren[key] = set()
             ticket, order = object(), None
             queue.append(ticket)
             try:
                 self._refill(key)
                 while True:
-                    wanted = self._wanted(key, pool, deck)
+                    wanted = self._wanted(key, documents, deck)
                     mine = next((r for r in ready if r.doc_id in wanted), None) if queue[0] is ticket else None
                     if mine is not None:
                         ready.remove(mine)
@@ -67,7 +68,7 @@ class RoundBank:
                     if key in self._failed and not self._pending[key]:
                         raise self._failed.pop(key)
                     if queue[0] is ticket and (order is None or order.done()):  # nothing fits: write one
-                        fitting = [d for d in pool.documents if d.doc_id in wanted]
+                        fitting = [d for d in documents if d.doc_id in wanted]
                         order = self._submit(key, [fitting[np.random.default_rng().integers(len(fitting))]])
                     self._changed.wait(0.5)  # a finished order is marked done just after it notifies
             finally:
@@ -75,13 +76,14 @@ class RoundBank:
                 self._refill(key)
                 self._changed.notify_all()  # the next in line may take a round now
 
-    def _wanted(self, key, pool: Pool, deck: frozenset[str]) -> frozenset[str]:
+    def _wanted(self, key, documents, deck: frozenset[str]) -> frozenset[str]:
         """The abstracts of ``deck`` that may give a round; when every one of them gave none before,
-        any other of the pool (a repeat beats a player waiting for ever)."""
-        for choices in (deck & pool.ids - self._barren[key], pool.ids - self._barren[key]):
+        any other of ``documents`` (a repeat beats a player waiting for ever)."""
+        ids = frozenset(d.doc_id for d in documents)
+        for choices in (deck & ids - self._barren[key], ids - self._barren[key]):
             if choices:
                 return choices
-        raise ValueError("no abstract gives a round at this difficulty: every try copied a training abstract")
+        raise NoRounds("No abstract gives a round at this difficulty: every try copied a training abstract.")
 
     def prepared(self) -> list[Round]:
         """The rounds ready to be taken, of every model and level."""

@@ -16,6 +16,8 @@ from ..config import QUIZ_OPTIONS
 from ..lm.reader import specificity
 from ..lm.tokenizer import is_word
 
+START_WORDS = 3  # machine options starting with the same words give each other away
+
 
 def stutters(tokens: list[str]) -> bool:
     """A word said twice in a row, or a run of three words said twice."""
@@ -56,4 +58,11 @@ def reader_choice(reader, opening: str, human: str, candidates: list[str], keep:
     fluency = np.array([g.mean for g in given])
     specific = np.array([specificity(g, a) for g, a in zip(given, alone)])
     cost = np.abs(fluency[1:] - fluency[0]) + np.maximum(0.0, specific[0] - specific[1:])
-    return [int(i) for i in np.argsort(cost, kind="stable")[:keep]]
+    order = np.argsort(cost, kind="stable").tolist()
+    kept, starts = [], set()
+    for i in order:  # two options that start alike are both the machine's: alike only when no other is left
+        start = tuple(candidates[i].lower().split()[:START_WORDS])
+        if start not in starts:
+            kept.append(i)
+            starts.add(start)
+    return (kept + [i for i in order if i not in kept])[:keep]

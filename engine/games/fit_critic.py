@@ -48,7 +48,8 @@ def examples(bundle, documents, rng: np.random.Generator) -> list[Example]:
     out = []
     for start in range(0, len(documents), BATCH):
         spec = QUIZ.levels[int(rng.integers(len(QUIZ.levels)))]
-        batch = [opening_of(bundle, d, length=spec.length) for d in documents[start:start + BATCH]]
+        cuts = [opening_of(bundle, d, spec) for d in documents[start:start + BATCH]]
+        batch = [cut for cut in cuts if cut is not None]  # the level's cut may not fit every document
         diversities = rng.uniform(*spec.diversity, (len(batch), MACHINE_PER_OPENING))
         for k, ((opening, _), (human, machine)) in enumerate(zip(batch, write_continuations(
                 bundle, batch, diversities, spec.top_p, spec.length, rng))):

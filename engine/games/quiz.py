@@ -26,6 +26,7 @@ import numpy as np
 
 from ..config import NOVELTY_RUN, QUIZ_OPTIONS, QUIZ, READER_SHORTLIST, QuizLevel
 from ..corpus import Document
+from .boundary import SENTENCE_END, sentence_spans
 from .convincing import gives_itself_away, reader_choice
 from .critic import common_words, load_critic
 from ..lm.generate import Word, advance, fork, prepare_opening
@@ -84,19 +85,33 @@ def cut_words(tokens: list[str], n: int) -> list[str]:
     return tokens
 
 
-def opening_end(tokens: list[str], vocabulary, prompt_words: int, length: int) -> int | None:
+def opening_end(tokens: list[str], vocabulary, prompt_words: int, length: int, at_sentence: bool = False,
+                plain: int | None = None, common: frozenset[str] = frozenset()) -> int | None:
     """Where the opening ends: near ``prompt_words`` words, at a point whose real continuation of
-    ``length`` words holds only words the model knows. It can never write the others, so they
-    would give the human text away. None when the document has no such point."""
+    ``length`` words holds only words the model knows (it can never write the others, so they would
+    give the human text away). With ``at_sentence``, at the end of a sentence (engine.games.boundary's
+    sentences: not after "FIG." nor inside brackets) within QUIZ.sentence_words words, so no option
+    has to finish a phrase the opening left open; with ``plain``, where the real
+    continuation brings at most that many words outside ``common`` that the opening lacks (readers
+    find the human by the new, specific element it brings). None when the document has no such point."""
     word_at = [i for i, t in enumerate(tokens) if is_word(t)]
-    for shift in sorted(range(-10, 11), key=abs):
-        n = prompt_words + shift
+    if at_sentence:  # (words before it, where it ends) of each sentence the opening may end with
+        cuts = [(n, end) for _, end in sentence_spans(tokens) if tokens[end - 1] in SENTENCE_END
+                and QUIZ.sentence_words[0] <= (n := sum(map(is_word, tokens[:end]))) < QUIZ.sentence_words[1]]
+    else:
+        cuts = [(n, word_at[n - 1] + 1) for n in range(max(prompt_words - 10, 1), min(prompt_words + 11, len(word_at) + 1))]
+    for n, end in sorted(cuts, key=lambda cut: abs(cut[0] - prompt_words)):
         if n < 10 or n + length > len(word_at):
             continue
-        end = word_at[n - 1] + 1
-        if all(t in vocabulary for t in cut_words(tokens[end:], length)):
+        real = cut_words(tokens[end:], length)
+        if all(t in vocabulary for t in real) and (plain is None or len(new_words(tokens[:end], real, common)) <= plain):
             return end
     return None
+
+
+def new_words(opening: list[str], continuation: list[str], common: frozenset[str]) -> set[str]:
+    """The words of ``continuation`` outside ``common`` that ``opening`` does not have."""
+    return {t for t in continuation if is_word(t) and t not in common} - set(opening)
 
 
 def surprise(words) -> float:
@@ -112,10 +127,24 @@ class Pool:
     documents: tuple[Document, ...]
     training: TrainingRuns
     source: str = ""  # the corpus file they were read from (a worker process reads it too); "" when unknown
+    _playable: dict = field(default_factory=dict, compare=False, repr=False)  # QuizLevel -> its documents
 
     @cached_property
     def ids(self) -> frozenset[str]:
         return frozenset(d.doc_id for d in self.documents)
+
+    def playable(self, bundle, spec: QuizLevel) -> tuple[Document, ...]:
+        """The documents with an opening for a round of ``bundle`` at level ``spec`` (worked out once);
+        NoRounds when there is none."""
+        if spec not in self._playable:
+            self._playable[spec] = tuple(d for d in self.documents if opening_of(bundle, d, spec) is not None)
+        if not self._playable[spec]:
+            raise NoRounds("No abstract of this corpus can make a round at this difficulty: try an easier one.")
+        return self._playable[spec]
+
+
+class NoRounds(ValueError):
+    """No abstract can make a round at a difficulty (the message says so in plain words)."""
 
 
 def quiz_pool(bundle, corpus) -> Pool:
@@ -125,12 +154,21 @@ def quiz_pool(bundle, corpus) -> Pool:
     return Pool(usable, TrainingRuns.of(d.text for d in training), corpus.source)
 
 
-def opening_of(bundle, doc: Document, prompt_words: int = QUIZ.prompt_words,
-             length: int = QUIZ.continuation_words) -> tuple[list[str], list[str]] | None:
-    """(opening tokens, real continuation tokens) of ``doc``; None when it has no usable opening."""
+def opening_of(bundle, doc: Document, spec: QuizLevel | None = None) -> tuple[list[str], list[str]] | None:
+    """(opening tokens, real continuation tokens) of ``doc`` for a round at level ``spec`` (None: the
+    longest continuation, cut anywhere); None when it has no such opening."""
     tokens = split_words(doc.text)
-    end = opening_end(tokens, bundle.tokenizer.index, prompt_words, length)
-    return None if end is None else (tokens[:end], cut_words(tokens[end:], length))
+    if spec is None:
+        end = opening_end(tokens, bundle.tokenizer.index, QUIZ.prompt_words, QUIZ.continuation_words)
+    else:
+        end = opening_end(tokens, bundle.tokenizer.index, QUIZ.prompt_words, spec.length, spec.at_sentence, spec.plain,
+                          common_words(bundle.tokenizer))
+    return None if end is None else cut_at(tokens, end, QUIZ.continuation_words if spec is None else spec.length)
+
+
+def cut_at(tokens: list[str], end: int, length: int) -> tuple[list[str], list[str]]:
+    """(the first ``end`` tokens, the next ``length`` words)."""
+    return tokens[:end], cut_words(tokens[end:], length)
 
 
 def available_reader():
@@ -149,7 +187,8 @@ def make_rounds(bundle, pool: Pool, documents: list[Document], level: int, rng: 
     ``reader=False`` leaves the reader out even when it is installed (engine.games.convincing).
     A document whose candidates all copy from training abstracts, QUIZ.rewrites times over, gets no round."""
     spec = levels[level]
-    picks = [(doc, *opening_of(bundle, doc, length=spec.length)) for doc in documents]
+    cuts = {doc.doc_id: opening_of(bundle, doc, spec) for doc in documents}
+    picks = [(doc, *cuts[doc.doc_id]) for doc in documents if cuts[doc.doc_id] is not None]  # the rest give none
     judge = load_critic(bundle) if critic else None
     model = available_reader() if reader and spec.for_readers else None  # it costs ~2 s a round: only where it pays
     common = common_words(bundle.tokenizer)
@@ -230,7 +269,7 @@ def _round(bundle, doc, opening, human, fakes, diversity, level, spec, critic, r
     if reader is not None:  # what the reader that chose them thought of each option, for the reveal
         scores = reader.score(detokenize(opening), [o.text for o in options])
         options = [replace(o, reader_logp=_per_word(s, o.words)) for o, s in zip(options, scores)]
-    settings = {"level": level, "words": spec.length, "repetition_guard": QUIZ.repetition_guard,
+    settings = {"level": level, "words": spec.length, "opening_tokens": len(opening), "repetition_guard": QUIZ.repetition_guard,
                 "top_k": 0, "top_p": spec.top_p, "candidates": spec.candidates,
                 "chosen_by": ("critic" if critic is not None else "surprise") + (" and reader" if reader is not None else "")}
     order = rng.permutation(QUIZ_OPTIONS)
@@ -279,11 +318,12 @@ class Game:
 
     def deal(self, bank, bundle, pool: Pool) -> Round:
         """The next round from ``bank`` (engine.games.library_server or engine.games.bank) at this player's
-        level, from an abstract of the
-        deck: one not yet seen, or any once every one was (the deck is then reshuffled)."""
-        if not pool.ids - self.seen:
+        level, from an abstract of the deck: one not yet seen that makes a round at this level, or any
+        once every one was (the deck is then reshuffled). NoRounds when no abstract makes one."""
+        ids = {d.doc_id for d in pool.playable(bundle, QUIZ.levels[self.level()])}
+        if not ids - self.seen:
             self.seen.clear()
-        round_ = bank.take(bundle, pool, self.level(), pool.ids - self.seen)
+        round_ = bank.take(bundle, pool, self.level(), frozenset(ids - self.seen))
         self.seen.add(round_.doc_id)
         return round_
 

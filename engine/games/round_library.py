@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -31,10 +31,10 @@ from sqlalchemy.exc import IntegrityError
 from ..config import QUIZ
 from ..corpus import Document
 from ..lm.generate import Word
-from ..lm.tokenizer import detokenize
+from ..lm.tokenizer import detokenize, split_words
 from ..storage.connection import Database, unavailable
 from ..storage.schema import metadata
-from .quiz import Option, Pool, Round, make_rounds, opening_of
+from .quiz import NoRounds, Option, Pool, Round, cut_at, make_rounds, opening_of
 
 CLAIMED, READY, BARREN = "claimed", "ready", "barren"  # barren: every try copied a training abstract
 
@@ -78,7 +78,11 @@ def _option_content(option: Option) -> dict:
 def stored_round(content: dict, round_id: str, bundle, doc: Document) -> Round | None:
     """The round ``round_content`` kept, with ``doc``'s text read again; None when ``doc`` no longer
     gives the same human continuation (the corpus changed)."""
-    cut = opening_of(bundle, doc, length=content["settings"]["words"])
+    settings = content["settings"]
+    if "opening_tokens" in settings:
+        cut = cut_at(split_words(doc.text), settings["opening_tokens"], settings["words"])
+    else:  # stored before rounds kept where their opening ends
+        cut = opening_of(bundle, doc, replace(QUIZ.levels[0], length=settings["words"]))
     if cut is None:
         return None
     opening, real = cut
@@ -123,9 +127,9 @@ def worker_name() -> str:
 class RoundStore(Database):
     """The library's rows: claims, stored rounds, their records."""
 
-    def claim(self, bundle: str, level: int, pool: Pool, n: int, worker: str,
+    def claim(self, bundle: str, level: int, documents: tuple[Document, ...], n: int, worker: str,
               stock: int = QUIZ.library_stock) -> list[Document]:
-        """Up to ``n`` abstracts of ``pool`` that have no round of ``bundle`` at ``level`` yet, now claimed by
+        """Up to ``n`` of ``documents`` that have no round of ``bundle`` at ``level`` yet, now claimed by
         ``worker``; fewer once the library holds ``stock`` rounds there (ready or being written)."""
         c, now = stored_rounds.c, datetime.now(timezone.utc)
         stale = now - timedelta(minutes=QUIZ.library_claim_minutes)
@@ -136,7 +140,7 @@ class RoundStore(Database):
                 rows = conn.execute(select(c.doc_id, c.status, c.claimed_at)
                                     .where(c.bundle == bundle, c.level == level)).all()
             taken = {r.doc_id for r in rows if r.status != CLAIMED or _aware(r.claimed_at) >= stale}
-            free = [d for d in pool.documents if d.doc_id not in taken]
+            free = [d for d in documents if d.doc_id not in taken]
             claimed = []
             for i in np.random.default_rng().permutation(len(free)):
                 if len(claimed) == n:
@@ -221,7 +225,11 @@ def fill(store: RoundStore, bundle, pool: Pool, level: int, n: int, worker: str,
     """Claim up to ``n`` abstracts missing a round of ``bundle`` at level ``level``, write their rounds in one
     batch and store them; (abstracts claimed, rounds stored): none claimed when the level is stocked or no
     abstract is left, fewer stored when every try at one copied a training abstract."""
-    documents = store.claim(bundle.name, level, pool, n, worker, stock)
+    try:
+        playable = pool.playable(bundle, QUIZ.levels[level])
+    except NoRounds:  # no abstract of this corpus makes a round there
+        return 0, 0
+    documents = store.claim(bundle.name, level, playable, n, worker, stock)
     if not documents:
         return 0, 0
     try:
