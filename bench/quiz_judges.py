@@ -116,7 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--data", default=None)
-    parser.add_argument("--rounds", type=int, default=150, help="rounds per level (distinct abstracts)")
+    parser.add_argument("--rounds", type=int, default=150, help="rounds per level (abstracts repeat only where fewer fit)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--levels", type=int, nargs="*", default=None, help="levels to play (default: all)")
     parser.add_argument("--old", action=argparse.BooleanOptionalAction, default=True, help="play the old round maker too")
