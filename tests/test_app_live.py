@@ -72,3 +72,21 @@ def test_the_presenter_is_warned_when_phones_cannot_reach_the_join_link(monkeypa
     presenter = click(page("app_pages/live.py"), "Create a room")
     warnings = [w.value for w in presenter.warning]
     assert any("Phones cannot open this link" in w and "`PUBLIC_URL`" in w for w in warnings) == warned
+
+
+def test_a_room_whose_difficulty_no_abstract_fits_tells_the_presenter(monkeypatch):
+    from dataclasses import replace
+
+    from engine.config import QUIZ
+    from engine.games import bank, quiz
+
+    unreachable = replace(QUIZ, levels=(*QUIZ.levels[:-1], replace(QUIZ.levels[-1], length=500)))
+    for module in (quiz, bank):
+        monkeypatch.setattr(module, "QUIZ", unreachable)
+    presenter = page("app_pages/live.py")
+    presenter.selectbox(key="live_difficulty").select("hard")
+    click(presenter, "Create a room")
+    click(presenter, "Start round 1")
+    assert "try an easier one" in presenter.warning[0].value
+    code, _ = presenter.session_state["live"].room
+    assert rooms().room(code).round is None  # no round opened
