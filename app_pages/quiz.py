@@ -23,10 +23,13 @@ game = page.game
 def next_round():
     try:
         game.start(game.deal(round_library(), bundle, pool))  # stored ahead: a read
-    except NoRounds as exc:  # no abstract of this corpus fits the difficulty; every one fits the easiest
-        page.notice = f"{exc} Playing on easy."
-        game.difficulty = state.quiz_difficulty = "easy"
-        game.start(game.deal(round_library(), bundle, pool))
+    except NoRounds as exc:  # no abstract fits the difficulty (more fit the easiest), or every try copied
+        page.notice = str(exc)
+        if game.difficulty != "easy":
+            page.notice += " Playing on easy."
+            game.difficulty = state.quiz_difficulty = "easy"
+            next_round()
+        return
     state.quiz_reasons = []
     page.scroll = "quiz-top"  # the browser keeps the reveal's scroll, below the new round's opening
 
@@ -110,6 +113,8 @@ if not presenter_view():  # the room hears it from the presenter
 if page.notice:
     st.info(page.notice, icon=":material/info:")
     page.notice = None
+if game.current is None:  # not one abstract gives a round, even on easy: the notice said why
+    st.stop()
 
 
 @st.fragment
