@@ -76,6 +76,12 @@ def test_a_stored_round_keeps_no_abstract_text_and_is_rebuilt_equal(tiny_bundle,
         assert not {"opening", "title", "date"} & set(content)
         doc = next(d for d in tiny_pool.documents if d.doc_id == r.doc_id)
         assert stored_round(content, r.round_id, tiny_bundle, doc) == replace(r, stored_id=r.round_id)
+    old = rounds[0]  # cut anywhere: stored before rounds kept where their opening ends, it is cut the same again
+    settings = {k: v for k, v in old.settings.items() if k != "opening_tokens"}
+    content = {**json.loads(json.dumps(round_content(old))), "settings": settings}
+    doc = next(d for d in tiny_pool.documents if d.doc_id == old.doc_id)
+    assert stored_round(content, old.round_id, tiny_bundle, doc) == replace(old, stored_id=old.round_id,
+                                                                            settings=settings)
 
 
 def test_two_workers_never_write_one_round_twice_and_stop_at_the_stock(tiny_bundle, tiny_pool, any_url):

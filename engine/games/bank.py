@@ -43,8 +43,9 @@ class RoundBank:
         """A round of ``bundle`` at level ``level`` of QUIZ.levels from an abstract in ``deck`` (the
         player's unseen ones): a prepared one when there is one, else one made for this player;
         either way the stock is topped up in the background."""
-        documents = pool.playable(bundle, QUIZ.levels[level])
-        if not deck & {d.doc_id for d in documents}:
+        spec = QUIZ.levels[level]
+        documents, ids = pool.playable(bundle, spec), pool.playable_ids(bundle, spec)
+        if not deck & ids:
             raise NoRounds("No abstract is left to make a round from.")
         key = (id(bundle), id(pool), level)  # the maker keeps bundle and pool alive, so their ids stay theirs
         with self._changed:
@@ -60,7 +61,7 @@ class RoundBank:
             try:
                 self._refill(key)
                 while True:
-                    wanted = self._wanted(key, documents, deck)
+                    wanted = self._wanted(key, ids, deck)
                     mine = next((r for r in ready if r.doc_id in wanted), None) if queue[0] is ticket else None
                     if mine is not None:
                         ready.remove(mine)
@@ -76,10 +77,9 @@ class RoundBank:
                 self._refill(key)
                 self._changed.notify_all()  # the next in line may take a round now
 
-    def _wanted(self, key, documents, deck: frozenset[str]) -> frozenset[str]:
+    def _wanted(self, key, ids: frozenset[str], deck: frozenset[str]) -> frozenset[str]:
         """The abstracts of ``deck`` that may give a round; when every one of them gave none before,
-        any other of ``documents`` (a repeat beats a player waiting for ever)."""
-        ids = frozenset(d.doc_id for d in documents)
+        any other of ``ids`` (the level's abstracts: a repeat beats a player waiting for ever)."""
         for choices in (deck & ids - self._barren[key], ids - self._barren[key]):
             if choices:
                 return choices

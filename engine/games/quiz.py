@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -97,7 +98,7 @@ def opening_end(tokens: list[str], vocabulary, prompt_words: int, length: int, a
     word_at = [i for i, t in enumerate(tokens) if is_word(t)]
     if at_sentence:  # (words before it, where it ends) of each sentence the opening may end with
         cuts = [(n, end) for _, end in sentence_spans(tokens) if tokens[end - 1] in SENTENCE_END
-                and QUIZ.sentence_words[0] <= (n := sum(map(is_word, tokens[:end]))) < QUIZ.sentence_words[1]]
+                and QUIZ.sentence_words[0] <= (n := bisect_left(word_at, end)) < QUIZ.sentence_words[1]]
     else:
         cuts = [(n, word_at[n - 1] + 1) for n in range(max(prompt_words - 10, 1), min(prompt_words + 11, len(word_at) + 1))]
     for n, end in sorted(cuts, key=lambda cut: abs(cut[0] - prompt_words)):
@@ -127,7 +128,7 @@ class Pool:
     documents: tuple[Document, ...]
     training: TrainingRuns
     source: str = ""  # the corpus file they were read from (a worker process reads it too); "" when unknown
-    _playable: dict = field(default_factory=dict, compare=False, repr=False)  # QuizLevel -> its documents
+    _playable: dict = field(default_factory=dict, compare=False, repr=False)  # QuizLevel -> (documents, ids)
 
     @cached_property
     def ids(self) -> frozenset[str]:
@@ -136,9 +137,17 @@ class Pool:
     def playable(self, bundle, spec: QuizLevel) -> tuple[Document, ...]:
         """The documents with an opening for a round of ``bundle`` at level ``spec`` (worked out once);
         NoRounds when there is none."""
+        return self._fitting(bundle, spec)[0]
+
+    def playable_ids(self, bundle, spec: QuizLevel) -> frozenset[str]:
+        """The ids of ``playable``'s documents."""
+        return self._fitting(bundle, spec)[1]
+
+    def _fitting(self, bundle, spec: QuizLevel) -> tuple[tuple[Document, ...], frozenset[str]]:
         if spec not in self._playable:
-            self._playable[spec] = tuple(d for d in self.documents if opening_of(bundle, d, spec) is not None)
-        if not self._playable[spec]:
+            documents = tuple(d for d in self.documents if opening_of(bundle, d, spec) is not None)
+            self._playable[spec] = documents, frozenset(d.doc_id for d in documents)
+        if not self._playable[spec][0]:
             raise NoRounds("No abstract of this corpus can make a round at this difficulty: try an easier one.")
         return self._playable[spec]
 
@@ -320,10 +329,10 @@ class Game:
         """The next round from ``bank`` (engine.games.library_server or engine.games.bank) at this player's
         level, from an abstract of the deck: one not yet seen that makes a round at this level, or any
         once every one was (the deck is then reshuffled). NoRounds when no abstract makes one."""
-        ids = {d.doc_id for d in pool.playable(bundle, QUIZ.levels[self.level()])}
+        ids = pool.playable_ids(bundle, QUIZ.levels[self.level()])
         if not ids - self.seen:
             self.seen.clear()
-        round_ = bank.take(bundle, pool, self.level(), frozenset(ids - self.seen))
+        round_ = bank.take(bundle, pool, self.level(), ids - self.seen)
         self.seen.add(round_.doc_id)
         return round_
 

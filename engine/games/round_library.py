@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -34,7 +34,7 @@ from ..lm.generate import Word
 from ..lm.tokenizer import detokenize, split_words
 from ..storage.connection import Database, unavailable
 from ..storage.schema import metadata
-from .quiz import NoRounds, Option, Pool, Round, cut_at, make_rounds, opening_of
+from .quiz import NoRounds, Option, Pool, Round, cut_at, make_rounds, opening_end
 
 CLAIMED, READY, BARREN = "claimed", "ready", "barren"  # barren: every try copied a training abstract
 
@@ -78,14 +78,12 @@ def _option_content(option: Option) -> dict:
 def stored_round(content: dict, round_id: str, bundle, doc: Document) -> Round | None:
     """The round ``round_content`` kept, with ``doc``'s text read again; None when ``doc`` no longer
     gives the same human continuation (the corpus changed)."""
-    settings = content["settings"]
-    if "opening_tokens" in settings:
-        cut = cut_at(split_words(doc.text), settings["opening_tokens"], settings["words"])
-    else:  # stored before rounds kept where their opening ends
-        cut = opening_of(bundle, doc, replace(QUIZ.levels[0], length=settings["words"]))
-    if cut is None:
+    settings, tokens = content["settings"], split_words(doc.text)
+    end = settings.get("opening_tokens") or opening_end(  # stored before rounds kept where their opening ends
+        tokens, bundle.tokenizer.index, QUIZ.prompt_words, settings["words"])
+    if end is None:
         return None
-    opening, real = cut
+    opening, real = cut_at(tokens, end, settings["words"])
     try:
         options = tuple(_option(o, real, opening[-1] in ".!?") for o in content["options"])
     except ValueError:  # as many scores as words, or the corpus changed
